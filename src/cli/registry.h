@@ -1,0 +1,32 @@
+// Subcommand registry. Each src/cli/cmd_*.cpp registers itself with a static R1_COMMAND; main() adds
+// every registered command to the CLI11 app, so `r1 --help` lists them all.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace r1::cli {
+
+struct Command {
+  std::string name;
+  std::string help;
+  // Declares the subcommand's options on `sub` and returns the function to run after parsing.
+  std::function<std::function<int()>(CLI::App* sub)> setup;
+};
+
+std::vector<Command>& registry();
+
+struct Register {
+  Register(std::string name, std::string help, std::function<std::function<int()>(CLI::App*)> setup) {
+    registry().push_back({std::move(name), std::move(help), std::move(setup)});
+  }
+};
+
+}  // namespace r1::cli
+
+#define R1_CONCAT2(a, b) a##b
+#define R1_CONCAT(a, b) R1_CONCAT2(a, b)
+// Usage: R1_COMMAND("name", "help", [](CLI::App* sub) { ...options...; return [=]() { ...; return 0; }; });
+#define R1_COMMAND(name, help, ...) \
+  static ::r1::cli::Register R1_CONCAT(r1_cmd_, __LINE__)(name, help, __VA_ARGS__)
