@@ -172,9 +172,9 @@ class CausalLM(nn.Module):
         if cfg.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
 
-    def forward(self, input_ids, past=None):
+    def forward(self, input_ids, past=None, last_only=False):
         """input_ids [B, T] -> (logits [B, T, V], new cache list). With `past`, positions continue
-        after the cached length."""
+        after the cached length. last_only: compute logits for the last position only ([B, 1, V])."""
         cfg = self.cfg
         P = 0 if past is None else past[0][0].shape[2]
         T = input_ids.shape[1]
@@ -185,6 +185,8 @@ class CausalLM(nn.Module):
         for i, layer in enumerate(self.model.layers):
             x, c = layer(x, cos, sin, None if past is None else past[i])
             caches.append(c)
+        if last_only:
+            x = x[:, -1:]
         x = self.model.norm(x)
         return self.lm_head(x), caches
 
