@@ -1,0 +1,514 @@
+// Fast CPU kernels: oneDNN sgemm for every matrix product, OpenMP (the same pool oneDNN uses) for the rest.
+#include "kernels/kernels.h"
+#include "core/check.h"
+
+#include <dnnl.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace r1 {
+
+// ---------------------------------------------------------------------------------------------------------------
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* a, int lda, const float* b,
+          int ldb, float beta, float* c, int ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) c[(size_t)i * ldc + j] = beta == 0 ? 0.f : beta * c[(size_t)i * ldc + j];
+    return;
+  }
+  dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+  R1_CHECK(st == dnnl_success, "oneDNN sgemm failed with status ", (int)st, " (M=", M, " N=", N, " K=", K, ")");
+}
+
+void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K) {
+  // out[M,N] = a[M,K] · w[N,K]^T
+  if (bias) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < M; i++) std::memcpy(out + (size_t)i * N, bias, sizeof(float) * N);
+  }
+  gemm(false, true, M, N, K, 1.f, a, K, w, K, bias ? 1.f : 0.f, out, N);
+}
+
+void matmul_backward(float* da, float* dw, float* dbias, const float* dout, const float* a, const float* w, int M,
+                     int N, int K, bool accumulate_da) {
+  // forward: out = a·w^T + bias
+  // backward: da = dout·w ; dw += dout^T·a ; dbias += Σ_rows dout
+  if (da) gemm(false, false, M, K, N, 1.f, dout, N, w, K, accumulate_da ? 1.f : 0.f, da, K);
+  if (dw) gemm(true, false, N, K, M, 1.f, dout, N, a, K, 1.f, dw, K);
+  if (dbias) {
+#pragma omp parallel for schedule(static)
+    for (int j0 = 0; j0 < N; j0 += 64) {
+      int j1 = std::min(N, j0 + 64);
+      for (int i = 0; i < M; i++) {
+        const float* d = dout + (size_t)i * N;
+        for (int j = j0; j < j1; j++) dbias[j] += d[j];
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+template <class F>
+void rmsnorm_forward(F* out, F* rstd, const F* x, const F* w, int N, int C, float eps) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const F* xr = x + (size_t)n * C;
+    F* o = out + (size_t)n * C;
+    F ss = 0.f;
+#pragma omp simd reduction(+ : ss)
+    for (int i = 0; i < C; i++) ss += xr[i] * xr[i];
+    F r = 1.0f / std::sqrt(ss / C + eps);
+    if (rstd) rstd[n] = r;
+#pragma omp simd
+    for (int i = 0; i < C; i++) o[i] = xr[i] * r * w[i];
+  }
+}
+
+template <class F>
+void rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w, const F* rstd,
+                      int N, int C, bool accumulate) {
+  // forward: o_i = x_i * r * w_i, r = (mean(x^2)+eps)^(-1/2)
+  // backward: dw_i += Σ_n dout_i x_i r ; dx_i = r * dout_i w_i - r^3/C * x_i * Σ_j dout_j w_j x_j
+  int nt = omp_get_max_threads();
+  std::vector<F> dw_part(dw ? (size_t)nt * C : 0, 0.f);
+#pragma omp parallel
+  {
+    int tid = omp_get_thread_num();
+    F* dwp = dw ? dw_part.data() + (size_t)tid * C : nullptr;
+#pragma omp for schedule(static)
+    for (int n = 0; n < N; n++) {
+      const F* xr = x + (size_t)n * C;
+      const F* d = dout + (size_t)n * C;
+      F r = rstd[n];
+      F dot = 0.f;
+#pragma omp simd reduction(+ : dot)
+      for (int i = 0; i < C; i++) dot += d[i] * w[i] * xr[i];
+      F c2 = dot * r * r * r / C;
+      if (dx) {
+        F* dxr = dx + (size_t)n * C;
+        if (accumulate) {
+#pragma omp simd
+          for (int i = 0; i < C; i++) dxr[i] += r * d[i] * w[i] - c2 * xr[i];
+        } else {
+#pragma omp simd
+          for (int i = 0; i < C; i++) dxr[i] = r * d[i] * w[i] - c2 * xr[i];
+        }
+      }
+      if (dwp) {
+#pragma omp simd
+        for (int i = 0; i < C; i++) dwp[i] += d[i] * xr[i] * r;
+      }
+    }
+  }
+  if (dw)
+    for (int t = 0; t < nt; t++)
+      for (int i = 0; i < C; i++) dw[i] += dw_part[(size_t)t * C + i];
+}
+
+template <class F>
+void head_rmsnorm_forward(F* out, F* rstd, const F* x, const F* w, int N, int nheads, int HS,
+                          int row_stride, float eps) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int h = 0; h < nheads; h++) {
+      const F* xr = x + (size_t)n * row_stride + (size_t)h * HS;
+      F* o = out + (size_t)n * row_stride + (size_t)h * HS;
+      F ss = 0.f;
+#pragma omp simd reduction(+ : ss)
+      for (int i = 0; i < HS; i++) ss += xr[i] * xr[i];
+      F r = 1.0f / std::sqrt(ss / HS + eps);
+      if (rstd) rstd[(size_t)n * nheads + h] = r;
+#pragma omp simd
+      for (int i = 0; i < HS; i++) o[i] = xr[i] * r * w[i];
+    }
+}
+
+template <class F>
+void head_rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w,
+                           const F* rstd, int N, int nheads, int HS, int row_stride) {
+  // same formulas as rmsnorm_backward, per head; dx overwritten (may alias dout), dw accumulated per thread.
+  int nt = omp_get_max_threads();
+  std::vector<F> dw_part((size_t)nt * HS, 0.f);
+#pragma omp parallel
+  {
+    F* dwp = dw_part.data() + (size_t)omp_get_thread_num() * HS;
+#pragma omp for schedule(static)
+    for (int n = 0; n < N; n++)
+      for (int h = 0; h < nheads; h++) {
+        size_t o = (size_t)n * row_stride + (size_t)h * HS;
+        const F* xr = x + o;
+        const F* d = dout + o;
+        F r = rstd[(size_t)n * nheads + h];
+        F dot = 0.f;
+        for (int i = 0; i < HS; i++) {
+          dot += d[i] * w[i] * xr[i];
+          dwp[i] += d[i] * xr[i] * r;
+        }
+        F c2 = dot * r * r * r / HS;
+        F* dxr = dx + o;
+        for (int i = 0; i < HS; i++) dxr[i] = r * d[i] * w[i] - c2 * xr[i];
+      }
+  }
+  for (int t = 0; t < nt; t++)
+    for (int i = 0; i < HS; i++) dw[i] += dw_part[(size_t)t * HS + i];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+template <class F>
+void rope_table(F* cos_sin, int max_pos, int HS, double theta) {
+  int half = HS / 2;
+  for (int p = 0; p < max_pos; p++)
+    for (int i = 0; i < half; i++) {
+      // transformers: inv_freq = 1 / theta^(2i/HS), computed in float32.
+      F inv = (F)(1.0 / std::pow(theta, (double)(2 * i) / HS));
+      double ang = (double)((F)p * inv);
+      cos_sin[(size_t)p * half + i] = (F)std::cos(ang);
+      cos_sin[(size_t)max_pos * half + (size_t)p * half + i] = (F)std::sin(ang);
+    }
+}
+
+template <class F>
+static void rope_apply(F* x, const int* pos, const F* cos_sin, int max_pos, int N, int nheads, int HS,
+                       int row_stride, int sign) {
+  int half = HS / 2;
+  const F* sin_base = cos_sin + (size_t)max_pos * half;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    int p = pos[n];
+    R1_ASSERT(p >= 0 && p < max_pos);
+    const F* c = cos_sin + (size_t)p * half;
+    const F* s = sin_base + (size_t)p * half;
+    for (int h = 0; h < nheads; h++) {
+      F* v = x + (size_t)n * row_stride + (size_t)h * HS;
+#pragma omp simd
+      for (int i = 0; i < half; i++) {
+        F x1 = v[i], x2 = v[i + half];
+        F sn = (F)sign * s[i];
+        v[i] = x1 * c[i] - x2 * sn;
+        v[i + half] = x2 * c[i] + x1 * sn;
+      }
+    }
+  }
+}
+
+template <class F>
+void rope_forward(F* x, const int* pos, const F* cos_sin, int max_pos, int N, int nheads, int HS,
+                  int row_stride) {
+  rope_apply(x, pos, cos_sin, max_pos, N, nheads, HS, row_stride, 1);
+}
+
+template <class F>
+void rope_backward(F* dx, const int* pos, const F* cos_sin, int max_pos, int N, int nheads, int HS,
+                   int row_stride) {
+  // forward is a rotation by +angle; its transpose (the backward) is a rotation by -angle.
+  rope_apply(dx, pos, cos_sin, max_pos, N, nheads, HS, row_stride, -1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One query head of one sequence. scores row t covers keys 0..Tk-Tq+t.
+template <class F>
+static void attention_head_forward(F* out, F* probs, const F* q, const F* k, const F* v,
+                                   int Tq, int Tk, int HS, int q_stride, int kv_stride, int out_stride,
+                                   F* scratch) {
+  const F scale = 1.0f / std::sqrt((F)HS);
+  int off = Tk - Tq;
+  for (int t = 0; t < Tq; t++) {
+    const F* qt = q + (size_t)t * q_stride;
+    int n = off + t + 1;  // keys visible
+    F* p = probs ? probs + (size_t)t * Tk : scratch;
+    F mx = -INFINITY;
+    for (int s = 0; s < n; s++) {
+      const F* ks = k + (size_t)s * kv_stride;
+      F d = 0.f;
+#pragma omp simd reduction(+ : d)
+      for (int i = 0; i < HS; i++) d += qt[i] * ks[i];
+      d *= scale;
+      p[s] = d;
+      mx = std::max(mx, d);
+    }
+    F sum = 0.f;
+    for (int s = 0; s < n; s++) {
+      p[s] = std::exp(p[s] - mx);
+      sum += p[s];
+    }
+    F inv = 1.0f / sum;
+    for (int s = 0; s < n; s++) p[s] *= inv;
+    if (probs)
+      for (int s = n; s < Tk; s++) p[s] = 0.f;
+    F* o = out + (size_t)t * out_stride;
+    for (int i = 0; i < HS; i++) o[i] = 0.f;
+    for (int s = 0; s < n; s++) {
+      const F* vs = v + (size_t)s * kv_stride;
+      F ps = p[s];
+#pragma omp simd
+      for (int i = 0; i < HS; i++) o[i] += ps * vs[i];
+    }
+  }
+}
+
+template <class F>
+void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int Tq, int Tk,
+                       int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel) {
+  R1_ASSERT(NH % NKV == 0 && Tq <= Tk);
+  int rep = NH / NKV;
+#pragma omp parallel if (parallel)
+  {
+    std::vector<F> scratch(Tk);
+#pragma omp for schedule(static)
+    for (int h = 0; h < NH; h++) {
+      int g = h / rep;
+      attention_head_forward(out + (size_t)h * HS, probs ? probs + (size_t)h * Tq * Tk : nullptr, q + (size_t)h * HS,
+                             k + (size_t)g * HS, v + (size_t)g * HS, Tq, Tk, HS, q_stride, kv_stride, out_stride,
+                             scratch.data());
+    }
+  }
+}
+
+template <class F>
+void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, const F* q,
+                        const F* k, const F* v, int Tq, int Tk, int NH, int NKV, int HS, int q_stride,
+                        int kv_stride, int out_stride, bool parallel) {
+  // forward: S = scale q k^T (causal), P = softmax(S), out = P v
+  // backward: dv_s += Σ_t P_ts dout_t ; dP_ts = dout_t·v_s ; dS = P ⊙ (dP − Σ_s P dP) ;
+  //           dq_t = scale Σ_s dS_ts k_s ; dk_s += scale Σ_t dS_ts q_t
+  // Parallel over kv heads g: the heads of one group write the same dk/dv columns, so they run serially.
+  const F scale = 1.0f / std::sqrt((F)HS);
+  int rep = NH / NKV;
+  int off = Tk - Tq;
+#pragma omp parallel if (parallel)
+  {
+    std::vector<F> dp(Tk);
+#pragma omp for schedule(static)
+    for (int g = 0; g < NKV; g++) {
+      for (int s = 0; s < Tk; s++) {
+        std::memset(dk + (size_t)s * kv_stride + (size_t)g * HS, 0, sizeof(F) * HS);
+        std::memset(dv + (size_t)s * kv_stride + (size_t)g * HS, 0, sizeof(F) * HS);
+      }
+      for (int h = g * rep; h < (g + 1) * rep; h++) {
+        const F* P = probs + (size_t)h * Tq * Tk;
+        for (int t = 0; t < Tq; t++) {
+          int n = off + t + 1;
+          const F* pt = P + (size_t)t * Tk;
+          const F* dot_ = dout + (size_t)t * out_stride + (size_t)h * HS;
+          const F* qt = q + (size_t)t * q_stride + (size_t)h * HS;
+          F* dqt = dq + (size_t)t * q_stride + (size_t)h * HS;
+          F sum = 0.f;
+          for (int s = 0; s < n; s++) {
+            const F* vs = v + (size_t)s * kv_stride + (size_t)g * HS;
+            F* dvs = dv + (size_t)s * kv_stride + (size_t)g * HS;
+            F d = 0.f, ps = pt[s];
+#pragma omp simd reduction(+ : d)
+            for (int i = 0; i < HS; i++) {
+              d += dot_[i] * vs[i];
+              dvs[i] += ps * dot_[i];
+            }
+            dp[s] = d;
+            sum += ps * d;
+          }
+          for (int i = 0; i < HS; i++) dqt[i] = 0.f;
+          for (int s = 0; s < n; s++) {
+            F ds = pt[s] * (dp[s] - sum) * scale;
+            const F* ks = k + (size_t)s * kv_stride + (size_t)g * HS;
+            F* dks = dk + (size_t)s * kv_stride + (size_t)g * HS;
+#pragma omp simd
+            for (int i = 0; i < HS; i++) {
+              dqt[i] += ds * ks[i];
+              dks[i] += ds * qt[i];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+template <class F>
+void swiglu_forward(F* h, const F* gu, int N, int FF) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const F* g = gu + (size_t)n * 2 * FF;
+    const F* u = g + FF;
+    F* o = h + (size_t)n * FF;
+#pragma omp simd
+    for (int i = 0; i < FF; i++) o[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
+  }
+}
+
+template <class F>
+void swiglu_backward(F* dgu, const F* dh, const F* gu, int N, int FF) {
+  // forward: h = g σ(g) u ; backward: dg = dh u σ(g) (1 + g (1 − σ(g))) ; du = dh g σ(g)
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const F* g = gu + (size_t)n * 2 * FF;
+    const F* u = g + FF;
+    const F* d = dh + (size_t)n * FF;
+    F* dg = dgu + (size_t)n * 2 * FF;
+    F* du = dg + FF;
+#pragma omp simd
+    for (int i = 0; i < FF; i++) {
+      F sg = 1.f / (1.f + std::exp(-g[i]));
+      du[i] = d[i] * g[i] * sg;
+      dg[i] = d[i] * u[i] * sg * (1.f + g[i] * (1.f - sg));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+template <class F>
+void add_forward(F* out, const F* a, const F* b, size_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+template <class F>
+void add_inplace(F* out, const F* a, size_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (size_t i = 0; i < n; i++) out[i] += a[i];
+}
+
+template <class F>
+void embedding_forward(F* out, const int* ids, const F* wte, int N, int C) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) std::memcpy(out + (size_t)n * C, wte + (size_t)ids[n] * C, sizeof(F) * C);
+}
+
+template <class F>
+void embedding_backward(F* dwte, const F* dout, const int* ids, int N, int C) {
+  // forward: out[n] = wte[ids[n]] ; backward: dwte[ids[n]] += dout[n]. Columns are split across threads so rows
+  // that share an id never race.
+#pragma omp parallel
+  {
+    int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+    int c0 = (int)((long)C * tid / nt), c1 = (int)((long)C * (tid + 1) / nt);
+    for (int n = 0; n < N; n++) {
+      F* d = dwte + (size_t)ids[n] * C;
+      const F* s = dout + (size_t)n * C;
+      for (int i = c0; i < c1; i++) d[i] += s[i];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+template <class F>
+void logprob_forward(F* lp, F* ent, F* lse, const F* logits, const int* targets, int N, int V,
+                     float temp) {
+  const F it = 1.0f / temp;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const F* z = logits + (size_t)n * V;
+    if (targets[n] < 0) {
+      lp[n] = 0.f;
+      if (ent) ent[n] = 0.f;
+      if (lse) lse[n] = 0.f;
+      continue;
+    }
+    F mx = -INFINITY;
+    for (int j = 0; j < V; j++) mx = std::max(mx, z[j]);
+    mx *= it;
+    F sum = 0.f, wsum = 0.f;
+#pragma omp simd reduction(+ : sum, wsum)
+    for (int j = 0; j < V; j++) {
+      F a = z[j] * it - mx;
+      F e = std::exp(a);
+      sum += e;
+      wsum += e * a;
+    }
+    F l = mx + std::log(sum);
+    if (lse) lse[n] = l;
+    lp[n] = z[targets[n]] * it - l;
+    // H = -Σ p log p = log(sum) - Σ e a / sum  (with a = z/T - max)
+    if (ent) ent[n] = std::log(sum) - wsum / sum;
+  }
+}
+
+template <class F>
+void logprob_backward(F* g, const F* dlp, const F* dent, const F* lse, const F* ent,
+                      const int* targets, int N, int V, float temp) {
+  // forward: lp = z_y/T − lse, H = −Σ p log p with p = softmax(z/T)
+  // backward: ∂lp/∂z_j = (1[j=y] − p_j)/T ; ∂H/∂z_j = −p_j (log p_j + H)/T
+  const F it = 1.0f / temp;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    F* z = g + (size_t)n * V;
+    int y = targets[n];
+    if (y < 0) {
+      std::memset(z, 0, sizeof(F) * V);
+      continue;
+    }
+    F a = dlp[n], b = dent ? dent[n] : 0.f, l = lse[n], H = ent ? ent[n] : 0.f;
+    if (b != 0.f) {
+#pragma omp simd
+      for (int j = 0; j < V; j++) {
+        F logp = z[j] * it - l;
+        F p = std::exp(logp);
+        z[j] = (-a * p - b * p * (logp + H)) * it;
+      }
+    } else {
+#pragma omp simd
+      for (int j = 0; j < V; j++) z[j] = -a * std::exp(z[j] * it - l) * it;
+    }
+    z[y] += a * it;
+  }
+}
+
+// ---- double-precision matrix products (tests and finite-difference checks only) -----------------------------------
+void matmul_forward(double* out, const double* a, const double* w, const double* bias, int M, int N, int K) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double s = bias ? bias[j] : 0.0;
+      for (int k = 0; k < K; k++) s += a[(size_t)i * K + k] * w[(size_t)j * K + k];
+      out[(size_t)i * N + j] = s;
+    }
+}
+
+void matmul_backward(double* da, double* dw, double* dbias, const double* dout, const double* a, const double* w,
+                     int M, int N, int K, bool accumulate_da) {
+  if (da)
+    for (int i = 0; i < M; i++)
+      for (int k = 0; k < K; k++) {
+        double s = 0;
+        for (int j = 0; j < N; j++) s += dout[(size_t)i * N + j] * w[(size_t)j * K + k];
+        da[(size_t)i * K + k] = (accumulate_da ? da[(size_t)i * K + k] : 0.0) + s;
+      }
+  if (dw)
+    for (int j = 0; j < N; j++)
+      for (int k = 0; k < K; k++) {
+        double s = 0;
+        for (int i = 0; i < M; i++) s += dout[(size_t)i * N + j] * a[(size_t)i * K + k];
+        dw[(size_t)j * K + k] += s;
+      }
+  if (dbias)
+    for (int j = 0; j < N; j++)
+      for (int i = 0; i < M; i++) dbias[j] += dout[(size_t)i * N + j];
+}
+
+#define R1_INSTANTIATE(F)                                                                                          \
+  template void rmsnorm_forward<F>(F*, F*, const F*, const F*, int, int, float);                                  \
+  template void rmsnorm_backward<F>(F*, F*, const F*, const F*, const F*, const F*, int, int, bool);              \
+  template void head_rmsnorm_forward<F>(F*, F*, const F*, const F*, int, int, int, int, float);                   \
+  template void head_rmsnorm_backward<F>(F*, F*, const F*, const F*, const F*, const F*, int, int, int, int);     \
+  template void rope_table<F>(F*, int, int, double);                                                              \
+  template void rope_forward<F>(F*, const int*, const F*, int, int, int, int, int);                               \
+  template void rope_backward<F>(F*, const int*, const F*, int, int, int, int, int);                              \
+  template void attention_forward<F>(F*, F*, const F*, const F*, const F*, int, int, int, int, int, int, int, int, \
+                                     bool);                                                                        \
+  template void attention_backward<F>(F*, F*, F*, const F*, const F*, const F*, const F*, const F*, int, int, int, \
+                                      int, int, int, int, int, bool);                                              \
+  template void swiglu_forward<F>(F*, const F*, int, int);                                                        \
+  template void swiglu_backward<F>(F*, const F*, const F*, int, int);                                             \
+  template void add_forward<F>(F*, const F*, const F*, size_t);                                                   \
+  template void add_inplace<F>(F*, const F*, size_t);                                                             \
+  template void embedding_forward<F>(F*, const int*, const F*, int, int);                                         \
+  template void embedding_backward<F>(F*, const F*, const int*, int, int);                                        \
+  template void logprob_forward<F>(F*, F*, F*, const F*, const int*, int, int, float);                            \
+  template void logprob_backward<F>(F*, const F*, const F*, const F*, const F*, const int*, int, int, float);
+R1_INSTANTIATE(float)
+R1_INSTANTIATE(double)
+
+}  // namespace r1

@@ -1,0 +1,123 @@
+// Every compute kernel of r1.cpp, behind one header. Each has a fast CPU version (kernels/cpu.cpp: oneDNN for
+// matrix products, OpenMP over both cores for the rest) and, in namespace r1::ref, a scalar reference version
+// (kernels/reference.cpp) that is the oracle for the fast one in tests.
+//
+// Dimension names, fixed once: B batch, T sequence (query positions), Tk key positions, C hidden size, V vocab,
+// NH query heads, NKV key/value heads, HS head size, FF MLP inner size, N = B*T rows.
+// Argument order everywhere: outputs, saved buffers, inputs, sizes. Backward functions take the gradient of the
+// output(s) and ACCUMULATE (+=) into parameter gradients; input gradients are overwritten unless noted.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace r1 {
+
+// ---- matrix products (oneDNN) ---------------------------------------------------------------------------------
+// out[M,N] = a[M,K] · w[N,K]^T (+ bias[N] when bias != nullptr). w is laid out like torch.nn.Linear.weight.
+void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
+// Backward of matmul_forward. da[M,K] = dout·w (or += when accumulate_da); dw[N,K] += dout^T·a;
+// dbias[N] += column sums of dout. da, dw, dbias may be nullptr to skip.
+void matmul_backward(float* da, float* dw, float* dbias, const float* dout, const float* a, const float* w, int M,
+                     int N, int K, bool accumulate_da = false);
+// General row-major sgemm: c[M,N] = alpha * op(a)·op(b) + beta * c.
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* a, int lda, const float* b,
+          int ldb, float beta, float* c, int ldc);
+
+// Double-precision overloads of the matrix products (naive loops) exist for finite-difference tests.
+void matmul_forward(double* out, const double* a, const double* w, const double* bias, int M, int N, int K);
+void matmul_backward(double* da, double* dw, double* dbias, const double* dout, const double* a, const double* w,
+                     int M, int N, int K, bool accumulate_da = false);
+
+// The kernels below are templates over the scalar type F, instantiated for float (the fast path) and double
+// (finite-difference tests in double precision).
+// ---- RMSNorm: out = x / sqrt(mean(x^2) + eps) * w, per row of length C -----------------------------------------
+// rstd[N] saved for backward (may be nullptr at inference).
+template <class F>
+void rmsnorm_forward(F* out, F* rstd, const F* x, const F* w, int N, int C, float eps);
+// dx[N,C] = (or += when accumulate) ∂/∂x; dw[C] += ∂/∂w.
+template <class F>
+void rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w, const F* rstd,
+                      int N, int C, bool accumulate = false);
+
+// ---- per-head RMSNorm (Qwen3 q_norm/k_norm): rows of `row_stride` floats hold `nheads` heads of HS at offset 0;
+//      each head is normalised with the shared weight w[HS]. rstd[N*nheads]. out may alias x only at inference.
+template <class F>
+void head_rmsnorm_forward(F* out, F* rstd, const F* x, const F* w, int N, int nheads, int HS,
+                          int row_stride, float eps);
+template <class F>
+void head_rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w,
+                           const F* rstd, int N, int nheads, int HS, int row_stride);
+
+// ---- rotary embeddings, rotate-half layout (transformers): for i < HS/2, angle = pos * theta^(-2i/HS),
+//      (x_i, x_{i+HS/2}) -> (x_i cos - x_{i+HS/2} sin, x_{i+HS/2} cos + x_i sin). In place. ----------------------
+// x holds N rows of `row_stride` floats; rotate heads [0, nheads) of size HS starting at offset 0 of each row.
+// pos[N] is each row's position; cos_sin is the table from rope_table(): [max_pos, HS/2] cos then [max_pos, HS/2] sin.
+template <class F>
+void rope_forward(F* x, const int* pos, const F* cos_sin, int max_pos, int N, int nheads, int HS,
+                  int row_stride);
+// Backward is the inverse rotation applied to the gradient, also in place.
+template <class F>
+void rope_backward(F* dx, const int* pos, const F* cos_sin, int max_pos, int N, int nheads, int HS,
+                   int row_stride);
+template <class F>
+void rope_table(F* cos_sin, int max_pos, int HS, double theta);
+
+// ---- causal grouped-query attention for ONE sequence -----------------------------------------------------------
+// Queries are the last Tq of Tk positions (Tq == Tk in training; Tq == 1 when decoding with a KV cache; Tq < Tk
+// when appending to a cache). q row t (position Tk-Tq+t) attends to key positions 0..Tk-Tq+t.
+// q: [Tq, q_stride] with head h at column h*HS; k, v: [Tk, kv_stride] with kv head g at column g*HS;
+// query head h reads kv head h / (NH/NKV). out: [Tq, out_stride]. probs: [NH, Tq, Tk] softmax rows saved for
+// backward (nullptr at inference). Scale is 1/sqrt(HS).
+// parallel: whether to use an OpenMP team over heads (false when the caller already parallelises over sequences).
+template <class F>
+void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int Tq, int Tk,
+                       int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel = true);
+// dq overwritten; dk, dv overwritten (they are per-sequence buffers [Tk, kv_stride]).
+template <class F>
+void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, const F* q,
+                        const F* k, const F* v, int Tq, int Tk, int NH, int NKV, int HS, int q_stride,
+                        int kv_stride, int out_stride, bool parallel = true);
+
+// ---- SwiGLU: h = silu(gate) * up; gu holds [N, 2*FF] with gate in columns [0,FF) and up in [FF,2FF) ----------
+template <class F>
+void swiglu_forward(F* h, const F* gu, int N, int FF);
+template <class F>
+void swiglu_backward(F* dgu, const F* dh, const F* gu, int N, int FF);
+
+// ---- residual add: out = a + b (out may alias a) --------------------------------------------------------------
+template <class F>
+void add_forward(F* out, const F* a, const F* b, size_t n);
+template <class F>
+void add_inplace(F* out, const F* a, size_t n);
+
+// ---- embedding lookup ------------------------------------------------------------------------------------------
+template <class F>
+void embedding_forward(F* out, const int* ids, const F* wte, int N, int C);
+// dwte[ids[n]] += dout[n]; serial over rows sharing an id, parallel over columns.
+template <class F>
+void embedding_backward(F* dwte, const F* dout, const int* ids, int N, int C);
+
+// ---- token log-probs of targets under softmax(logits / temperature) ------------------------------------------
+// logits [N, V]. lp[n] = log softmax(logits[n]/temp)[targets[n]]; ent[n] (nullptr to skip) = entropy of that
+// distribution. Rows with targets[n] < 0 get lp = 0 and ent = 0. Also saves lse[n] (log-sum-exp of logits/temp).
+template <class F>
+void logprob_forward(F* lp, F* ent, F* lse, const F* logits, const int* targets, int N, int V,
+                     float temp);
+// In place: overwrites logits with d(loss)/d(logits) given dlp[n] = ∂loss/∂lp[n] and dent[n] = ∂loss/∂ent[n]
+// (dent may be nullptr). Rows with targets < 0 get zero gradient.
+template <class F>
+void logprob_backward(F* logits_to_dlogits, const F* dlp, const F* dent, const F* lse,
+                      const F* ent, const int* targets, int N, int V, float temp);
+
+// ---- scalar reference versions (oracles for tests) -------------------------------------------------------------
+namespace ref {
+void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
+void matmul_backward(float* da, float* dw, float* dbias, const float* dout, const float* a, const float* w, int M,
+                     int N, int K);
+void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int N, int C, float eps);
+void attention_forward(float* out, const float* q, const float* k, const float* v, int Tq, int Tk, int NH, int NKV,
+                       int HS, int q_stride, int kv_stride, int out_stride);
+void logprob_forward(float* lp, float* ent, const float* logits, const int* targets, int N, int V, float temp);
+}  // namespace ref
+
+}  // namespace r1

@@ -1,0 +1,101 @@
+// Scalar reference kernels: straightforward loops in double accumulation, the oracle for kernels/cpu.cpp.
+#include "kernels/kernels.h"
+
+#include <cmath>
+#include <vector>
+
+namespace r1::ref {
+
+void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double s = bias ? bias[j] : 0.0;
+      for (int k = 0; k < K; k++) s += (double)a[(size_t)i * K + k] * w[(size_t)j * K + k];
+      out[(size_t)i * N + j] = (float)s;
+    }
+}
+
+void matmul_backward(float* da, float* dw, float* dbias, const float* dout, const float* a, const float* w, int M,
+                     int N, int K) {
+  for (int i = 0; i < M; i++)
+    for (int k = 0; k < K; k++) {
+      double s = 0;
+      for (int j = 0; j < N; j++) s += (double)dout[(size_t)i * N + j] * w[(size_t)j * K + k];
+      da[(size_t)i * K + k] = (float)s;
+    }
+  for (int j = 0; j < N; j++)
+    for (int k = 0; k < K; k++) {
+      double s = 0;
+      for (int i = 0; i < M; i++) s += (double)dout[(size_t)i * N + j] * a[(size_t)i * K + k];
+      dw[(size_t)j * K + k] += (float)s;
+    }
+  if (dbias)
+    for (int j = 0; j < N; j++) {
+      double s = 0;
+      for (int i = 0; i < M; i++) s += dout[(size_t)i * N + j];
+      dbias[j] += (float)s;
+    }
+}
+
+void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int N, int C, float eps) {
+  for (int n = 0; n < N; n++) {
+    double ss = 0;
+    for (int i = 0; i < C; i++) ss += (double)x[(size_t)n * C + i] * x[(size_t)n * C + i];
+    double r = 1.0 / std::sqrt(ss / C + eps);
+    if (rstd) rstd[n] = (float)r;
+    for (int i = 0; i < C; i++) out[(size_t)n * C + i] = (float)(x[(size_t)n * C + i] * r * w[i]);
+  }
+}
+
+void attention_forward(float* out, const float* q, const float* k, const float* v, int Tq, int Tk, int NH, int NKV,
+                       int HS, int q_stride, int kv_stride, int out_stride) {
+  int rep = NH / NKV, off = Tk - Tq;
+  std::vector<double> p(Tk);
+  for (int h = 0; h < NH; h++) {
+    int g = h / rep;
+    for (int t = 0; t < Tq; t++) {
+      int n = off + t + 1;
+      double mx = -1e300;
+      for (int s = 0; s < n; s++) {
+        double d = 0;
+        for (int i = 0; i < HS; i++) d += (double)q[(size_t)t * q_stride + h * HS + i] * k[(size_t)s * kv_stride + g * HS + i];
+        p[s] = d / std::sqrt((double)HS);
+        mx = std::max(mx, p[s]);
+      }
+      double sum = 0;
+      for (int s = 0; s < n; s++) sum += (p[s] = std::exp(p[s] - mx));
+      for (int i = 0; i < HS; i++) {
+        double o = 0;
+        for (int s = 0; s < n; s++) o += p[s] / sum * v[(size_t)s * kv_stride + g * HS + i];
+        out[(size_t)t * out_stride + h * HS + i] = (float)o;
+      }
+    }
+  }
+}
+
+void logprob_forward(float* lp, float* ent, const float* logits, const int* targets, int N, int V, float temp) {
+  for (int n = 0; n < N; n++) {
+    const float* z = logits + (size_t)n * V;
+    if (targets[n] < 0) {
+      lp[n] = 0;
+      if (ent) ent[n] = 0;
+      continue;
+    }
+    double mx = -1e300;
+    for (int j = 0; j < V; j++) mx = std::max(mx, (double)z[j] / temp);
+    double sum = 0;
+    for (int j = 0; j < V; j++) sum += std::exp(z[j] / temp - mx);
+    double l = mx + std::log(sum);
+    lp[n] = (float)(z[targets[n]] / temp - l);
+    if (ent) {
+      double h = 0;
+      for (int j = 0; j < V; j++) {
+        double lpj = z[j] / temp - l;
+        h -= std::exp(lpj) * lpj;
+      }
+      ent[n] = (float)h;
+    }
+  }
+}
+
+}  // namespace r1::ref

@@ -1,0 +1,307 @@
+#include "model/transformer.h"
+#include "core/check.h"
+#include "core/rng.h"
+#include "kernels/kernels.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace r1 {
+
+// ---- parameter layout -----------------------------------------------------------------------------------------
+// Block order: wte, then per layer [ln1_w, wqkv, bqkv?, q_norm?, k_norm?, wo, ln2_w, wgu, wd], lnf_w, lm_head?.
+std::vector<TensorSpec> tensor_specs(const ModelConfig& c) {
+  std::vector<TensorSpec> s;
+  size_t off = 0;
+  auto add = [&](const std::string& name, std::vector<int64_t> shape) {
+    TensorSpec t;
+    t.name = name;
+    t.shape = shape;
+    t.offset = off;
+    t.numel = 1;
+    for (auto d : shape) t.numel *= (size_t)d;
+    t.matrix = shape.size() == 2;
+    off += t.numel;
+    s.push_back(t);
+  };
+  const int64_t C = c.C, QD = c.QD(), KVD = c.KVD(), FF = c.FF, HS = c.HS;
+  add("model.embed_tokens.weight", {c.V, C});
+  for (int l = 0; l < c.L; l++) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    add(p + "input_layernorm.weight", {C});
+    add(p + "self_attn.q_proj.weight", {QD, C});
+    add(p + "self_attn.k_proj.weight", {KVD, C});
+    add(p + "self_attn.v_proj.weight", {KVD, C});
+    if (c.qkv_bias) {
+      add(p + "self_attn.q_proj.bias", {QD});
+      add(p + "self_attn.k_proj.bias", {KVD});
+      add(p + "self_attn.v_proj.bias", {KVD});
+    }
+    if (c.qk_norm) {
+      add(p + "self_attn.q_norm.weight", {HS});
+      add(p + "self_attn.k_norm.weight", {HS});
+    }
+    add(p + "self_attn.o_proj.weight", {C, QD});
+    add(p + "post_attention_layernorm.weight", {C});
+    add(p + "mlp.gate_proj.weight", {FF, C});
+    add(p + "mlp.up_proj.weight", {FF, C});
+    add(p + "mlp.down_proj.weight", {C, FF});
+  }
+  add("model.norm.weight", {C});
+  if (!c.tied) add("lm_head.weight", {c.V, C});
+  return s;
+}
+
+size_t param_count(const ModelConfig& c) {
+  auto s = tensor_specs(c);
+  return s.back().offset + s.back().numel;
+}
+
+Weights bind_weights(const ModelConfig& c, float* base) {
+  Weights w;
+  const size_t C = c.C, QD = c.QD(), KVD = c.KVD(), FF = c.FF, HS = c.HS, QKV = c.QKV();
+  float* p = base;
+  auto take = [&](size_t n) {
+    float* r = p;
+    p += n;
+    return r;
+  };
+  w.wte = take((size_t)c.V * C);
+  w.layers.resize(c.L);
+  for (int l = 0; l < c.L; l++) {
+    LayerWeights& lw = w.layers[l];
+    lw.ln1_w = take(C);
+    lw.wqkv = take(QKV * C);  // q, k, v rows are consecutive: the three HF tensors are adjacent in the block
+    (void)QD;
+    (void)KVD;
+    lw.bqkv = c.qkv_bias ? take(QKV) : nullptr;
+    lw.q_norm = c.qk_norm ? take(HS) : nullptr;
+    lw.k_norm = c.qk_norm ? take(HS) : nullptr;
+    lw.wo = take(C * c.QD());
+    lw.ln2_w = take(C);
+    lw.wgu = take(2 * FF * C);  // gate then up, adjacent
+    lw.wd = take(C * FF);
+  }
+  w.lnf_w = take(C);
+  w.lm_head = c.tied ? w.wte : take((size_t)c.V * C);
+  return w;
+}
+
+// ---- model ----------------------------------------------------------------------------------------------------
+Model::Model(const ModelConfig& c) : cfg(c) {
+  specs = tensor_specs(cfg);
+  n_params = param_count(cfg);
+  params_mem.assign(n_params, 0.f);
+  w = bind_weights(cfg, params_mem.data());
+  rope.resize((size_t)2 * cfg.max_pos * (cfg.HS / 2));
+  rope_table(rope.data(), cfg.max_pos, cfg.HS, cfg.rope_theta);
+}
+
+void Model::init_random(uint64_t seed, float std) {
+  Rng rng(seed);
+  for (auto& s : specs) {
+    float* p = params_mem.data() + s.offset;
+    bool norm = s.name.find("norm") != std::string::npos;
+    bool bias = s.name.size() > 5 && s.name.compare(s.name.size() - 5, 5, ".bias") == 0;
+    for (size_t i = 0; i < s.numel; i++) p[i] = norm ? 1.f : bias ? 0.f : (float)(rng.normal() * std);
+  }
+}
+
+void Model::ensure_grads() {
+  if (grads_mem.size() != n_params) {
+    grads_mem.assign(n_params, 0.f);
+    g = bind_weights(cfg, grads_mem.data());
+  }
+}
+
+void Model::zero_grad() {
+  ensure_grads();
+  std::memset(grads_mem.data(), 0, sizeof(float) * n_params);
+}
+
+void Model::ensure_activations(int B, int T) {
+  Activations& a = act_;
+  if (a.B == B && a.T == T) return;
+  R1_CHECK(T <= cfg.max_pos, "sequence length ", T, " exceeds max_position_embeddings ", cfg.max_pos);
+  const size_t N = (size_t)B * T, C = cfg.C, L = cfg.L, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V;
+  const size_t NH = cfg.NH, NKV = cfg.NKV;
+  const bool qkn = cfg.qk_norm;
+  size_t per_layer = N * C /*ln1*/ + N /*rstd1*/ + (qkn ? N * QKV + N * (NH + NKV) : 0) + N * QKV +
+                     (size_t)B * NH * T * T + N * QD + N * C /*xmid*/ + N * C /*ln2*/ + N + N * 2 * FF + N * FF;
+  size_t total = (L + 1) * N * C + L * per_layer + N * C + N + N * V + 3 * N +
+                 /*backward scratch*/ N * C * 2 + N * QKV + N * QD + N * 2 * FF + N * FF;
+  a.mem.clear();
+  a.mem.shrink_to_fit();
+  a.mem.assign(total, 0.f);
+  float* p = a.mem.data();
+  auto take = [&](size_t n) {
+    float* r = p;
+    p += n;
+    return r;
+  };
+  a.x.assign(L + 1, nullptr);
+  for (size_t l = 0; l <= L; l++) a.x[l] = take(N * C);
+  a.ln1.assign(L, nullptr); a.rstd1.assign(L, nullptr); a.qkv_pre.assign(L, nullptr); a.qkrstd.assign(L, nullptr);
+  a.qkv.assign(L, nullptr); a.probs.assign(L, nullptr); a.atty.assign(L, nullptr); a.xmid.assign(L, nullptr);
+  a.ln2.assign(L, nullptr); a.rstd2.assign(L, nullptr); a.gu.assign(L, nullptr); a.h.assign(L, nullptr);
+  for (size_t l = 0; l < L; l++) {
+    a.ln1[l] = take(N * C);
+    a.rstd1[l] = take(N);
+    if (qkn) {
+      a.qkv_pre[l] = take(N * QKV);
+      a.qkrstd[l] = take(N * (NH + NKV));
+    }
+    a.qkv[l] = take(N * QKV);
+    a.probs[l] = take((size_t)B * NH * T * T);
+    a.atty[l] = take(N * QD);
+    a.xmid[l] = take(N * C);
+    a.ln2[l] = take(N * C);
+    a.rstd2[l] = take(N);
+    a.gu[l] = take(N * 2 * FF);
+    a.h[l] = take(N * FF);
+  }
+  a.lnf = take(N * C);
+  a.rstdf = take(N);
+  a.logits = take(N * V);
+  a.lp = take(N);
+  a.ent = take(N);
+  a.lse = take(N);
+  a.dres = take(N * C);
+  a.dln = take(N * C);
+  a.dqkv = take(N * QKV);
+  a.datt = take(N * QD);
+  a.dgu = take(N * 2 * FF);
+  a.dh = take(N * FF);
+  R1_ASSERT((size_t)(p - a.mem.data()) == total);
+  a.B = B;
+  a.T = T;
+  a.ids.resize(N);
+  a.targets.resize(N);
+  a.pos.resize(N);
+  for (size_t n = 0; n < N; n++) a.pos[n] = (int)(n % T);
+}
+
+void Model::forward(const int* ids, const int* targets, int B, int T, float temperature, bool want_entropy) {
+  ensure_activations(B, T);
+  Activations& a = act_;
+  const int N = B * T, C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V;
+  const int NH = cfg.NH, NKV = cfg.NKV, HS = cfg.HS;
+  for (int n = 0; n < N; n++) {
+    R1_CHECK(ids[n] >= 0 && ids[n] < V, "token id ", ids[n], " at position ", n, " is outside the vocabulary [0, ", V, ")");
+    R1_CHECK(targets[n] < V, "target id ", targets[n], " at position ", n, " is outside the vocabulary [0, ", V, ")");
+    a.ids[n] = ids[n];
+    a.targets[n] = targets[n];
+  }
+  temperature_ = temperature;
+  have_entropy_ = want_entropy;
+
+  embedding_forward(a.x[0], a.ids.data(), w.wte, N, C);
+  for (int l = 0; l < cfg.L; l++) {
+    const LayerWeights& lw = w.layers[l];
+    // attention block: x -> rmsnorm -> qkv (+bias) -> [q/k norm] -> rotary -> attention -> o_proj -> + x
+    rmsnorm_forward(a.ln1[l], a.rstd1[l], a.x[l], lw.ln1_w, N, C, cfg.eps);
+    if (cfg.qk_norm) {
+      matmul_forward(a.qkv_pre[l], a.ln1[l], lw.wqkv, lw.bqkv, N, QKV, C);
+      std::memcpy(a.qkv[l], a.qkv_pre[l], sizeof(float) * (size_t)N * QKV);  // v columns pass through
+      head_rmsnorm_forward(a.qkv[l], a.qkrstd[l], a.qkv_pre[l], lw.q_norm, N, NH, HS, QKV, cfg.eps);
+      // k heads: rstd stored after the NH q entries of each row -> use a separate region per row layout [N, NKV]
+      head_rmsnorm_forward(a.qkv[l] + QD, a.qkrstd[l] + (size_t)N * NH, a.qkv_pre[l] + QD, lw.k_norm, N, NKV, HS, QKV,
+                           cfg.eps);
+    } else {
+      matmul_forward(a.qkv[l], a.ln1[l], lw.wqkv, lw.bqkv, N, QKV, C);
+    }
+    rope_forward(a.qkv[l], a.pos.data(), rope.data(), cfg.max_pos, N, NH, HS, QKV);
+    rope_forward(a.qkv[l] + QD, a.pos.data(), rope.data(), cfg.max_pos, N, NKV, HS, QKV);
+    for (int b = 0; b < B; b++) {
+      const float* qb = a.qkv[l] + (size_t)b * T * QKV;
+      attention_forward(a.atty[l] + (size_t)b * T * QD, a.probs[l] + (size_t)b * NH * T * T, qb, qb + QD,
+                        qb + QD + cfg.KVD(), T, T, NH, NKV, HS, QKV, QKV, QD);
+    }
+    matmul_forward(a.xmid[l], a.atty[l], lw.wo, nullptr, N, C, QD);
+    add_inplace(a.xmid[l], a.x[l], (size_t)N * C);
+    // MLP block: xmid -> rmsnorm -> [gate|up] -> silu(gate)*up -> down -> + xmid
+    rmsnorm_forward(a.ln2[l], a.rstd2[l], a.xmid[l], lw.ln2_w, N, C, cfg.eps);
+    matmul_forward(a.gu[l], a.ln2[l], lw.wgu, nullptr, N, 2 * FF, C);
+    swiglu_forward(a.h[l], a.gu[l], N, FF);
+    matmul_forward(a.x[l + 1], a.h[l], lw.wd, nullptr, N, C, FF);
+    add_inplace(a.x[l + 1], a.xmid[l], (size_t)N * C);
+  }
+  rmsnorm_forward(a.lnf, a.rstdf, a.x[cfg.L], w.lnf_w, N, C, cfg.eps);
+  matmul_forward(a.logits, a.lnf, w.lm_head, nullptr, N, V, C);
+  logprob_forward(a.lp, want_entropy ? a.ent : nullptr, a.lse, a.logits, a.targets.data(), N, V, temperature);
+}
+
+void Model::backward(const float* dlp, const float* dent) {
+  ensure_grads();
+  Activations& a = act_;
+  R1_CHECK(a.B > 0, "backward() called before forward()");
+  R1_CHECK(!dent || have_entropy_, "backward() with an entropy gradient needs forward(..., want_entropy=true)");
+  const int B = a.B, T = a.T, N = B * T, C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V;
+  const int NH = cfg.NH, NKV = cfg.NKV, HS = cfg.HS;
+
+  // logits -> lp/ent (in place: logits become dlogits)
+  logprob_backward(a.logits, dlp, dent, a.lse, a.ent, a.targets.data(), N, V, temperature_);
+  // logits = lnf · lm_head^T
+  matmul_backward(a.dln, g.lm_head, nullptr, a.logits, a.lnf, w.lm_head, N, V, C);
+  // lnf = rmsnorm(x[L])
+  rmsnorm_backward(a.dres, g.lnf_w, a.dln, a.x[cfg.L], w.lnf_w, a.rstdf, N, C, false);
+
+  for (int l = cfg.L - 1; l >= 0; l--) {
+    const LayerWeights& lw = w.layers[l];
+    LayerWeights& lg = g.layers[l];
+    // x[l+1] = xmid + down(h): dres is ∂/∂x[l+1] and stays as the residual part of ∂/∂xmid
+    matmul_backward(a.dh, lg.wd, nullptr, a.dres, a.h[l], lw.wd, N, C, FF);
+    // h = silu(gate)*up
+    swiglu_backward(a.dgu, a.dh, a.gu[l], N, FF);
+    // gu = ln2 · wgu^T
+    matmul_backward(a.dln, lg.wgu, nullptr, a.dgu, a.ln2[l], lw.wgu, N, 2 * FF, C);
+    // ln2 = rmsnorm(xmid): add into dres -> ∂/∂xmid
+    rmsnorm_backward(a.dres, lg.ln2_w, a.dln, a.xmid[l], lw.ln2_w, a.rstd2[l], N, C, true);
+    // xmid = x[l] + atty · wo^T
+    matmul_backward(a.datt, lg.wo, nullptr, a.dres, a.atty[l], lw.wo, N, C, QD);
+    // attention per sequence -> ∂/∂(q, k, v) after rotary
+    for (int b = 0; b < B; b++) {
+      size_t o = (size_t)b * T * QKV;
+      const float* qb = a.qkv[l] + o;
+      float* dqb = a.dqkv + o;
+      attention_backward(dqb, dqb + QD, dqb + QD + cfg.KVD(), a.datt + (size_t)b * T * QD,
+                         a.probs[l] + (size_t)b * NH * T * T, qb, qb + QD, qb + QD + cfg.KVD(), T, T, NH, NKV, HS,
+                         QKV, QKV, QD);
+    }
+    // rotary
+    rope_backward(a.dqkv, a.pos.data(), rope.data(), cfg.max_pos, N, NH, HS, QKV);
+    rope_backward(a.dqkv + QD, a.pos.data(), rope.data(), cfg.max_pos, N, NKV, HS, QKV);
+    // q/k norm (in place on the q and k columns)
+    if (cfg.qk_norm) {
+      head_rmsnorm_backward(a.dqkv, lg.q_norm, a.dqkv, a.qkv_pre[l], lw.q_norm, a.qkrstd[l], N, NH, HS, QKV);
+      head_rmsnorm_backward(a.dqkv + QD, lg.k_norm, a.dqkv + QD, a.qkv_pre[l] + QD, lw.k_norm,
+                            a.qkrstd[l] + (size_t)N * NH, N, NKV, HS, QKV);
+    }
+    // qkv = ln1 · wqkv^T + bqkv
+    matmul_backward(a.dln, lg.wqkv, lg.bqkv, a.dqkv, a.ln1[l], lw.wqkv, N, QKV, C);
+    // ln1 = rmsnorm(x[l]): add into dres -> ∂/∂x[l]
+    rmsnorm_backward(a.dres, lg.ln1_w, a.dln, a.x[l], lw.ln1_w, a.rstd1[l], N, C, true);
+  }
+  // x[0] = wte[ids]
+  embedding_backward(g.wte, a.dres, a.ids.data(), N, C);
+}
+
+float Model::cross_entropy_step(const int* ids, const int* targets, int B, int T, bool do_backward) {
+  forward(ids, targets, B, T, 1.0f, false);
+  const int N = B * T;
+  double cnt = 0, sum = 0;
+  for (int n = 0; n < N; n++)
+    if (targets[n] >= 0) {
+      cnt += 1;
+      sum += act_.lp[n];
+    }
+  R1_CHECK(cnt > 0, "cross_entropy_step: every target is masked");
+  if (do_backward) {
+    std::vector<float> dlp(N);
+    for (int n = 0; n < N; n++) dlp[n] = targets[n] >= 0 ? (float)(-1.0 / cnt) : 0.f;
+    backward(dlp.data());
+  }
+  return (float)(-sum / cnt);
+}
+
+}  // namespace r1

@@ -1,0 +1,122 @@
+// The decoder-only transformer (Llama 3 / Qwen2 / Qwen3), with a hand-written backward pass.
+//
+// The model is a log-prob machine: forward() takes token ids and targets and returns, per position, the
+// log-probability of the target under softmax(logits / temperature) and optionally the entropy; backward() takes
+// ∂loss/∂logprob (and ∂loss/∂entropy) per position. Cross-entropy (pretraining, SFT) and the GRPO objective are
+// both functions of those per-token numbers, so they share one exact backward pass, and the rollout engine's
+// log-probs come from the same kernels.
+#pragma once
+#include "model/config.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace r1 {
+
+enum class DType;
+
+// One block holds every parameter; the same struct type views parameters, gradients and the AdamW moments.
+struct LayerWeights {
+  float* ln1_w;   // [C]        model.layers.{l}.input_layernorm.weight
+  float* wqkv;    // [QKV, C]   q_proj.weight rows [0,QD), k_proj.weight rows [QD,QD+KVD), v_proj.weight after
+  float* bqkv;    // [QKV]      q/k/v_proj.bias (Qwen2, Llama with attention_bias), else nullptr
+  float* q_norm;  // [HS]       self_attn.q_norm.weight (Qwen3), else nullptr
+  float* k_norm;  // [HS]       self_attn.k_norm.weight (Qwen3), else nullptr
+  float* wo;      // [C, QD]    self_attn.o_proj.weight
+  float* ln2_w;   // [C]        post_attention_layernorm.weight
+  float* wgu;     // [2FF, C]   mlp.gate_proj.weight rows [0,FF), mlp.up_proj.weight rows [FF,2FF)
+  float* wd;      // [C, FF]    mlp.down_proj.weight
+};
+struct Weights {
+  float* wte;                        // [V, C]  model.embed_tokens.weight
+  std::vector<LayerWeights> layers;  // [L]
+  float* lnf_w;                      // [C]     model.norm.weight
+  float* lm_head;                    // [V, C]  lm_head.weight; == wte when tie_word_embeddings
+};
+
+// A Hugging Face tensor and where it lives in the block.
+struct TensorSpec {
+  std::string name;            // transformers' name
+  std::vector<int64_t> shape;  // as transformers stores it
+  size_t offset = 0;           // floats from the start of the block
+  size_t numel = 0;
+  bool matrix = false;         // 2-D (weight decay applies by default)
+};
+
+std::vector<TensorSpec> tensor_specs(const ModelConfig& cfg);
+size_t param_count(const ModelConfig& cfg);
+Weights bind_weights(const ModelConfig& cfg, float* base);
+
+// Activations for one (B, T) shape, allocated once and reused while the shape fits.
+struct Activations {
+  int B = 0, T = 0;
+  std::vector<float> mem;
+  std::vector<int> ids, targets, pos;  // [N]
+  // per layer l (views into mem):
+  std::vector<float*> x;        // [L+1][N, C]   residual stream entering layer l (x[L] enters the final norm)
+  std::vector<float*> ln1;      // [L][N, C]
+  std::vector<float*> rstd1;    // [L][N]
+  std::vector<float*> qkv_pre;  // [L][N, QKV]  projections before q/k norm (Qwen3 only)
+  std::vector<float*> qkrstd;   // [L][N, NH+NKV] (Qwen3 only)
+  std::vector<float*> qkv;      // [L][N, QKV]  after q/k norm and rotary
+  std::vector<float*> probs;    // [L][B, NH, T, T]
+  std::vector<float*> atty;     // [L][N, QD]
+  std::vector<float*> xmid;     // [L][N, C]    residual after attention
+  std::vector<float*> ln2;      // [L][N, C]
+  std::vector<float*> rstd2;    // [L][N]
+  std::vector<float*> gu;       // [L][N, 2FF]
+  std::vector<float*> h;        // [L][N, FF]
+  float *lnf, *rstdf, *logits, *lp, *ent, *lse;  // [N,C] [N] [N,V] [N] [N] [N]
+  // backward scratch
+  float *dres, *dln, *dqkv, *datt, *dgu, *dh;    // [N,C] [N,C] [N,QKV] [N,QD] [N,2FF] [N,FF]
+};
+
+class Model {
+ public:
+  explicit Model(const ModelConfig& cfg);  // parameters zero; call init_random or load
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  Model(Model&&) = default;
+
+  ModelConfig cfg;
+  std::vector<TensorSpec> specs;
+  size_t n_params = 0;
+  std::vector<float> params_mem, grads_mem;  // [n_params] each; grads allocated on first backward
+  Weights w, g;
+  std::vector<float> rope;  // [2, max_pos, HS/2] cos then sin
+
+  // Normal(0, std) for matrices and embeddings, ones for norm weights, zeros for biases.
+  void init_random(uint64_t seed, float std = 0.02f);
+
+  // Reads a Hugging Face folder (config.json + model.safetensors or sharded index). F32/BF16/F16 tensors.
+  static Model load(const std::string& dir);
+  // Writes config.json and model.safetensors (F32 or BF16), both atomically. Creates the folder.
+  void save(const std::string& dir, DType dtype) const;
+  void save(const std::string& dir) const;
+
+  // Training forward over a (B, T) batch. ids/targets: [B*T]; a target < 0 marks a position that is not scored.
+  // Returns nothing; act().lp[n] and act().ent[n] (when want_entropy) hold the per-position results and
+  // act().logits the logits until backward() overwrites them.
+  void forward(const int* ids, const int* targets, int B, int T, float temperature = 1.0f, bool want_entropy = false);
+  // dlp[N] = ∂loss/∂lp, dent[N] = ∂loss/∂entropy (nullptr when not needed). Accumulates into the gradients.
+  void backward(const float* dlp, const float* dent = nullptr);
+  void zero_grad();
+  Activations& act() { return act_; }
+
+  // Masked mean cross-entropy: forward, loss = −Σ mask·lp / Σ mask, and (if do_backward) its backward.
+  // targets < 0 count as masked.
+  float cross_entropy_step(const int* ids, const int* targets, int B, int T, bool do_backward);
+
+  float* params() { return params_mem.data(); }
+  float* grads() { return grads_mem.data(); }
+
+ private:
+  Activations act_;
+  float temperature_ = 1.f;
+  bool have_entropy_ = false;
+  void ensure_activations(int B, int T);
+  void ensure_grads();
+};
+
+}  // namespace r1
