@@ -1,0 +1,81 @@
+// Rewards by name, combined by weights from a recipe:
+//   rewards: {accuracy: 1.0, format: 0.1}                       weight only
+//   rewards: {language: {weight: 0.1, target: zh}}              weight plus params
+//   rewards: [{name: code, weight: 1.0, params: {cpu_seconds: 1}}]
+// total = sum of weight * reward. Built-in rewards (params in brackets, defaults shown):
+//   accuracy    the task's verifier (SampleInfo::accuracy); without one, math_accuracy_reward(completion, gold)
+//   format      strict R1 structure, 1/0 (rewards/format.h) [prefix: SampleInfo::think_prefix]
+//   tag_count   open-r1 partial credit 0..1 [with_newlines: false, prefix]
+//   language    R1 language consistency of the think block [target: "en", prefix]
+//   code        fraction of stdin/stdout tests passed in the sandbox; tests from SampleInfo::meta [see code.h]
+//   overlong    DAPO soft overlong penalty on completion_tokens [max_length: 20480, cache: 4096]
+//   repetition  n-gram repetition penalty [ngram: 3, max_penalty: -1.0]
+//   cosine      cosine length-scaled accuracy [min_value_wrong -1, max_value_wrong -0.5, min_value_correct 0.5,
+//               max_value_correct 1, max_len 1000, unit: "tokens" | "chars"]
+//   tinyzero    TinyZero's gate: `correct` (1.0) if accuracy is 1, else `format_score` (0.1) if the format
+//               holds, else 0 [format: "answer_tag" (an <answer> block exists, as TinyZero) | "strict"]
+// Tasks (data layer) add their verifier through SampleInfo::accuracy; more rewards: register_reward().
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace r1 {
+
+struct SampleInfo {
+  std::string gold;                 // gold answer text
+  nlohmann::json meta;              // task-specific data (code tests, countdown numbers, ...)
+  int64_t completion_tokens = -1;   // length in tokens when known (overlong, cosine)
+  std::string think_prefix;         // e.g. "<think>" when the prompt already opened the think block
+  std::function<double(const std::string& completion)> accuracy;  // task verifier (1/0); optional
+};
+
+// One completion with its info; accuracy() is computed once and shared by every reward that needs it.
+struct RewardContext {
+  RewardContext(const std::string& c, const SampleInfo& i) : completion(c), info(i) {}
+  const std::string& completion;
+  const SampleInfo& info;
+  double accuracy() const;
+
+ private:
+  mutable std::optional<double> accuracy_;
+};
+
+struct RewardSpec {
+  std::string name;
+  double weight = 1.0;
+  nlohmann::json params = nlohmann::json::object();
+};
+
+using RewardFn = std::function<double(const RewardContext&, const nlohmann::json& params)>;
+// Optional batched form (the code reward runs all programs of a batch in parallel).
+using BatchRewardFn =
+    std::function<std::vector<double>(const std::vector<RewardContext>&, const nlohmann::json& params)>;
+
+// `params`: the keys it accepts (parse_reward_specs rejects others). Re-registering a name replaces it.
+void register_reward(const std::string& name, RewardFn fn, std::vector<std::string> params = {});
+void register_batch_reward(const std::string& name, BatchRewardFn fn, std::vector<std::string> params = {});
+std::vector<std::string> reward_names();
+bool has_reward(const std::string& name);
+
+// Parses the recipe forms above; unknown rewards, unknown params and non-numeric weights throw r1::Error.
+std::vector<RewardSpec> parse_reward_specs(const nlohmann::json& j);
+
+struct RewardBreakdown {
+  std::vector<std::pair<std::string, double>> parts;  // unweighted reward per spec, in spec order
+  double total = 0;                                   // sum of weight * reward
+  double get(const std::string& name) const;          // throws if absent
+};
+
+std::vector<RewardBreakdown> score_rewards(const std::vector<RewardSpec>& specs,
+                                           const std::vector<std::string>& completions,
+                                           const std::vector<SampleInfo>& infos);
+RewardBreakdown score_reward(const std::vector<RewardSpec>& specs, const std::string& completion,
+                             const SampleInfo& info);
+
+}  // namespace r1

@@ -1,0 +1,429 @@
+#include "rewards/sandbox.h"
+
+#include "core/check.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace r1 {
+
+const char* sandbox_status_name(SandboxStatus s) {
+  switch (s) {
+    case SandboxStatus::Exited: return "exited";
+    case SandboxStatus::Timeout: return "timeout";
+    case SandboxStatus::OutputLimit: return "output_limit";
+    default: return "setup_error";
+  }
+}
+
+namespace {
+
+constexpr size_t kMaxStderr = 64 * 1024;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Host directories a program needs: /usr read-only, the merged-/usr links (or binds where they are real dirs).
+void add_root_binds(std::vector<std::string>& a) {
+  a.insert(a.end(), {"--ro-bind", "/usr", "/usr"});
+  for (const char* d : {"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"}) {
+    struct stat st;
+    if (::lstat(d, &st) != 0) continue;
+    if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t n = ::readlink(d, target, sizeof(target) - 1);
+      if (n <= 0) continue;
+      target[n] = 0;
+      a.insert(a.end(), {"--symlink", target, d});
+    } else if (S_ISDIR(st.st_mode)) {
+      a.insert(a.end(), {"--ro-bind", d, d});
+    }
+  }
+  a.insert(a.end(), {"--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"});
+}
+
+// Everything the child needs, prepared before fork (only async-signal-safe calls happen after fork).
+struct Prepared {
+  std::vector<std::string> args;
+  std::vector<char*> argv;
+  std::vector<int> file_fds;  // memfds holding SandboxJob::files, dup'ed to 3, 4, ... in the child
+};
+
+Prepared prepare(const SandboxConfig& cfg, const SandboxJob& job) {
+  R1_CHECK(!job.argv.empty(), "sandbox: job has an empty argv");
+  const SandboxLimits& L = job.limits;
+  Prepared p;
+  auto& a = p.args;
+  a = {cfg.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+       "--cap-drop", "ALL", "--hostname", "sandbox"};
+  add_root_binds(a);
+  a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev", "--size", std::to_string(L.tmpfs_bytes), "--tmpfs", "/tmp",
+                     "--dir", "/box"});
+  for (size_t i = 0; i < job.files.size(); ++i) {
+    const SandboxFile& f = job.files[i];
+    R1_CHECK(!f.name.empty() && f.name.find('/') == std::string::npos && f.name != "." && f.name != "..",
+             "sandbox: file name '", f.name, "' must be a plain name");
+    int fd = (int)::syscall(SYS_memfd_create, "r1_sandbox_file", (unsigned)MFD_CLOEXEC);
+    R1_CHECK(fd >= 0, "sandbox: memfd_create failed: ", std::strerror(errno));
+    size_t off = 0;
+    while (off < f.content.size()) {
+      ssize_t w = ::write(fd, f.content.data() + off, f.content.size() - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        ::close(fd);
+        fail("sandbox: writing memfd failed: ", std::strerror(errno));
+      }
+      off += (size_t)w;
+    }
+    ::lseek(fd, 0, SEEK_SET);
+    p.file_fds.push_back(fd);
+    a.insert(a.end(), {"--perms", f.executable ? "0555" : "0444", "--ro-bind-data", std::to_string(3 + i),
+                       "/box/" + f.name});
+  }
+  a.insert(a.end(), {"--remount-ro", "/dev", "--remount-ro", "/", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
+                     "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8",
+                     "--chdir", "/tmp", "--"});
+  a.insert(a.end(), job.argv.begin(), job.argv.end());
+  for (auto& s : a) p.argv.push_back(const_cast<char*>(s.c_str()));
+  p.argv.push_back(nullptr);
+  return p;
+}
+
+// Writes to a pipe without letting SIGPIPE kill us (the reader may be gone): block it, and swallow the
+// pending one if the write raised it.
+ssize_t write_nosigpipe(int fd, const char* data, size_t n) {
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  ssize_t w = ::write(fd, data, n);
+  int saved = errno;
+  if (w < 0 && saved == EPIPE) {
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, nullptr, &zero) > 0) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return w;
+}
+
+struct Running {
+  size_t job = 0;
+  int slot = 0;
+  pid_t pid = -1;
+  int pidfd = -1;
+  int in_fd = -1, out_fd = -1, err_fd = -1;
+  size_t in_off = 0;
+  Clock::time_point start, deadline;
+  bool reaped = false;
+  int wait_status = 0;
+  bool killed = false;
+  Clock::time_point killed_at;
+  SandboxStatus forced = SandboxStatus::Exited;
+  std::vector<int> file_fds;
+};
+
+void kill_tree(Running& r, SandboxStatus why) {
+  if (r.killed || r.reaped) return;
+  // The process group holds bwrap and the sandbox's pid 1 (bwrap --new-session moves only the program into
+  // a new session); killing pid 1 makes the kernel kill every process of the pid namespace.
+  ::kill(-r.pid, SIGKILL);
+  ::kill(r.pid, SIGKILL);
+  r.killed = true;
+  r.killed_at = Clock::now();
+  r.forced = why;
+}
+
+}  // namespace
+
+Sandbox::Sandbox(SandboxConfig config) : config_(std::move(config)) {
+  R1_CHECK(config_.parallelism >= 1, "sandbox: parallelism must be >= 1, got ", config_.parallelism);
+}
+
+void Sandbox::check_available() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (checked_) return;
+  R1_CHECK(::access(config_.bwrap.c_str(), X_OK) == 0, "code sandbox unavailable: '", config_.bwrap,
+           "' is not an executable (install the Debian package bubblewrap); refusing to run model code unsandboxed");
+  checked_ = true;  // run() below must not recurse into the check
+  SandboxJob probe;
+  probe.argv = {"/bin/sh", "-c", "echo sandbox-ok"};
+  probe.limits.wall_seconds = 10;
+  std::vector<SandboxResult> r;
+  try {
+    r = run({probe});
+  } catch (...) {
+    checked_ = false;
+    throw;
+  }
+  if (!(r[0].ok() && r[0].out == "sandbox-ok\n")) {
+    checked_ = false;
+    fail("code sandbox unavailable: bwrap could not build its namespaces (status ", sandbox_status_name(r[0].status),
+         ", exit ", r[0].exit_code, "): ", r[0].err.empty() ? std::string("no message") : r[0].err,
+         "; refusing to run model code outside a sandbox");
+  }
+}
+
+std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);  // slots (and their uids) belong to one run at a time
+  check_available();
+  std::vector<SandboxResult> results(jobs.size());
+  std::vector<Running> running;
+  std::vector<bool> slot_busy(config_.parallelism, false);
+  const bool root = ::geteuid() == 0;
+  size_t next = 0;
+
+  auto start_job = [&](size_t j) {
+    const SandboxJob& job = jobs[j];
+    Prepared prep = prepare(config_, job);
+    int in_p[2], out_p[2], err_p[2];
+    R1_CHECK(::pipe2(in_p, O_CLOEXEC) == 0, "sandbox: pipe failed: ", std::strerror(errno));
+    if (::pipe2(out_p, O_CLOEXEC) != 0) {
+      ::close(in_p[0]), ::close(in_p[1]);
+      fail("sandbox: pipe failed: ", std::strerror(errno));
+    }
+    if (::pipe2(err_p, O_CLOEXEC) != 0) {
+      ::close(in_p[0]), ::close(in_p[1]), ::close(out_p[0]), ::close(out_p[1]);
+      fail("sandbox: pipe failed: ", std::strerror(errno));
+    }
+    int slot = 0;
+    while (slot_busy[slot]) ++slot;
+    const SandboxLimits& L = job.limits;
+    const rlim_t cpu = (rlim_t)std::max(1.0, std::ceil(L.cpu_seconds));
+    struct rlimit lim_cpu = {cpu, cpu + 1};  // soft: SIGXCPU, hard: SIGKILL a second later
+    struct rlimit lim_as = {(rlim_t)L.memory_bytes, (rlim_t)L.memory_bytes};
+    struct rlimit lim_nproc = {(rlim_t)L.max_processes, (rlim_t)L.max_processes};
+    struct rlimit lim_fsize = {(rlim_t)L.max_file_bytes, (rlim_t)L.max_file_bytes};
+    struct rlimit lim_nofile = {(rlim_t)L.max_open_files, (rlim_t)L.max_open_files};
+    struct rlimit lim_core = {0, 0};
+    const uid_t uid = (uid_t)(config_.uid_base + slot);
+    const int nfiles = (int)prep.file_fds.size();
+    // Lowest fd number above every fd the child must keep, so moving them into place cannot clobber one.
+    int high = std::max({in_p[0], out_p[1], err_p[1], 2 + nfiles}) + 1;
+    for (int fd : prep.file_fds) high = std::max(high, fd + 1);
+    static char envpath[] = "PATH=/usr/bin:/bin";
+    char* envp[] = {envpath, nullptr};
+
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      int e = errno;
+      for (int* p : {in_p, out_p, err_p}) ::close(p[0]), ::close(p[1]);
+      for (int fd : prep.file_fds) ::close(fd);
+      fail("sandbox: fork failed: ", std::strerror(e));
+    }
+    if (pid == 0) {
+      // Child: async-signal-safe calls only.
+      ::setpgid(0, 0);
+      int in = ::fcntl(in_p[0], F_DUPFD, high), out = ::fcntl(out_p[1], F_DUPFD, high),
+          err = ::fcntl(err_p[1], F_DUPFD, high);
+      int moved[64];
+      for (int i = 0; i < nfiles && i < 64; ++i) moved[i] = ::fcntl(prep.file_fds[i], F_DUPFD, high);
+      if (in < 0 || out < 0 || err < 0 || nfiles > 64) ::_exit(126);
+      if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
+      for (int i = 0; i < nfiles; ++i)
+        if (moved[i] < 0 || ::dup2(moved[i], 3 + i) < 0) ::_exit(126);
+#ifdef SYS_close_range
+      if (::syscall(SYS_close_range, 3 + nfiles, ~0U, 0) != 0)
+#endif
+        for (int fd = 3 + nfiles; fd < 65536; ++fd) ::close(fd);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      ::signal(SIGPIPE, SIG_DFL);
+      if (::setrlimit(RLIMIT_CPU, &lim_cpu) || ::setrlimit(RLIMIT_AS, &lim_as) ||
+          ::setrlimit(RLIMIT_NPROC, &lim_nproc) || ::setrlimit(RLIMIT_FSIZE, &lim_fsize) ||
+          ::setrlimit(RLIMIT_NOFILE, &lim_nofile) || ::setrlimit(RLIMIT_CORE, &lim_core))
+        ::_exit(126);
+      if (root) {
+        // Raw syscalls: they change only this (single-threaded) process.
+        if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, uid, uid, uid) != 0 ||
+            ::syscall(SYS_setresuid, uid, uid, uid) != 0)
+          ::_exit(126);
+      }
+      ::execve(prep.argv[0], prep.argv.data(), envp);
+      ::_exit(127);
+    }
+    ::setpgid(pid, pid);  // also from the parent, so kill(-pid) works even before the child ran
+    ::close(in_p[0]);
+    ::close(out_p[1]);
+    ::close(err_p[1]);
+    for (int fd : prep.file_fds) ::close(fd);
+    Running r;
+    r.job = j;
+    r.slot = slot;
+    r.pid = pid;
+#ifdef SYS_pidfd_open
+    r.pidfd = (int)::syscall(SYS_pidfd_open, pid, 0);
+#endif
+    r.in_fd = in_p[1];
+    r.out_fd = out_p[0];
+    r.err_fd = err_p[0];
+    for (int fd : {r.in_fd, r.out_fd, r.err_fd}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (job.stdin_data.empty()) close_fd(r.in_fd);
+    r.start = Clock::now();
+    r.deadline = r.start + std::chrono::microseconds((int64_t)(L.wall_seconds * 1e6));
+    slot_busy[slot] = true;
+    running.push_back(r);
+  };
+
+  auto finish = [&](Running& r) {
+    SandboxResult& res = results[r.job];
+    res.wall_seconds = seconds_since(r.start);
+    if (r.killed) {
+      res.status = r.forced;
+      res.exit_code = -1;
+    } else if (WIFEXITED(r.wait_status)) {
+      res.exit_code = WEXITSTATUS(r.wait_status);
+      // bwrap exits 1 with "bwrap: ..." on stderr when it cannot set the sandbox up.
+      bool setup = res.exit_code == 1 && res.err.rfind("bwrap:", 0) == 0;
+      res.status = (res.exit_code >= 126 && res.exit_code <= 127 && res.out.empty() && res.err.empty()) || setup
+                       ? SandboxStatus::SetupError
+                       : SandboxStatus::Exited;
+    } else {
+      res.status = SandboxStatus::SetupError;
+      res.exit_code = 128 + WTERMSIG(r.wait_status);
+    }
+    close_fd(r.in_fd);
+    close_fd(r.out_fd);
+    close_fd(r.err_fd);
+    close_fd(r.pidfd);
+    slot_busy[r.slot] = false;
+  };
+
+  try {
+    while (next < jobs.size() || !running.empty()) {
+      while (next < jobs.size() && (int)running.size() < config_.parallelism) start_job(next++);
+
+      // Poll the pipes and pidfds until the earliest deadline.
+      std::vector<pollfd> pfds;
+      std::vector<std::pair<size_t, int>> who;  // (running index, which: 0 in, 1 out, 2 err, 3 pid)
+      auto now = Clock::now();
+      int64_t timeout_ms = 100;
+      for (size_t i = 0; i < running.size(); ++i) {
+        Running& r = running[i];
+        if (r.in_fd >= 0) pfds.push_back({r.in_fd, POLLOUT, 0}), who.push_back({i, 0});
+        if (r.out_fd >= 0) pfds.push_back({r.out_fd, POLLIN, 0}), who.push_back({i, 1});
+        if (r.err_fd >= 0) pfds.push_back({r.err_fd, POLLIN, 0}), who.push_back({i, 2});
+        if (r.pidfd >= 0 && !r.reaped) pfds.push_back({r.pidfd, POLLIN, 0}), who.push_back({i, 3});
+        if (r.pidfd < 0) timeout_ms = std::min<int64_t>(timeout_ms, 5);
+        if (!r.killed) {
+          int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(r.deadline - now).count() + 1;
+          timeout_ms = std::min(timeout_ms, std::max<int64_t>(left, 0));
+        }
+      }
+      int pr = ::poll(pfds.data(), pfds.size(), (int)timeout_ms);
+      R1_CHECK(pr >= 0 || errno == EINTR, "sandbox: poll failed: ", std::strerror(errno));
+      char buf[65536];
+      for (size_t k = 0; pr > 0 && k < pfds.size(); ++k) {
+        if (!pfds[k].revents) continue;
+        Running& r = running[who[k].first];
+        SandboxResult& res = results[r.job];
+        const SandboxJob& job = jobs[r.job];
+        switch (who[k].second) {
+          case 0: {
+            if (r.in_fd < 0) break;
+            ssize_t w = write_nosigpipe(r.in_fd, job.stdin_data.data() + r.in_off, job.stdin_data.size() - r.in_off);
+            if (w > 0) r.in_off += (size_t)w;
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || r.in_off >= job.stdin_data.size()) close_fd(r.in_fd);
+            break;
+          }
+          case 1: {
+            if (r.out_fd < 0) break;
+            ssize_t n = ::read(r.out_fd, buf, sizeof(buf));
+            if (n > 0) {
+              size_t room = job.limits.max_output_bytes - std::min<size_t>(res.out.size(), job.limits.max_output_bytes);
+              res.out.append(buf, std::min<size_t>((size_t)n, room));
+              if ((size_t)n > room) {  // over the cap: stop reading and kill the job
+                kill_tree(r, SandboxStatus::OutputLimit);
+                close_fd(r.out_fd);
+              }
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+              close_fd(r.out_fd);
+            }
+            break;
+          }
+          case 2: {
+            if (r.err_fd < 0) break;
+            ssize_t n = ::read(r.err_fd, buf, sizeof(buf));
+            if (n > 0) {
+              if (res.err.size() < kMaxStderr) res.err.append(buf, std::min<size_t>((size_t)n, kMaxStderr - res.err.size()));
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+              close_fd(r.err_fd);
+            }
+            break;
+          }
+          default:
+            break;  // pidfd readable: handled by waitpid below
+        }
+      }
+      // Deadlines, exits, and completion.
+      now = Clock::now();
+      for (size_t i = 0; i < running.size();) {
+        Running& r = running[i];
+        if (!r.reaped && !r.killed && now >= r.deadline) kill_tree(r, SandboxStatus::Timeout);
+        if (!r.reaped) {
+          int st = 0;
+          pid_t w = ::waitpid(r.pid, &st, WNOHANG);
+          if (w == r.pid) r.reaped = true, r.wait_status = st;
+          if (w < 0 && errno == ECHILD) r.reaped = true, r.wait_status = W_EXITCODE(0, SIGKILL);  // reaped elsewhere
+        }
+        // Once bwrap is gone, its pipes close as soon as the namespace's last process dies; after a kill,
+        // stop waiting for them after one second whatever happens.
+        bool pipes_done = r.out_fd < 0 && r.err_fd < 0;
+        bool give_up = r.reaped && r.killed && seconds_since(r.killed_at) > 1.0;
+        bool stale = r.reaped && !r.killed && now >= r.deadline && !pipes_done;  // a leftover holds the pipes
+        if (stale) r.killed = true, r.forced = SandboxStatus::Timeout;
+        if (r.reaped && (pipes_done || give_up || stale)) {
+          finish(r);
+          running.erase(running.begin() + (long)i);
+        } else {
+          ++i;
+        }
+      }
+    }
+  } catch (...) {
+    for (Running& r : running) {
+      kill_tree(r, SandboxStatus::SetupError);
+      if (!r.reaped) ::waitpid(r.pid, nullptr, 0);
+      close_fd(r.in_fd), close_fd(r.out_fd), close_fd(r.err_fd), close_fd(r.pidfd);
+    }
+    throw;
+  }
+  return results;
+}
+
+Sandbox& default_sandbox() {
+  static std::mutex mu;
+  static Sandbox* box = nullptr;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!box) {
+    SandboxConfig cfg;
+    if (const char* j = std::getenv("R1_SANDBOX_JOBS")) cfg.parallelism = std::max(1, std::atoi(j));
+    box = new Sandbox(cfg);
+  }
+  return *box;
+}
+
+}  // namespace r1
