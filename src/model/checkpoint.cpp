@@ -1,0 +1,61 @@
+// Hugging Face checkpoints: config.json + model.safetensors (or a sharded index), read and written with
+// transformers' tensor names.
+#include "core/check.h"
+#include "core/io.h"
+#include "formats/safetensors.h"
+#include "model/transformer.h"
+
+#include <set>
+
+namespace r1 {
+
+// Tensors that some checkpoints carry and that this model recomputes or does not need.
+static bool ignorable(const std::string& name, const ModelConfig& cfg) {
+  if (name.size() > 22 && name.compare(name.size() - 22, 22, "rotary_emb.inv_freq") == 0) return true;
+  if (name.find("rotary_emb.inv_freq") != std::string::npos) return true;
+  if (cfg.tied && name == "lm_head.weight") return true;  // tied: lm_head is the embedding
+  return false;
+}
+
+Model Model::load(const std::string& dir) {
+  std::string cfg_path = path_join(dir, "config.json");
+  R1_CHECK(is_directory(dir), dir, ": not a model folder (expected a directory with config.json and model.safetensors)");
+  R1_CHECK(file_exists(cfg_path), cfg_path, ": missing (a Hugging Face model folder needs config.json)");
+  ModelConfig cfg = ModelConfig::load(cfg_path);
+  SafeTensorsCheckpoint ck(dir);
+  Model m(cfg);
+  for (const auto& s : m.specs) {
+    const TensorInfo* t = ck.find(s.name);
+    R1_CHECK(t, dir, ": tensor '", s.name, "' is missing; a ", cfg.arch_name(), " model with this config.json (",
+             cfg_path, ") needs it", cfg.tied ? "" : " (is tie_word_embeddings wrong?)");
+    R1_CHECK(t->shape == s.shape, ck.file_of(s.name), ": tensor '", s.name, "' has shape ", shape_str(t->shape),
+             " but config.json (", cfg_path, ") implies ", shape_str(s.shape),
+             " (check hidden_size, intermediate_size, num_attention_heads, num_key_value_heads, head_dim, vocab_size)");
+    R1_CHECK(t->dtype == DType::F32 || t->dtype == DType::BF16 || t->dtype == DType::F16, ck.file_of(s.name),
+             ": tensor '", s.name, "' has dtype ", dtype_name(t->dtype), "; expected F32, BF16 or F16");
+    ck.read_f32_into(s.name, m.params_mem.data() + s.offset, s.numel);
+  }
+  std::set<std::string> known;
+  for (const auto& s : m.specs) known.insert(s.name);
+  for (const auto& name : ck.names()) {
+    R1_CHECK(known.count(name) || ignorable(name, cfg), ck.file_of(name), ": unexpected tensor '", name, "' for a ",
+             cfg.arch_name(), " model with ", cfg.L, " layers as config.json describes",
+             name == "lm_head.weight" ? " (config says tie_word_embeddings: true)" : "");
+  }
+  return m;
+}
+
+void Model::save(const std::string& dir, DType dtype) const {
+  R1_CHECK(dtype == DType::F32 || dtype == DType::BF16, "save: dtype must be F32 or BF16");
+  make_dirs(dir);
+  std::vector<TensorToWrite> ts;
+  for (const auto& s : specs) ts.push_back({s.name, s.shape, DType::F32, params_mem.data() + s.offset});
+  write_safetensors(path_join(dir, "model.safetensors"), ts, dtype, {{"format", "pt"}});
+  nlohmann::json j = cfg.to_json();
+  j["torch_dtype"] = dtype == DType::BF16 ? "bfloat16" : "float32";
+  atomic_write(path_join(dir, "config.json"), j.dump(2) + "\n");
+}
+
+void Model::save(const std::string& dir) const { save(dir, DType::F32); }
+
+}  // namespace r1

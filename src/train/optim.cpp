@@ -1,0 +1,109 @@
+#include "train/optim.h"
+#include "core/check.h"
+#include "formats/safetensors.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace r1 {
+
+float lr_at(const OptimConfig& c, long step) {
+  if (c.warmup_steps > 0 && step < c.warmup_steps) return c.lr * (float)(step + 1) / (float)c.warmup_steps;
+  if (c.total_steps <= c.warmup_steps) return c.lr;
+  double p = (double)(step - c.warmup_steps) / (double)(c.total_steps - c.warmup_steps);
+  p = std::min(1.0, std::max(0.0, p));
+  double cosv = 0.5 * (1.0 + std::cos(M_PI * p));
+  return (float)(c.lr * (c.min_lr_ratio + (1.0 - c.min_lr_ratio) * cosv));
+}
+
+float grad_norm(const float* g, size_t n) {
+  double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+  for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+  return (float)std::sqrt(s);
+}
+
+float clip_grad_norm(float* g, size_t n, float max_norm) {
+  float norm = grad_norm(g, n);
+  if (max_norm > 0) {
+    float coef = max_norm / (norm + 1e-6f);
+    if (coef < 1.f) {
+#pragma omp parallel for simd schedule(static)
+      for (size_t i = 0; i < n; i++) g[i] *= coef;
+    }
+  }
+  return norm;
+}
+
+Optimizer::Optimizer(const OptimConfig& c, const std::vector<TensorSpec>& specs, size_t n) : c_(c), n_(n) {
+  R1_CHECK(c.name == "adamw" || c.name == "sgd", "optimizer.name: '", c.name, "' is unknown; expected adamw or sgd");
+  if (c.name == "adamw") {
+    m_.assign(n, 0.f);
+    v_.assign(n, 0.f);
+  } else if (c.momentum > 0) {
+    m_.assign(n, 0.f);
+  }
+  for (const auto& s : specs)
+    if (c.decay_all || s.matrix) decay_ranges_.push_back({s.offset, s.offset + s.numel});
+}
+
+void Optimizer::step(float* p, const float* g, float lr) {
+  t_++;
+  const float wd = c_.weight_decay;
+  // decoupled weight decay: p -= lr * wd * p  (applied first, as torch.optim.AdamW does)
+  if (wd != 0.f)
+    for (auto [a, b] : decay_ranges_) {
+      const float f = 1.f - lr * wd;
+#pragma omp parallel for simd schedule(static)
+      for (size_t i = a; i < b; i++) p[i] *= f;
+    }
+  if (c_.name == "adamw") {
+    const float b1 = c_.beta1, b2 = c_.beta2, eps = c_.eps;
+    const double bc1 = 1.0 - std::pow((double)b1, (double)t_), bc2 = 1.0 - std::pow((double)b2, (double)t_);
+    const float step_size = (float)(lr / bc1), sbc2 = (float)std::sqrt(bc2);
+    float* m = m_.data();
+    float* v = v_.data();
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n_; i++) {
+      m[i] = b1 * m[i] + (1.f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.f - b2) * g[i] * g[i];
+      float denom = std::sqrt(v[i]) / sbc2 + eps;
+      p[i] -= step_size * m[i] / denom;
+    }
+  } else {
+    if (c_.momentum > 0) {
+      float* m = m_.data();
+      const float mu = c_.momentum;
+#pragma omp parallel for simd schedule(static)
+      for (size_t i = 0; i < n_; i++) {
+        m[i] = t_ == 1 ? g[i] : mu * m[i] + g[i];
+        p[i] -= lr * m[i];
+      }
+    } else {
+#pragma omp parallel for simd schedule(static)
+      for (size_t i = 0; i < n_; i++) p[i] -= lr * g[i];
+    }
+  }
+}
+
+void Optimizer::save(const std::string& path, const std::vector<TensorSpec>& specs) const {
+  std::vector<TensorToWrite> ts;
+  for (const auto& s : specs) {
+    if (!m_.empty()) ts.push_back({"m." + s.name, s.shape, DType::F32, m_.data() + s.offset});
+    if (!v_.empty()) ts.push_back({"v." + s.name, s.shape, DType::F32, v_.data() + s.offset});
+  }
+  write_safetensors(path, ts, DType::F32, {{"step", std::to_string(t_)}, {"optimizer", c_.name}});
+}
+
+void Optimizer::load(const std::string& path, const std::vector<TensorSpec>& specs) {
+  SafeTensorsFile f(path);
+  auto it = f.metadata().find("step");
+  R1_CHECK(it != f.metadata().end(), path, ": optimizer state lacks metadata 'step'");
+  t_ = std::stol(it->second);
+  for (const auto& s : specs) {
+    if (!m_.empty()) f.read_f32_into("m." + s.name, m_.data() + s.offset, s.numel);
+    if (!v_.empty()) f.read_f32_into("v." + s.name, v_.data() + s.offset, s.numel);
+  }
+}
+
+}  // namespace r1

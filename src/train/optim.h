@@ -1,0 +1,53 @@
+// Optimizers and schedules: AdamW (decoupled weight decay, bias correction; the update torch.optim.AdamW
+// computes), plain SGD, global-norm gradient clipping, linear warmup + cosine decay.
+#pragma once
+#include "model/transformer.h"
+
+#include <string>
+#include <vector>
+
+namespace r1 {
+
+struct OptimConfig {
+  std::string name = "adamw";  // adamw | sgd
+  float lr = 3e-4f;            // peak learning rate
+  float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
+  float weight_decay = 0.1f;
+  bool decay_all = false;      // false: decay 2-D tensors only (not norms or biases); true: every tensor (torch default)
+  float momentum = 0.0f;       // sgd
+  float grad_clip = 1.0f;      // global-norm clip; <= 0 disables
+  long warmup_steps = 0;
+  long total_steps = 0;        // for the cosine schedule; 0 = constant after warmup
+  float min_lr_ratio = 0.1f;   // cosine floor as a fraction of lr
+};
+
+float lr_at(const OptimConfig& c, long step);  // step counts from 0
+
+// Returns the global 2-norm before clipping; scales grads by max_norm/(norm+1e-6) when that is < 1 (as torch).
+float clip_grad_norm(float* grads, size_t n, float max_norm);
+float grad_norm(const float* grads, size_t n);
+
+class Optimizer {
+ public:
+  Optimizer(const OptimConfig& c, const std::vector<TensorSpec>& specs, size_t n);
+  // One update of params from grads with learning rate lr; increments step().
+  void step(float* params, const float* grads, float lr);
+  long steps() const { return t_; }
+  // State for checkpoints: m and v (empty for sgd without momentum) and the step counter.
+  std::vector<float>& m() { return m_; }
+  std::vector<float>& v() { return v_; }
+  void set_steps(long t) { t_ = t; }
+  void save(const std::string& path, const std::vector<TensorSpec>& specs) const;   // safetensors, atomic
+  void load(const std::string& path, const std::vector<TensorSpec>& specs);
+  const OptimConfig& config() const { return c_; }
+
+ private:
+  OptimConfig c_;
+  std::vector<float> m_, v_;
+  std::vector<uint8_t> decay_;  // per parameter element block: decay flag per tensor, expanded lazily
+  std::vector<std::pair<size_t, size_t>> decay_ranges_;  // [offset, offset+numel) that get weight decay
+  long t_ = 0;
+  size_t n_;
+};
+
+}  // namespace r1
