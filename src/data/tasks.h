@@ -1,0 +1,74 @@
+// Tasks: prompts with gold answers, and the rewards that check them.
+//
+// A Task hands out Problems for a split and seed, and scores a completion against a Problem with a list of
+// named, weighted rewards (rewards/registry.h). Its own verifier backs the "accuracy" reward (and the
+// rewards built on it: cosine, tinyzero); the default verifier is the math one on the gold answer.
+// Built-in tasks (make_task(name, config)):
+//   countdown   generated, seeded (data/countdown.h)
+//   gsm8k       <data_dir>/gsm8k_test.jsonl    question -> prompt, answer after "#### " (commas removed)
+//   math500     <data_dir>/math500_test.jsonl  problem, answer, id unique_id, meta subject + level
+//   aime24      <data_dir>/aime24_test.jsonl   problem, answer (integer string), id
+//   amc23       <data_dir>/amc23_test.jsonl    problem, answer (JSON number such as 27.0 -> "27"), id
+//   jsonl       any JSONL; config: path (required), prompt_field ("prompt"), answer_field ("answer"),
+//               id_field (line number when absent), answer_format ("plain" | "gsm8k"), meta_fields ([]),
+//               split ("test")
+// data_dir defaults to ../shared/data/benchmarks (relative to the working directory); every benchmark
+// accepts the jsonl config keys to override its defaults. JSONL tasks have one split (default "test") and
+// return rows in file order; the seed is ignored. More tasks: register_task(name, factory).
+#pragma once
+#include "rewards/registry.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace r1 {
+
+struct Problem {
+  std::string id;
+  std::string prompt;  // the question text (the prompt template wraps it)
+  std::string gold;    // gold answer text
+  nlohmann::json meta;
+};
+
+// The R1-Zero template (DeepSeek-R1 paper, table 1) around a question; it ends with "Assistant:".
+std::string r1_zero_prompt(const std::string& question);
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual std::string name() const = 0;
+  virtual std::vector<std::string> splits() const = 0;
+  // Problems of a split; throws r1::Error for an unknown split.
+  virtual std::vector<Problem> problems(const std::string& split, uint64_t seed) const = 0;
+  // The task's verifier, 1.0 or 0.0; nullptr means the math verifier on Problem::gold.
+  virtual std::function<double(const std::string& completion)> verifier(const Problem& p) const { return nullptr; }
+  // Rewards used when score() gets an empty list.
+  virtual std::vector<RewardSpec> default_rewards() const;
+
+  SampleInfo sample_info(const Problem& p, int64_t completion_tokens = -1, const std::string& think_prefix = "") const;
+  double accuracy(const std::string& completion, const Problem& p) const;
+  RewardBreakdown score(const std::string& completion, const Problem& p, const std::vector<RewardSpec>& specs = {},
+                        int64_t completion_tokens = -1, const std::string& think_prefix = "") const;
+  // Batched (the code reward runs a batch's programs in parallel); tokens may be empty (unknown).
+  std::vector<RewardBreakdown> score_batch(const std::vector<std::string>& completions,
+                                           const std::vector<const Problem*>& problems,
+                                           const std::vector<RewardSpec>& specs = {},
+                                           const std::vector<int64_t>& completion_tokens = {},
+                                           const std::string& think_prefix = "") const;
+};
+
+using TaskFactory = std::function<std::unique_ptr<Task>(const nlohmann::json& config)>;
+void register_task(const std::string& name, TaskFactory factory);  // replaces an existing name
+std::unique_ptr<Task> make_task(const std::string& name, const nlohmann::json& config = nlohmann::json::object());
+std::vector<std::string> task_names();
+
+// The gold answer of a GSM8K solution: the text after the last "#### ", trimmed, commas removed.
+// Throws r1::Error when there is no "#### ".
+std::string gsm8k_gold(const std::string& answer);
+
+}  // namespace r1
