@@ -1,0 +1,622 @@
+// Tokenizer core: vocabulary tables, special-token splitting, BPE merging, decoding, saving, streaming decode.
+#include "tokenizer/tokenizer.h"
+
+#include "core/check.h"
+#include "core/io.h"
+#include "tokenizer/tokenizer_impl.h"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <queue>
+#include <cctype>
+#include <cstring>
+#include <string_view>
+
+namespace r1 {
+
+// ---- PairMap ----
+void PairMap::reserve(size_t n) {
+  size_t cap = 16;
+  while (cap < n * 2 + 2) cap <<= 1;
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(cap, Slot{kEmpty, {0, 0}});
+  mask_ = cap - 1;
+  shift_ = 64 - __builtin_ctzll(cap);
+  size_ = 0;
+  for (auto& s : old)
+    if (s.key != kEmpty) insert(int(s.key >> 32), int(uint32_t(s.key)), s.m);
+}
+
+bool PairMap::insert(int a, int b, Merge m) {
+  if ((size_ + 1) * 2 > slots_.size()) reserve(std::max<size_t>(size_ * 2, 16));
+  uint64_t key = pack(a, b);
+  size_t i = hash(key);
+  while (slots_[i].key != kEmpty) {
+    if (slots_[i].key == key) return false;
+    i = (i + 1) & mask_;
+  }
+  slots_[i] = Slot{key, m};
+  ++size_;
+  return true;
+}
+
+// ---- byte-level helpers ----
+std::string byte_level_encode(const char* s, size_t n) {
+  std::string r;
+  r.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) r += byte_to_unicode(static_cast<unsigned char>(s[i]));
+  return r;
+}
+
+std::string byte_level_decode(const std::string& tok) {
+  if (utf8_valid_prefix(tok.data(), tok.size()) != tok.size()) return tok;
+  std::string r;
+  r.reserve(tok.size());
+  for (size_t i = 0; i < tok.size();) {
+    size_t len;
+    uint32_t cp = utf8_decode(tok.data() + i, &len);
+    int b = unicode_to_byte(cp);
+    if (b < 0) return tok;  // not a byte-level token: its own UTF-8 (as HF's ByteLevel decoder)
+    r += char(b);
+    i += len;
+  }
+  return r;
+}
+
+// ---- Impl ----
+static std::atomic<uint64_t> g_uid{1};
+
+Tokenizer::Impl::Impl() {
+  for (int& b : byte_id) b = -1;
+  for (bool& c : can_start) c = false;
+  trie.emplace_back();
+  pre = PreTokenizer::preset("gpt2");
+  uid = g_uid++;
+}
+
+static void grow(Tokenizer::Impl& m, int id) {
+  if (id >= int(m.tokens.size())) {
+    m.tokens.resize(id + 1);
+    m.bytes.resize(id + 1);
+    m.special.resize(id + 1, 0);
+    m.in_model.resize(id + 1, 0);
+  }
+}
+
+void Tokenizer::Impl::set_model_token(int id, const std::string& tok, const std::string& where) {
+  R1_CHECK(id >= 0 && id < (1 << 28), where, ": token id ", id, " for '", tok, "' is out of range [0, 2^28)");
+  grow(*this, id);
+  R1_CHECK(!in_model[id], where, ": token id ", id, " is given twice ('", tokens[id], "' and '", tok, "')");
+  tokens[id] = tok;
+  bytes[id] = byte_level_decode(tok);
+  in_model[id] = 1;
+  auto [it, fresh] = token_to_id.emplace(tok, id);
+  R1_CHECK(fresh, where, ": token '", tok, "' appears twice (ids ", it->second, " and ", id, ")");
+}
+
+void Tokenizer::Impl::add_token(const AddedToken& t, const std::string& where) {
+  R1_CHECK(t.id >= 0 && t.id < (1 << 28), where, ": added token '", t.content, "' has id ", t.id,
+           " out of range [0, 2^28)");
+  R1_CHECK(!t.content.empty(), where, ": added token with id ", t.id, " has empty content");
+  grow(*this, t.id);
+  for (auto& a : added)
+    if (a.id == t.id) {  // the same id given again (tokenizer_config.json repeating tokenizer.json): update flags
+      R1_CHECK(a.content == t.content, where, ": id ", t.id, " is both added token '", a.content, "' and '", t.content,
+               "'");
+      a = t;
+      special[t.id] = t.special;
+      return;
+    }
+  auto it = token_to_id.find(t.content);
+  R1_CHECK(it == token_to_id.end() || it->second == t.id, where, ": added token '", t.content, "' has id ", t.id,
+           " but the vocabulary has it as id ", it == token_to_id.end() ? -1 : it->second);
+  if (!in_model[t.id]) {
+    tokens[t.id] = t.content;
+  }
+  bytes[t.id] = t.content;  // added tokens decode to their content as written
+  special[t.id] = t.special;
+  token_to_id[t.content] = t.id;
+  added.push_back(t);
+}
+
+void Tokenizer::Impl::build_trie() {
+  trie.assign(1, TrieNode{});
+  for (bool& c : can_start) c = false;
+  for (size_t k = 0; k < added.size(); ++k) {
+    const std::string& s = added[k].content;
+    int node = 0;
+    for (unsigned char c : s) {
+      auto& nx = trie[node].next;
+      auto pos = std::lower_bound(nx.begin(), nx.end(), std::make_pair(c, INT_MIN));
+      if (pos != nx.end() && pos->first == c) {
+        node = pos->second;
+      } else {
+        int child = int(trie.size());
+        nx.insert(pos, {c, child});
+        trie.emplace_back();
+        node = child;
+      }
+    }
+    trie[node].added_index = int(k);
+    can_start[static_cast<unsigned char>(s[0])] = true;
+  }
+}
+
+void Tokenizer::Impl::add_merge(const std::string& a, const std::string& b, const std::string& where) {
+  auto ia = token_to_id.find(a), ib = token_to_id.find(b);
+  R1_CHECK(ia != token_to_id.end(), where, ": merge '", a, " ", b, "' names token '", a, "' that is not in the vocab");
+  R1_CHECK(ib != token_to_id.end(), where, ": merge '", a, " ", b, "' names token '", b, "' that is not in the vocab");
+  auto ic = token_to_id.find(a + b);
+  R1_CHECK(ic != token_to_id.end(), where, ": merge '", a, " ", b, "' gives '", a + b,
+           "' that is not in the vocab");
+  int rank = int(merge_list.size());
+  // A repeated merge keeps its first (lowest) rank, as HF does.
+  if (merges.insert(ia->second, ib->second, {rank, ic->second})) merge_list.emplace_back(ia->second, ib->second);
+}
+
+void Tokenizer::Impl::finalize() {
+  for (int b = 0; b < 256; ++b) {
+    auto it = token_to_id.find(byte_to_unicode(static_cast<unsigned char>(b)));
+    byte_id[b] = (it != token_to_id.end() && in_model[it->second]) ? it->second : -1;
+  }
+  build_trie();
+  uid = g_uid++;
+}
+
+// ---- BPE ----
+namespace {
+// Direct-mapped per-thread cache of piece -> ids (bounded, no locking).
+struct WordCache {
+  static constexpr size_t kSize = 1 << 15;
+  struct Entry {
+    uint64_t hash = 0;
+    std::string key;
+    std::vector<int> ids;
+  };
+  uint64_t uid = 0;
+  std::vector<Entry> entries;
+};
+WordCache& word_cache(uint64_t uid) {
+  thread_local WordCache c;
+  if (c.uid != uid) {
+    c.entries.assign(WordCache::kSize, {});
+    c.uid = uid;
+  }
+  return c;
+}
+
+// Merges `sym` in place: lowest rank first, leftmost on ties. Short words: rescan an array of pair ranks.
+void merge_short(const PairMap& merges, std::vector<int>& sym) {
+  size_t n = sym.size();
+  int rank[64], to[64];
+  for (size_t i = 0; i + 1 < n; ++i) {
+    const PairMap::Merge* m = merges.find(sym[i], sym[i + 1]);
+    rank[i] = m ? m->rank : INT_MAX;
+    to[i] = m ? m->id : -1;
+  }
+  while (n > 1) {
+    int best = INT_MAX;
+    size_t bi = 0;
+    for (size_t i = 0; i + 1 < n; ++i)
+      if (rank[i] < best) {
+        best = rank[i];
+        bi = i;
+      }
+    if (best == INT_MAX) break;
+    sym[bi] = to[bi];
+    for (size_t i = bi + 1; i + 1 < n; ++i) {
+      sym[i] = sym[i + 1];
+      rank[i] = rank[i + 1];
+      to[i] = to[i + 1];
+    }
+    --n;
+    // pair bi-1 and bi changed
+    if (bi > 0) {
+      const PairMap::Merge* m = merges.find(sym[bi - 1], sym[bi]);
+      rank[bi - 1] = m ? m->rank : INT_MAX;
+      to[bi - 1] = m ? m->id : -1;
+    }
+    if (bi + 1 < n) {
+      const PairMap::Merge* m = merges.find(sym[bi], sym[bi + 1]);
+      rank[bi] = m ? m->rank : INT_MAX;
+      to[bi] = m ? m->id : -1;
+    }
+  }
+  sym.resize(n);
+}
+
+// Long words: linked list of symbols + min-heap of candidate merges (rank, position).
+void merge_long(const PairMap& merges, std::vector<int>& sym) {
+  int n = int(sym.size());
+  std::vector<int> prev(n), next(n);
+  for (int i = 0; i < n; ++i) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
+  struct Cand {
+    int rank, pos, a, b, to;
+    bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> heap;
+  auto consider = [&](int i) {
+    if (i < 0 || next[i] < 0) return;
+    const PairMap::Merge* m = merges.find(sym[i], sym[next[i]]);
+    if (m) heap.push({m->rank, i, sym[i], sym[next[i]], m->id});
+  };
+  for (int i = 0; i + 1 < n; ++i) consider(i);
+  std::vector<char> alive(n, 1);
+  while (!heap.empty()) {
+    Cand c = heap.top();
+    heap.pop();
+    if (!alive[c.pos] || next[c.pos] < 0 || sym[c.pos] != c.a || sym[next[c.pos]] != c.b) continue;
+    int r = next[c.pos];
+    sym[c.pos] = c.to;
+    alive[r] = 0;
+    next[c.pos] = next[r];
+    if (next[r] >= 0) prev[next[r]] = c.pos;
+    consider(prev[c.pos]);
+    consider(c.pos);
+  }
+  size_t k = 0;
+  for (int i = 0; i >= 0 && i < n; i = next[i]) sym[k++] = sym[i];
+  sym.resize(k);
+}
+}  // namespace
+
+void Tokenizer::Impl::bpe_piece(const char* s, size_t n, std::vector<int>& out) const {
+  if (n == 1) {
+    int id = byte_id[static_cast<unsigned char>(s[0])];
+    if (id >= 0) out.push_back(id);
+    return;
+  }
+  if (ignore_merges) {
+    auto it = token_to_id.find(byte_level_encode(s, n));
+    if (it != token_to_id.end() && in_model[it->second]) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  WordCache::Entry* entry = nullptr;
+  uint64_t h = 0;
+  if (n <= 128) {
+    h = std::hash<std::string_view>()(std::string_view(s, n));
+    WordCache& cache = word_cache(uid);
+    entry = &cache.entries[h & (WordCache::kSize - 1)];
+    if (entry->hash == h && entry->key.size() == n && std::memcmp(entry->key.data(), s, n) == 0) {
+      out.insert(out.end(), entry->ids.begin(), entry->ids.end());
+      return;
+    }
+  }
+  thread_local std::vector<int> sym;
+  sym.clear();
+  for (size_t i = 0; i < n; ++i) {
+    int id = byte_id[static_cast<unsigned char>(s[i])];
+    if (id >= 0) sym.push_back(id);  // a byte missing from the vocab is dropped (HF BPE without unk_token)
+  }
+  if (sym.size() <= 64)
+    merge_short(merges, sym);
+  else
+    merge_long(merges, sym);
+  out.insert(out.end(), sym.begin(), sym.end());
+  if (entry) {
+    entry->hash = h;
+    entry->key.assign(s, n);
+    entry->ids.assign(sym.begin(), sym.end());
+  }
+}
+
+void Tokenizer::Impl::encode_segment(const char* s, size_t n, std::vector<int>& out) const {
+  if (n == 0) return;
+  std::string normalized;
+  if (!normalizer.empty()) {
+    normalized = normalizer.apply(std::string(s, n));
+    s = normalized.data();
+    n = normalized.size();
+  }
+  if (merge_list.empty() && !(pre.byte_level && pre.add_prefix_space)) {
+    // No merges: every byte is its own token whatever the pre-tokenizer does.
+    for (size_t i = 0; i < n; ++i) {
+      int id = byte_id[static_cast<unsigned char>(s[i])];
+      if (id >= 0) out.push_back(id);
+    }
+    return;
+  }
+  struct Ctx {
+    const Impl* self;
+    std::vector<int>* out;
+  } ctx{this, &out};
+  auto cb = [](void* c, const char* p, size_t len) {
+    auto* x = static_cast<Ctx*>(c);
+    x->self->bpe_piece(p, len, *x->out);
+  };
+  // Invalid UTF-8 bytes (not reachable from HF, whose input is a Rust str) become single-byte pieces.
+  size_t i = 0;
+  while (i < n) {
+    size_t v = utf8_valid_prefix(s + i, n - i);
+    if (v) pre.run(s + i, v, cb, &ctx);
+    i += v;
+    if (i < n) {
+      bpe_piece(s + i, 1, out);
+      ++i;
+    }
+  }
+}
+
+// ---- Tokenizer ----
+Tokenizer::Tokenizer() : impl_(std::make_shared<Impl>()) { impl_->finalize(); }
+Tokenizer::Tokenizer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(const Tokenizer&) = default;
+Tokenizer& Tokenizer::operator=(const Tokenizer&) = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+
+void Tokenizer::make_unique_impl() {
+  if (impl_.use_count() > 1) impl_ = std::make_shared<Impl>(*impl_);
+}
+
+static bool is_space_byte(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+static bool is_word_char_before(const std::string& t, size_t pos) {
+  if (pos == 0) return false;
+  size_t i = pos - 1;
+  while (i > 0 && (static_cast<unsigned char>(t[i]) & 0xC0) == 0x80) --i;
+  unsigned char c = t[i];
+  return c >= 0x80 || std::isalnum(c) || c == '_';
+}
+static bool is_word_char_at(const std::string& t, size_t pos) {
+  if (pos >= t.size()) return false;
+  unsigned char c = t[pos];
+  return c >= 0x80 || std::isalnum(c) || c == '_';
+}
+
+std::vector<int> Tokenizer::encode(const std::string& text, bool parse_special) const {
+  const Impl& m = *impl_;
+  std::vector<int> out;
+  out.reserve(text.size() / 3 + 4);
+  const size_t n = text.size();
+  if (m.added.empty()) {
+    m.encode_segment(text.data(), n, out);
+    return out;
+  }
+  size_t seg = 0, i = 0;
+  while (i < n) {
+    if (!m.can_start[static_cast<unsigned char>(text[i])]) {
+      ++i;
+      continue;
+    }
+    // longest added token starting at i
+    int node = 0, best = -1;
+    size_t best_end = 0;
+    for (size_t j = i; j < n; ++j) {
+      const auto& nx = m.trie[node].next;
+      unsigned char c = text[j];
+      auto pos = std::lower_bound(nx.begin(), nx.end(), std::make_pair(c, INT_MIN));
+      if (pos == nx.end() || pos->first != c) break;
+      node = pos->second;
+      int k = m.trie[node].added_index;
+      if (k >= 0 && (parse_special || !m.added[k].special)) {
+        best = k;
+        best_end = j + 1;
+      }
+    }
+    if (best < 0) {
+      ++i;
+      continue;
+    }
+    const AddedToken& t = m.added[best];
+    size_t ms = i, me = best_end;
+    if (t.single_word && (is_word_char_before(text, ms) || is_word_char_at(text, me))) {
+      ++i;
+      continue;
+    }
+    if (t.lstrip)
+      while (ms > seg && is_space_byte(text[ms - 1])) --ms;
+    if (t.rstrip)
+      while (me < n && is_space_byte(text[me])) ++me;
+    m.encode_segment(text.data() + seg, ms - seg, out);
+    out.push_back(t.id);
+    seg = i = me;
+  }
+  m.encode_segment(text.data() + seg, n - seg, out);
+  return out;
+}
+
+std::string Tokenizer::decode(const std::vector<int>& ids, bool skip_special) const {
+  const Impl& m = *impl_;
+  std::string out;
+  for (int id : ids) {
+    R1_CHECK(id >= 0 && id < int(m.tokens.size()), "decode: token id ", id, " is out of range [0, ", m.tokens.size(),
+             ")");
+    if (skip_special && m.special[id]) continue;
+    out += m.bytes[id];
+  }
+  return out;
+}
+
+int Tokenizer::token_id(const std::string& token) const {
+  auto it = impl_->token_to_id.find(token);
+  return it == impl_->token_to_id.end() ? -1 : it->second;
+}
+
+std::string Tokenizer::token_text(int id) const {
+  R1_CHECK(id >= 0 && id < int(impl_->tokens.size()), "token_text: id ", id, " is out of range [0, ",
+           impl_->tokens.size(), ")");
+  return impl_->bytes[id];
+}
+
+std::string Tokenizer::token_string(int id) const {
+  R1_CHECK(id >= 0 && id < int(impl_->tokens.size()), "token_string: id ", id, " is out of range [0, ",
+           impl_->tokens.size(), ")");
+  return impl_->tokens[id];
+}
+
+bool Tokenizer::is_special(int id) const { return id >= 0 && id < int(impl_->special.size()) && impl_->special[id]; }
+int Tokenizer::vocab_size() const { return int(impl_->tokens.size()); }
+int Tokenizer::bos_id() const { return impl_->bos; }
+int Tokenizer::eos_id() const { return impl_->eos; }
+void Tokenizer::set_bos_id(int id) {
+  R1_CHECK(id >= -1 && id < vocab_size(), "set_bos_id: id ", id, " is out of range");
+  make_unique_impl();
+  impl_->bos = id;
+}
+void Tokenizer::set_eos_id(int id) {
+  R1_CHECK(id >= -1 && id < vocab_size(), "set_eos_id: id ", id, " is out of range");
+  make_unique_impl();
+  impl_->eos = id;
+}
+long long Tokenizer::model_max_length() const { return impl_->model_max_length; }
+void Tokenizer::set_model_max_length(long long n) {
+  make_unique_impl();
+  impl_->model_max_length = n;
+}
+int Tokenizer::num_merges() const { return int(impl_->merge_list.size()); }
+std::string Tokenizer::pre_name() const { return impl_->pre.name; }
+
+std::vector<std::string> Tokenizer::pretokenize(const std::string& text) const {
+  return impl_->pre.split(impl_->normalizer.apply(text));
+}
+
+Tokenizer Tokenizer::byte_level(const std::vector<std::string>& special_tokens) {
+  auto m = std::make_shared<Impl>();
+  for (int b = 0; b < 256; ++b) m->set_model_token(b, byte_to_unicode(static_cast<unsigned char>(b)), "byte_level");
+  for (size_t i = 0; i < special_tokens.size(); ++i) {
+    R1_CHECK(m->token_to_id.find(special_tokens[i]) == m->token_to_id.end(), "byte_level: special token '",
+             special_tokens[i], "' is given twice or is a byte token");
+    AddedToken t;
+    t.content = special_tokens[i];
+    t.id = 256 + int(i);
+    t.special = true;
+    m->add_token(t, "byte_level");
+  }
+  m->pre = PreTokenizer::preset("gpt2");
+  m->finalize();
+  auto it = m->token_to_id.find("<|endoftext|>");
+  m->eos = it != m->token_to_id.end() ? it->second : (special_tokens.empty() ? -1 : 256);
+  return Tokenizer(m);
+}
+
+// ---- save ----
+static std::string jstr(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string Tokenizer::to_json_text() const {
+  const Impl& m = *impl_;
+  std::string o;
+  o.reserve(m.tokens.size() * 24 + m.merge_list.size() * 24 + 4096);
+  o += "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [";
+  std::vector<AddedToken> added = m.added;
+  std::sort(added.begin(), added.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  for (size_t i = 0; i < added.size(); ++i) {
+    const AddedToken& t = added[i];
+    nlohmann::ordered_json j;
+    j["id"] = t.id;
+    j["content"] = t.content;
+    j["single_word"] = t.single_word;
+    j["lstrip"] = t.lstrip;
+    j["rstrip"] = t.rstrip;
+    j["normalized"] = t.normalized;
+    j["special"] = t.special;
+    o += i ? ",\n    " : "\n    ";
+    o += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  o += added.empty() ? "],\n" : "\n  ],\n";
+  o += "  \"normalizer\": " + m.normalizer.to_json().dump() + ",\n";
+  o += "  \"pre_tokenizer\": " + m.pre.to_json().dump() + ",\n";
+  nlohmann::json post = m.post_processor;
+  if (post.is_null())
+    post = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
+  o += "  \"post_processor\": " + post.dump() + ",\n";
+  nlohmann::json dec = m.decoder;
+  if (dec.is_null())
+    dec = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
+  o += "  \"decoder\": " + dec.dump() + ",\n";
+  o += "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n"
+       "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": false,\n"
+       "    \"byte_fallback\": false,\n    \"ignore_merges\": ";
+  o += m.ignore_merges ? "true" : "false";
+  o += ",\n    \"vocab\": {";
+  bool first = true;
+  for (size_t id = 0; id < m.tokens.size(); ++id) {
+    if (!m.in_model[id]) continue;
+    o += first ? "\n      " : ",\n      ";
+    first = false;
+    o += jstr(m.tokens[id]) + ": " + std::to_string(id);
+  }
+  o += "\n    },\n    \"merges\": [";
+  bool has_space = false;
+  for (auto& [a, b] : m.merge_list)
+    if (m.tokens[a].find(' ') != std::string::npos || m.tokens[b].find(' ') != std::string::npos) has_space = true;
+  for (size_t i = 0; i < m.merge_list.size(); ++i) {
+    auto [a, b] = m.merge_list[i];
+    o += i ? ",\n      " : "\n      ";
+    if (has_space)
+      o += "[" + jstr(m.tokens[a]) + ", " + jstr(m.tokens[b]) + "]";
+    else
+      o += jstr(m.tokens[a] + " " + m.tokens[b]);
+  }
+  o += m.merge_list.empty() ? "]\n  }\n}\n" : "\n    ]\n  }\n}\n";
+  return o;
+}
+
+void Tokenizer::save(const std::string& dir) const {
+  const Impl& m = *impl_;
+  make_dirs(dir);
+  atomic_write(path_join(dir, "tokenizer.json"), to_json_text());
+  nlohmann::ordered_json cfg;
+  cfg["add_bos_token"] = m.add_bos;
+  cfg["add_eos_token"] = false;
+  nlohmann::ordered_json dec = nlohmann::ordered_json::object();
+  std::vector<AddedToken> added = m.added;
+  std::sort(added.begin(), added.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  for (auto& t : added) {
+    nlohmann::ordered_json j;
+    j["content"] = t.content;
+    j["lstrip"] = t.lstrip;
+    j["normalized"] = t.normalized;
+    j["rstrip"] = t.rstrip;
+    j["single_word"] = t.single_word;
+    j["special"] = t.special;
+    dec[std::to_string(t.id)] = j;
+  }
+  cfg["added_tokens_decoder"] = dec;
+  cfg["bos_token"] = m.bos >= 0 ? nlohmann::ordered_json(m.tokens[m.bos]) : nlohmann::ordered_json(nullptr);
+  cfg["eos_token"] = m.eos >= 0 ? nlohmann::ordered_json(m.tokens[m.eos]) : nlohmann::ordered_json(nullptr);
+  cfg["clean_up_tokenization_spaces"] = false;
+  cfg["model_max_length"] = m.model_max_length;
+  cfg["tokenizer_class"] = "PreTrainedTokenizerFast";
+  atomic_write(path_join(dir, "tokenizer_config.json"),
+               cfg.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+// ---- StreamDecoder ----
+StreamDecoder::StreamDecoder(const Tokenizer& tok, bool skip_special) : tok_(&tok), skip_special_(skip_special) {}
+
+std::string StreamDecoder::push(int id) {
+  if (skip_special_ && tok_->is_special(id)) return "";
+  pending_ += tok_->token_text(id);
+  // Hold back a trailing lead byte plus continuation bytes that do not yet form a whole character.
+  size_t n = pending_.size(), cut = n;
+  for (size_t back = 1; back <= 3 && back <= n; ++back) {
+    unsigned char c = pending_[n - back];
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
+    size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 1;
+    if (c >= 0xF5) need = 1;
+    if (need > back) cut = n - back;
+    break;
+  }
+  std::string out = pending_.substr(0, cut);
+  pending_.erase(0, cut);
+  return out;
+}
+
+std::string StreamDecoder::flush() {
+  std::string out;
+  out.swap(pending_);
+  return out;
+}
+
+}  // namespace r1

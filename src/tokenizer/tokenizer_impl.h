@@ -1,0 +1,108 @@
+// Internal state of r1::Tokenizer, shared by the loaders, the encoder, save() and the trainer.
+#pragma once
+#include "tokenizer/pretokenizer.h"
+#include "tokenizer/tokenizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace r1 {
+
+// Open-addressing hash map from a token pair (a, b) to its merge (rank, merged id).
+class PairMap {
+ public:
+  struct Merge {
+    int rank;
+    int id;
+  };
+  void reserve(size_t n);
+  bool insert(int a, int b, Merge m);  // false if the pair is already present
+  const Merge* find(int a, int b) const {
+    if (slots_.empty()) return nullptr;
+    uint64_t key = pack(a, b);
+    size_t i = hash(key);
+    while (true) {
+      const Slot& s = slots_[i];
+      if (s.key == key) return &s.m;
+      if (s.key == kEmpty) return nullptr;
+      i = (i + 1) & mask_;
+    }
+  }
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr uint64_t kEmpty = ~0ull;
+  struct Slot {
+    uint64_t key;
+    Merge m;
+  };
+  static uint64_t pack(int a, int b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+  size_t hash(uint64_t k) const { return size_t((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+  std::vector<Slot> slots_;
+  size_t mask_ = 0, size_ = 0;
+  int shift_ = 64;
+};
+
+struct AddedToken {
+  std::string content;
+  int id = -1;
+  bool special = false;
+  bool lstrip = false, rstrip = false, single_word = false, normalized = false;
+};
+
+struct Tokenizer::Impl {
+  // Vocabulary, indexed by id (holes allowed: an empty token string with no bytes).
+  std::vector<std::string> tokens;      // as written in the vocab (byte-level form for model tokens)
+  std::vector<std::string> bytes;       // decoded bytes
+  std::vector<uint8_t> special;         // 1 for added tokens flagged special
+  std::vector<uint8_t> in_model;        // 1 if part of the BPE model's vocab (vs. only an added token)
+  std::unordered_map<std::string, int> token_to_id;  // vocab strings and added-token contents
+  int byte_id[256];                     // id of each single-byte token, -1 if absent
+
+  PairMap merges;
+  std::vector<std::pair<int, int>> merge_list;  // in rank order, for save()
+  bool ignore_merges = false;
+
+  std::vector<AddedToken> added;
+  // Byte trie of added-token contents for leftmost-longest matching.
+  struct TrieNode {
+    std::vector<std::pair<unsigned char, int>> next;  // sorted by byte
+    int added_index = -1;
+  };
+  std::vector<TrieNode> trie;
+  bool can_start[256];
+
+  Normalizer normalizer;
+  PreTokenizer pre;
+  nlohmann::json post_processor;  // kept from tokenizer.json for save()
+  nlohmann::json decoder;         // idem
+  int bos = -1, eos = -1;
+  bool add_bos = false;
+  long long model_max_length = 131072;
+  uint64_t uid = 0;  // identifies this encoder's state for the thread-local word cache
+
+  Impl();
+  Impl(const Impl&) = default;
+  // Sets tokens[id] (model vocab entry), growing the tables.
+  void set_model_token(int id, const std::string& tok, const std::string& where);
+  // Registers an added token (id may already be a model token). Rebuild the trie after adding all.
+  void add_token(const AddedToken& t, const std::string& where);
+  void build_trie();
+  // Adds merge (a, b) with the next rank; the merged string must be in the vocab.
+  void add_merge(const std::string& a, const std::string& b, const std::string& where);
+  void finalize();  // byte ids, uid
+
+  void encode_segment(const char* s, size_t n, std::vector<int>& out) const;  // normalize + pre-tokenize + BPE
+  void bpe_piece(const char* s, size_t n, std::vector<int>& out) const;
+};
+
+// Decoded bytes of a byte-level vocab string (HF ByteLevel decoder: if any char is not one of the 256, the
+// token's own UTF-8 is used).
+std::string byte_level_decode(const std::string& tok);
+std::string byte_level_encode(const char* s, size_t n);
+
+}  // namespace r1

@@ -1,0 +1,279 @@
+// Loaders: tokenizer.json, vocab.json + merges.txt, Hugging Face model folders (with tokenizer_config.json).
+#include "core/check.h"
+#include "core/io.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_impl.h"
+
+#include <cstring>
+
+namespace r1 {
+
+namespace {
+
+nlohmann::json parse_json(const std::string& text, const std::string& source) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(source, ": not valid JSON (", e.what(), ")");
+  }
+}
+
+void load_vocab_object(Tokenizer::Impl& m, const nlohmann::json& vocab, const std::string& where) {
+  R1_CHECK(vocab.is_object(), where, ": must be an object mapping token strings to integer ids");
+  R1_CHECK(!vocab.empty(), where, ": is empty");
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    R1_CHECK(it.value().is_number_integer(), where, "[\"", it.key(), "\"]: expected an integer id, got ",
+             it.value().type_name());
+    long long id = it.value().get<long long>();
+    R1_CHECK(id >= 0 && id < (1 << 28), where, "[\"", it.key(), "\"]: id ", id, " is out of range [0, 2^28)");
+    m.set_model_token(int(id), it.key(), where);
+  }
+}
+
+// "a b" -> (a, b); exactly one space, both parts non-empty (as HF requires).
+bool split_merge_line(const std::string& line, std::string& a, std::string& b) {
+  size_t sp = line.find(' ');
+  if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size()) return false;
+  if (line.find(' ', sp + 1) != std::string::npos) return false;
+  a = line.substr(0, sp);
+  b = line.substr(sp + 1);
+  return true;
+}
+
+// Llama-3/GPT-2 style defaults when no tokenizer_config.json names bos/eos.
+void default_bos_eos(Tokenizer::Impl& m) {
+  auto id_of = [&](const char* s) {
+    auto it = m.token_to_id.find(s);
+    return it == m.token_to_id.end() ? -1 : it->second;
+  };
+  if (m.bos < 0) m.bos = id_of("<|begin_of_text|>");
+  if (m.bos < 0) m.bos = id_of("<｜begin▁of▁sentence｜>");
+  if (m.eos < 0) m.eos = id_of("<|end_of_text|>");
+  if (m.eos < 0) m.eos = id_of("<｜end▁of▁sentence｜>");
+  if (m.eos < 0) m.eos = id_of("<|endoftext|>");
+}
+
+std::string token_content(const nlohmann::json& v, const std::string& where) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  fail(where, ": expected a string or an object with a string \"content\"");
+}
+
+void apply_tokenizer_config(Tokenizer::Impl& m, const std::string& path) {
+  nlohmann::json cfg = parse_json(read_file(path), path);
+  R1_CHECK(cfg.is_object(), path, ": top level must be a JSON object");
+  if (cfg.contains("added_tokens_decoder") && !cfg["added_tokens_decoder"].is_null()) {
+    const auto& d = cfg["added_tokens_decoder"];
+    R1_CHECK(d.is_object(), path, ": added_tokens_decoder must be an object");
+    for (auto it = d.begin(); it != d.end(); ++it) {
+      std::string w = path + ": added_tokens_decoder[\"" + it.key() + "\"]";
+      char* end = nullptr;
+      long id = std::strtol(it.key().c_str(), &end, 10);
+      R1_CHECK(!it.key().empty() && *end == 0 && id >= 0 && id < (1 << 28), w, ": key must be a token id");
+      AddedToken t;
+      t.id = int(id);
+      t.content = token_content(it.value(), w);
+      const auto& v = it.value();
+      if (v.is_object()) {
+        t.special = v.value("special", false);
+        t.lstrip = v.value("lstrip", false);
+        t.rstrip = v.value("rstrip", false);
+        t.single_word = v.value("single_word", false);
+        t.normalized = v.value("normalized", false);
+      }
+      m.add_token(t, w);
+    }
+  }
+  auto special_id = [&](const char* key) -> int {
+    if (!cfg.contains(key) || cfg[key].is_null()) return -2;
+    std::string c = token_content(cfg[key], path + ": " + key);
+    auto it = m.token_to_id.find(c);
+    R1_CHECK(it != m.token_to_id.end(), path, ": ", key, " '", c, "' is not a token of the vocabulary");
+    return it->second;
+  };
+  int b = special_id("bos_token"), e = special_id("eos_token");
+  if (b != -2) m.bos = b;
+  if (e != -2) m.eos = e;
+  if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) m.add_bos = cfg["add_bos_token"];
+  if (cfg.contains("model_max_length") && cfg["model_max_length"].is_number()) {
+    double v = cfg["model_max_length"].get<double>();
+    m.model_max_length = v > 9.2e18 ? (1ll << 62) : (long long)v;
+  }
+}
+
+std::string file_ext_lower(const std::string& p) {
+  size_t dot = p.rfind('.');
+  if (dot == std::string::npos) return "";
+  std::string e = p.substr(dot + 1);
+  for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return e;
+}
+
+bool has_gguf_magic(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char mg[4] = {0, 0, 0, 0};
+  size_t got = std::fread(mg, 1, 4, f);
+  std::fclose(f);
+  return got == 4 && std::memcmp(mg, "GGUF", 4) == 0;
+}
+
+std::string dir_of(const std::string& path) {
+  size_t s = path.rfind('/');
+  return s == std::string::npos ? "." : path.substr(0, s);
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& source) {
+  nlohmann::json j = parse_json(text, source);
+  R1_CHECK(j.is_object(), source, ": top level must be a JSON object");
+  R1_CHECK(j.contains("model") && j["model"].is_object(), source, ": missing object \"model\"");
+  const auto& model = j["model"];
+  if (model.contains("type")) {
+    R1_CHECK(model["type"].is_string() && model["type"] == "BPE", source, ": model.type is ", model["type"].dump(),
+             "; only \"BPE\" (byte-level) is supported");
+  }
+  R1_CHECK(model.contains("vocab"), source, ": missing \"model.vocab\"");
+  auto m = std::make_shared<Impl>();
+  load_vocab_object(*m, model["vocab"], source + ": model.vocab");
+  if (model.contains("merges") && !model["merges"].is_null()) {
+    const auto& merges = model["merges"];
+    R1_CHECK(merges.is_array(), source, ": model.merges must be an array");
+    m->merge_list.reserve(merges.size());
+    m->merges.reserve(merges.size());
+    std::string a, b;
+    for (size_t i = 0; i < merges.size(); ++i) {
+      const auto& e = merges[i];
+      std::string w = source + ": model.merges[" + std::to_string(i) + "]";
+      if (e.is_string()) {
+        R1_CHECK(split_merge_line(e.get_ref<const std::string&>(), a, b), w, ": expected \"A B\" (two tokens, one space), got ",
+                 e.dump());
+      } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
+        a = e[0].get<std::string>();
+        b = e[1].get<std::string>();
+      } else {
+        fail(w, ": expected \"A B\" or [\"A\", \"B\"], got ", e.dump());
+      }
+      m->add_merge(a, b, w);
+    }
+  }
+  if (model.contains("ignore_merges") && model["ignore_merges"].is_boolean()) m->ignore_merges = model["ignore_merges"];
+  if (model.contains("continuing_subword_prefix") && !model["continuing_subword_prefix"].is_null() &&
+      model["continuing_subword_prefix"] != "")
+    fail(source, ": model.continuing_subword_prefix is not supported (byte-level BPE has none)");
+  if (model.contains("end_of_word_suffix") && !model["end_of_word_suffix"].is_null() && model["end_of_word_suffix"] != "")
+    fail(source, ": model.end_of_word_suffix is not supported (byte-level BPE has none)");
+  if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
+    const auto& at = j["added_tokens"];
+    R1_CHECK(at.is_array(), source, ": added_tokens must be an array");
+    for (size_t i = 0; i < at.size(); ++i) {
+      std::string w = source + ": added_tokens[" + std::to_string(i) + "]";
+      const auto& e = at[i];
+      R1_CHECK(e.is_object(), w, ": expected an object");
+      R1_CHECK(e.contains("id") && e["id"].is_number_integer(), w, ": missing integer \"id\"");
+      R1_CHECK(e.contains("content") && e["content"].is_string(), w, ": missing string \"content\"");
+      AddedToken t;
+      long long id = e["id"].get<long long>();
+      R1_CHECK(id >= 0 && id < (1 << 28), w, ": id ", id, " is out of range");
+      t.id = int(id);
+      t.content = e["content"].get<std::string>();
+      auto flag = [&](const char* k) {
+        if (!e.contains(k)) return false;
+        R1_CHECK(e[k].is_boolean(), w, ".", k, ": expected true or false");
+        return e[k].get<bool>();
+      };
+      t.special = flag("special");
+      t.lstrip = flag("lstrip");
+      t.rstrip = flag("rstrip");
+      t.single_word = flag("single_word");
+      t.normalized = flag("normalized");
+      m->add_token(t, w);
+    }
+  }
+  m->normalizer = Normalizer::from_json(j.value("normalizer", nlohmann::json()), source);
+  m->pre = PreTokenizer::from_json(j.value("pre_tokenizer", nlohmann::json()), source);
+  R1_CHECK(m->pre.byte_level, source, ": pre_tokenizer has no ByteLevel step; only byte-level BPE is supported");
+  m->post_processor = j.value("post_processor", nlohmann::json());
+  m->decoder = j.value("decoder", nlohmann::json());
+  if (!m->decoder.is_null()) {
+    R1_CHECK(m->decoder.is_object(), source, ": decoder must be null or an object");
+    std::string dt = m->decoder.value("type", "");
+    bool ok = dt == "ByteLevel";
+    if (dt == "Sequence" && m->decoder.contains("decoders") && m->decoder["decoders"].is_array())
+      for (auto& d : m->decoder["decoders"])
+        if (d.is_object() && d.value("type", "") == "ByteLevel") ok = true;
+    R1_CHECK(ok, source, ": decoder type '", dt, "' is not supported (expected ByteLevel)");
+  }
+  m->finalize();
+  default_bos_eos(*m);
+  return Tokenizer(m);
+}
+
+Tokenizer Tokenizer::load_vocab_merges(const std::string& vocab_json, const std::string& merges_txt,
+                                       const std::string& pre) {
+  auto m = std::make_shared<Impl>();
+  m->pre = PreTokenizer::preset(pre);
+  if (m->pre.name == "qwen2") m->normalizer.forms = {Normalizer::NFC};  // Qwen2Tokenizer normalizes to NFC
+  nlohmann::json vocab = parse_json(read_file(vocab_json), vocab_json);
+  load_vocab_object(*m, vocab, vocab_json);
+  std::string text = read_file(merges_txt);
+  size_t pos = 0, line_no = 0;
+  std::string a, b;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_no == 1 && line.rfind("#version", 0) == 0) continue;
+    if (line.empty()) continue;
+    std::string w = merges_txt + " line " + std::to_string(line_no);
+    R1_CHECK(split_merge_line(line, a, b), w, ": expected two tokens separated by one space, got '", line, "'");
+    m->add_merge(a, b, w);
+  }
+  m->finalize();
+  default_bos_eos(*m);
+  return Tokenizer(m);
+}
+
+Tokenizer Tokenizer::load(const std::string& path) {
+  if (is_directory(path)) {
+    std::string tj = path_join(path, "tokenizer.json"), cfg = path_join(path, "tokenizer_config.json");
+    Tokenizer t;
+    if (file_exists(tj)) {
+      t = from_json_text(read_file(tj), tj);
+    } else if (file_exists(path_join(path, "vocab.json")) && file_exists(path_join(path, "merges.txt"))) {
+      std::string pre = "gpt2";
+      if (file_exists(cfg)) {
+        nlohmann::json c = parse_json(read_file(cfg), cfg);
+        std::string cls = c.is_object() && c.contains("tokenizer_class") && c["tokenizer_class"].is_string()
+                              ? c["tokenizer_class"].get<std::string>()
+                              : "";
+        if (cls.find("Qwen2") != std::string::npos) pre = "qwen2";
+      }
+      t = load_vocab_merges(path_join(path, "vocab.json"), path_join(path, "merges.txt"), pre);
+    } else {
+      fail(path, ": folder has neither tokenizer.json nor vocab.json + merges.txt");
+    }
+    if (file_exists(cfg)) {
+      t.make_unique_impl();
+      apply_tokenizer_config(*t.impl_, cfg);
+      t.impl_->finalize();
+    }
+    return t;
+  }
+  R1_CHECK(file_exists(path), path, ": no such file or folder");
+  if (file_ext_lower(path) == "gguf" || has_gguf_magic(path)) return load_gguf(path);
+  Tokenizer t = from_json_text(read_file(path), path);
+  std::string cfg = path_join(dir_of(path), "tokenizer_config.json");
+  if (file_exists(cfg)) {
+    t.make_unique_impl();
+    apply_tokenizer_config(*t.impl_, cfg);
+    t.impl_->finalize();
+  }
+  return t;
+}
+
+}  // namespace r1
