@@ -56,3 +56,15 @@ def count_params(model):
     matmul = sum(p.numel() for n, p in model.named_parameters()
                  if n.endswith("proj.weight") or n == "lm_head.weight")
     return total, matmul
+
+
+def blas_library():
+    """Which BLAS torch's matmuls use on Debian (libblas.so.3 alternative). Debian's torch is built with
+    BLAS_INFO=generic; with only libblas3 installed this is the slow netlib reference BLAS, so the peer
+    numbers are meaningful only with an optimised one (libopenblas0-openmp)."""
+    path = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    if "openblas" in path:
+        return "openblas"
+    if path.endswith("/blas/libblas.so.3"):
+        return "netlib-reference"
+    return path

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _torch_common import add_model_args, build_model, count_params  # noqa: E402
+from _torch_common import add_model_args, blas_library, build_model, count_params  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -66,7 +66,7 @@ def main():
     total, matmul = count_params(model)
     steps = a.new_tokens - 1
     print(json.dumps({
-        "impl": "pytorch-eager", "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "impl": "pytorch-eager", "torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library(),
         "hidden": cfg.hidden_size, "layers": cfg.num_hidden_layers, "heads": cfg.num_attention_heads,
         "kv_heads": cfg.num_key_value_heads, "head_dim": cfg.head_dim, "inter": cfg.intermediate_size,
         "vocab": cfg.vocab_size, "params": total, "batch": a.batch, "prompt_len": a.prompt_len,
