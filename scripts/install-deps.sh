@@ -14,7 +14,7 @@ PKGS=(
   libgtest-dev googletest libbenchmark-dev  # tests and benchmarks
   python3 python3-matplotlib       # plots
 )
-if [ "${R1_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch python3-jinja2); fi
+if [ "${R1_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch python3-jinja2 libopenblas0-openmp); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
