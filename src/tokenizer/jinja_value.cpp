@@ -50,7 +50,7 @@ const Value* Dict::find(const Value& key) const {
 
 const Value* Dict::find(const std::string& key) const {
   for (const auto& kv : items)
-    if (kv.first.type == Value::Type::String && kv.first.s == key) return &kv.second;
+    if (kv.first.type == Value::Type::String && kv.first.str() == key) return &kv.second;
   return nullptr;
 }
 
@@ -87,7 +87,7 @@ bool truthy(const Value& v) {
     case Value::Type::Bool: return v.b;
     case Value::Type::Int: return v.i != 0;
     case Value::Type::Float: return v.f != 0;
-    case Value::Type::String: return !v.s.empty();
+    case Value::Type::String: return !v.sp->empty();
     case Value::Type::List:
     case Value::Type::Tuple: return !v.list->empty();
     case Value::Type::Dict: return !v.dict->items.empty();
@@ -112,7 +112,7 @@ bool py_eq(const Value& a, const Value& b, int depth) {
   switch (a.type) {
     case T::Undefined:
     case T::None: return true;
-    case T::String: return a.s == b.s;
+    case T::String: return a.str() == b.str();
     case T::List:
     case T::Tuple:
       if (a.list->size() != b.list->size()) return false;
@@ -139,7 +139,7 @@ bool py_lt(const Value& a, const Value& b, int depth) {
     if (a.type == T::Float || b.type == T::Float) return a.as_double() < b.as_double();
     return a.as_int() < b.as_int();
   }
-  if (a.type == T::String && b.type == T::String) return a.s < b.s;  // UTF-8 byte order = code point order
+  if (a.type == T::String && b.type == T::String) return a.str() < b.str();  // UTF-8 byte order = code point order
   if (a.type == b.type && a.is_seq()) {
     const auto &x = *a.list, &y = *b.list;
     for (size_t k = 0; k < x.size() && k < y.size(); k++) {
@@ -255,7 +255,7 @@ std::string py_strip(const std::string& s, const Value* chars, bool left, bool r
   bool whitespace = !chars || chars->is_none() || chars->is_undefined();
   if (!whitespace) {
     if (!chars->is_string()) eval_fail("strip arg must be None or str");
-    set = to_cps(chars->s);
+    set = to_cps(chars->str());
   }
   auto strip_it = [&](char32_t c) {
     return whitespace ? py_isspace(c) : std::find(set.begin(), set.end(), c) != set.end();
@@ -433,8 +433,8 @@ static void repr_into(const Value& v, std::string& out, size_t max_len, int dept
     case T::Int: out += std::to_string(v.i); break;
     case T::Float: out += py_float_repr(v.f); break;
     case T::String:
-      if (top_str) out += v.s;
-      else repr_string(v.s, out);
+      if (top_str) out += v.str();
+      else repr_string(v.str(), out);
       break;
     case T::List:
     case T::Tuple: {
@@ -472,7 +472,7 @@ static void repr_into(const Value& v, std::string& out, size_t max_len, int dept
 }
 
 std::string py_str(const Value& v, size_t max_len) {
-  if (v.type == Value::Type::String) return v.s;
+  if (v.type == Value::Type::String) return v.str();
   std::string out;
   repr_into(v, out, max_len, 0, true);
   return out;
@@ -541,7 +541,7 @@ static void json_into(const Value& v, const JsonOptions& opt, std::string& out, 
     case T::Bool: out += v.b ? "true" : "false"; break;
     case T::Int: out += std::to_string(v.i); break;
     case T::Float: out += json_float(v.f); break;
-    case T::String: json_string(v.s, opt.ensure_ascii, out); break;
+    case T::String: json_string(v.str(), opt.ensure_ascii, out); break;
     case T::List:
     case T::Tuple: {
       if (v.list->empty()) {
@@ -571,7 +571,7 @@ static void json_into(const Value& v, const JsonOptions& opt, std::string& out, 
       for (const auto& kv : v.dict->items) {
         const Value& k = kv.first;
         std::string key;
-        if (k.type == T::String) key = k.s;
+        if (k.type == T::String) key = k.str();
         else if (k.type == T::Int) key = std::to_string(k.i);
         else if (k.type == T::Bool) key = k.b ? "true" : "false";
         else if (k.type == T::None) key = "null";

@@ -33,22 +33,36 @@ struct Value {
   bool b = false;
   int64_t i = 0;
   double f = 0;
-  std::string s;                          // String; for Undefined: why it is undefined (for error messages)
+  std::shared_ptr<const std::string> sp;  // String; for Undefined: why it is undefined (error messages)
   std::shared_ptr<const ValueList> list;  // List, Tuple
   std::shared_ptr<Dict> dict;             // Dict (never mutated once shared), Namespace (mutable attributes)
   std::shared_ptr<const Callable> fn;     // Callable
   int depth = 0;                          // nesting depth of containers (bounded, see Limits)
 
-  static Value undefined(std::string hint) { Value v; v.s = std::move(hint); return v; }
+  static Value undefined(std::string hint) {
+    Value v;
+    v.sp = std::make_shared<const std::string>(std::move(hint));
+    return v;
+  }
   static Value none() { Value v; v.type = Type::None; return v; }
   static Value boolean(bool x) { Value v; v.type = Type::Bool; v.b = x; return v; }
   static Value integer(int64_t x) { Value v; v.type = Type::Int; v.i = x; return v; }
   static Value real(double x) { Value v; v.type = Type::Float; v.f = x; return v; }
-  static Value string(std::string x) { Value v; v.type = Type::String; v.s = std::move(x); return v; }
+  static Value string(std::string x) {
+    Value v;
+    v.type = Type::String;
+    v.sp = std::make_shared<const std::string>(std::move(x));
+    return v;
+  }
   static Value make_list(ValueList items, bool tuple = false);
   static Value make_dict(std::shared_ptr<Dict> d);
   static Value make_callable(std::string name, std::function<Value(Renderer&, Args&)> fn);
 
+  // The string (shared, so copying a Value never copies text).
+  const std::string& str() const {
+    static const std::string empty;
+    return sp ? *sp : empty;
+  }
   bool is_undefined() const { return type == Type::Undefined; }
   bool is_none() const { return type == Type::None; }
   bool is_string() const { return type == Type::String; }
