@@ -1,0 +1,134 @@
+#include "model/infer.h"
+#include "core/check.h"
+#include "kernels/kernels.h"
+
+#include <omp.h>
+
+#include <cstring>
+
+namespace r1 {
+
+Inference::Inference(const Model& model, KVCache& cache) : m_(model), cache_(cache) {
+  R1_CHECK(cache.kvd() == model.cfg.KVD(), "Inference: the KV cache width ", cache.kvd(),
+           " does not match the model's num_key_value_heads * head_dim = ", model.cfg.KVD());
+}
+
+void Inference::ensure(int rows, int logit_rows) {
+  const ModelConfig& c = m_.cfg;
+  if (rows > cap_rows_) {
+    size_t N = rows;
+    x_.resize(N * c.C);
+    ln_.resize(N * c.C);
+    qkv_.resize(N * c.QKV());
+    att_.resize(N * c.QD());
+    tmp_.resize(N * c.C);
+    gu_.resize(N * 2 * (size_t)c.FF);
+    h_.resize(N * c.FF);
+    ids_.resize(N);
+    pos_.resize(N);
+    cap_rows_ = rows;
+  }
+  if (logit_rows > cap_logit_rows_) {
+    fin_.resize((size_t)logit_rows * c.C);
+    logits_.resize((size_t)logit_rows * c.V);
+    cap_logit_rows_ = logit_rows;
+  }
+}
+
+const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logits) {
+  const ModelConfig& c = m_.cfg;
+  const int S = (int)seqs.size();
+  R1_CHECK(S > 0, "Inference::forward: no sequences");
+  const int C = c.C, QKV = c.QKV(), QD = c.QD(), KVD = c.KVD(), FF = c.FF, V = c.V;
+  const int NH = c.NH, NKV = c.NKV, HS = c.HS;
+
+  // Row layout: sequence s owns rows [row0[s], row0[s] + n_s).
+  row0_.assign(S + 1, 0);
+  bool decode = true;
+  for (int s = 0; s < S; s++) {
+    const InferSeq& q = seqs[s];
+    R1_CHECK(q.slot >= 0 && q.slot < cache_.n_slots(), "Inference::forward: slot ", q.slot, " out of range [0, ",
+             cache_.n_slots(), ")");
+    R1_CHECK(q.n >= 1, "Inference::forward: sequence ", s, " adds ", q.n, " tokens (need >= 1)");
+    R1_CHECK(cache_.len(q.slot) + q.n <= cache_.max_len(), "Inference::forward: slot ", q.slot, " holds ",
+             cache_.len(q.slot), " positions; adding ", q.n, " exceeds the planned maximum length ", cache_.max_len());
+    for (int t = 0; t < s; t++) R1_CHECK(seqs[t].slot != q.slot, "Inference::forward: slot ", q.slot, " appears twice");
+    row0_[s + 1] = row0_[s] + q.n;
+    decode = decode && q.n == 1;
+  }
+  const int N = row0_[S];
+  ensure(N, all_logits ? N : S);
+  for (int s = 0; s < S; s++) {
+    const InferSeq& q = seqs[s];
+    int base = cache_.len(q.slot);
+    for (int t = 0; t < q.n; t++) {
+      int id = q.ids[t];
+      R1_CHECK(id >= 0 && id < V, "token id ", id, " (sequence ", s, ", new token ", t,
+               ") is outside the vocabulary [0, ", V, ")");
+      ids_[row0_[s] + t] = id;
+      pos_[row0_[s] + t] = base + t;
+    }
+  }
+  (decode ? decode_rows : prefill_rows) += N;
+  calls++;
+
+  const Weights& w = m_.w;
+  float *x = x_.data(), *ln = ln_.data(), *qkv = qkv_.data(), *att = att_.data(), *tmp = tmp_.data();
+  float *gu = gu_.data(), *h = h_.data();
+  const float* rope = m_.rope.data();
+  // Attention: over sequences when there are enough to keep every thread busy, else over heads inside each.
+  const bool par_seqs = S >= omp_get_max_threads() && S > 1;
+
+  embedding_forward(x, ids_.data(), w.wte, N, C);
+  for (int l = 0; l < c.L; l++) {
+    const LayerWeights& lw = w.layers[l];
+    rmsnorm_forward(ln, (float*)nullptr, x, lw.ln1_w, N, C, c.eps);
+    matmul_forward(qkv, ln, lw.wqkv, lw.bqkv, N, QKV, C);
+    if (c.qk_norm) {  // in place: allowed at inference
+      head_rmsnorm_forward(qkv, (float*)nullptr, qkv, lw.q_norm, N, NH, HS, QKV, c.eps);
+      head_rmsnorm_forward(qkv + QD, (float*)nullptr, qkv + QD, lw.k_norm, N, NKV, HS, QKV, c.eps);
+    }
+    rope_forward(qkv, pos_.data(), rope, c.max_pos, N, NH, HS, QKV);
+    rope_forward(qkv + QD, pos_.data(), rope, c.max_pos, N, NKV, HS, QKV);
+    // Append the new keys/values to each sequence's cache, then attend against the whole cache.
+    auto attend = [&](int s, bool parallel_heads) {
+      const InferSeq& q = seqs[s];
+      const int len = cache_.len(q.slot), r0 = row0_[s];
+      float *kc = cache_.k(l, q.slot), *vc = cache_.v(l, q.slot);
+      for (int t = 0; t < q.n; t++) {
+        const float* row = qkv + (size_t)(r0 + t) * QKV;
+        std::memcpy(kc + (size_t)(len + t) * KVD, row + QD, sizeof(float) * KVD);
+        std::memcpy(vc + (size_t)(len + t) * KVD, row + QD + KVD, sizeof(float) * KVD);
+      }
+      attention_forward(att + (size_t)r0 * QD, (float*)nullptr, qkv + (size_t)r0 * QKV, kc, vc, q.n, len + q.n, NH,
+                        NKV, HS, QKV, KVD, QD, parallel_heads);
+    };
+    if (par_seqs) {
+#pragma omp parallel for schedule(dynamic, 1)
+      for (int s = 0; s < S; s++) attend(s, false);
+    } else {
+      for (int s = 0; s < S; s++) attend(s, true);
+    }
+    matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);
+    add_inplace(x, tmp, (size_t)N * C);  // x + o_proj(att): same sum as the training forward's xmid
+    rmsnorm_forward(ln, (float*)nullptr, x, lw.ln2_w, N, C, c.eps);
+    matmul_forward(gu, ln, lw.wgu, nullptr, N, 2 * FF, C);
+    swiglu_forward(h, gu, N, FF);
+    matmul_forward(tmp, h, lw.wd, nullptr, N, C, FF);
+    add_inplace(x, tmp, (size_t)N * C);
+  }
+  for (int s = 0; s < S; s++) cache_.set_len(seqs[s].slot, cache_.len(seqs[s].slot) + seqs[s].n);
+
+  int R = all_logits ? N : S;
+  float* fin = fin_.data();
+  if (all_logits) {
+    rmsnorm_forward(fin, (float*)nullptr, x, w.lnf_w, N, C, c.eps);
+  } else {
+    for (int s = 0; s < S; s++) std::memcpy(ln + (size_t)s * C, x + (size_t)(row0_[s + 1] - 1) * C, sizeof(float) * C);
+    rmsnorm_forward(fin, (float*)nullptr, ln, w.lnf_w, S, C, c.eps);
+  }
+  matmul_forward(logits_.data(), fin, w.lm_head, nullptr, R, V, C);
+  return logits_.data();
+}
+
+}  // namespace r1

@@ -1,0 +1,47 @@
+// Inference forward with a KV cache, for many sequences at once. Each call appends n_i new tokens to each
+// sequence (prefill: a whole prompt; decode: one token) and returns logits. The layers run the SAME kernels as
+// Model::forward (rmsnorm_forward, matmul_forward over every new row of every sequence stacked together,
+// head_rmsnorm_forward, rope_forward at each row's absolute position, attention_forward with Tq = n_i against
+// Tk = cached + n_i keys, swiglu_forward, add_inplace), so its logits equal the training forward's up to the
+// summation order oneDNN picks for a different row count.
+#pragma once
+#include "model/kv_cache.h"
+#include "model/transformer.h"
+
+#include <vector>
+
+namespace r1 {
+
+struct InferSeq {
+  int slot;        // KV-cache slot; the new tokens go to positions cache.len(slot) ...
+  const int* ids;  // [n] new token ids
+  int n;           // >= 1
+};
+
+class Inference {
+ public:
+  Inference(const Model& model, KVCache& cache);
+
+  // Runs the new tokens of every sequence through the model, writes their K/V into the cache and advances
+  // cache.len(slot) by n. Returns logits [seqs.size(), V] of each sequence's last new token, or [Σ n_i, V]
+  // (sequence-major) when all_logits. The pointer stays valid until the next call.
+  // A slot may appear at most once per call.
+  const float* forward(const std::vector<InferSeq>& seqs, bool all_logits = false);
+
+  // Rows (tokens) run through the layers so far, split by kind: calls where every sequence added exactly one
+  // token count as decode, the rest as prefill.
+  long long prefill_rows = 0, decode_rows = 0, calls = 0;
+
+  const Model& model() const { return m_; }
+  KVCache& cache() { return cache_; }
+
+ private:
+  const Model& m_;
+  KVCache& cache_;
+  int cap_rows_ = 0, cap_logit_rows_ = 0;
+  std::vector<float> x_, ln_, qkv_, att_, tmp_, gu_, h_, fin_, logits_;
+  std::vector<int> ids_, pos_, row0_;
+  void ensure(int rows, int logit_rows);
+};
+
+}  // namespace r1

@@ -1,0 +1,55 @@
+// Key/value cache for inference: per layer, per sequence slot, K and V as [max_len, KVD] row-major blocks (the
+// layout attention_forward reads with kv_stride = KVD). The whole cache is planned and allocated once, from the
+// number of slots and the longest sequence, so a run that cannot fit fails before any work with a message that
+// names the sizes. Pages are committed lazily by the OS as positions are written.
+#pragma once
+#include "model/config.h"
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace r1 {
+
+// Physical memory of this machine in bytes (sysconf); 0 if unknown.
+size_t physical_memory_bytes();
+// Default KV-cache budget: this fraction of physical memory.
+constexpr double kDefaultKVMemoryFraction = 0.5;
+
+class KVCache {
+ public:
+  // Bytes a cache of n_slots sequences of up to max_len positions needs (K and V, every layer, float32).
+  static size_t bytes_needed(const ModelConfig& cfg, int n_slots, int max_len);
+
+  // Throws r1::Error (naming slots, max_len, layers, KV width and both byte counts) when bytes_needed exceeds
+  // budget_bytes; budget_bytes == 0 means kDefaultKVMemoryFraction of physical memory. Also checks
+  // max_len <= max_position_embeddings.
+  KVCache(const ModelConfig& cfg, int n_slots, int max_len, size_t budget_bytes = 0);
+
+  int n_slots() const { return n_slots_; }
+  int max_len() const { return max_len_; }
+  int kvd() const { return kvd_; }
+  size_t bytes() const { return bytes_; }
+
+  // [max_len, KVD] blocks of layer l, slot s.
+  float* k(int l, int s) { return base_ + block_offset(l, s); }
+  float* v(int l, int s) { return base_ + block_offset(l, s) + slot_floats_; }
+  const float* k(int l, int s) const { return base_ + block_offset(l, s); }
+  const float* v(int l, int s) const { return base_ + block_offset(l, s) + slot_floats_; }
+
+  // Number of valid positions in slot s (positions 0..len-1 hold K/V).
+  int len(int s) const { return len_[s]; }
+  void set_len(int s, int n);
+  // Copies positions [0, n) of every layer's K and V from slot src into slot dst and sets len(dst) = n.
+  void copy_prefix(int dst, int src, int n);
+
+ private:
+  size_t block_offset(int l, int s) const { return ((size_t)l * n_slots_ + s) * 2 * slot_floats_; }
+  int n_layers_ = 0, n_slots_ = 0, max_len_ = 0, kvd_ = 0;
+  size_t slot_floats_ = 0, bytes_ = 0;
+  std::unique_ptr<float[]> mem_;
+  float* base_ = nullptr;
+  std::vector<int> len_;
+};
+
+}  // namespace r1
