@@ -42,6 +42,45 @@ bool PairMap::insert(int a, int b, Merge m) {
   return true;
 }
 
+// ---- StrIdMap ----
+void StrIdMap::reserve(size_t n) {
+  size_t cap = 16;
+  while (cap < n * 2 + 2) cap <<= 1;
+  if (cap <= slots_.size()) return;
+  std::vector<Slot> old(cap, Slot{0, -1, 0, 0});
+  old.swap(slots_);
+  mask_ = cap - 1;
+  for (const Slot& sl : old) {
+    if (sl.id < 0) continue;
+    uint64_t h = std::hash<std::string_view>()(std::string_view(arena_.data() + sl.off, sl.len));
+    size_t i = h & mask_;
+    while (slots_[i].id >= 0) i = (i + 1) & mask_;
+    slots_[i] = sl;
+  }
+}
+
+int StrIdMap::put(std::string_view s, int id, bool overwrite) {
+  R1_CHECK(id >= 0, "StrIdMap: negative id");
+  if ((size_ + 1) * 2 > slots_.size()) reserve(std::max<size_t>(size_ * 2, 16));
+  uint64_t h = std::hash<std::string_view>()(s);
+  uint32_t tag = uint32_t(h >> 32);
+  size_t i = h & mask_;
+  for (;; i = (i + 1) & mask_) {
+    Slot& sl = slots_[i];
+    if (sl.id < 0) break;
+    if (sl.tag == tag && sl.len == s.size() && std::memcmp(arena_.data() + sl.off, s.data(), s.size()) == 0) {
+      int old = sl.id;
+      if (overwrite) sl.id = id;
+      return old;
+    }
+  }
+  R1_CHECK(arena_.size() + s.size() < (1ull << 32), "StrIdMap: vocabulary strings exceed 4 GB");
+  slots_[i] = Slot{tag, int32_t(id), uint32_t(arena_.size()), uint32_t(s.size())};
+  arena_.append(s.data(), s.size());
+  ++size_;
+  return -1;
+}
+
 // ---- byte-level helpers ----
 std::string byte_level_encode(const char* s, size_t n) {
   std::string r;
@@ -92,8 +131,8 @@ void Tokenizer::Impl::set_model_token(int id, const std::string& tok, const std:
   tokens[id] = tok;
   bytes[id] = byte_level_decode(tok);
   in_model[id] = 1;
-  auto [it, fresh] = token_to_id.emplace(tok, id);
-  R1_CHECK(fresh, where, ": token '", tok, "' appears twice (ids ", it->second, " and ", id, ")");
+  int old = token_to_id.insert(tok, id);
+  R1_CHECK(old < 0, where, ": token '", tok, "' appears twice (ids ", old, " and ", id, ")");
 }
 
 void Tokenizer::Impl::add_token(const AddedToken& t, const std::string& where) {
@@ -109,15 +148,15 @@ void Tokenizer::Impl::add_token(const AddedToken& t, const std::string& where) {
       special[t.id] = t.special;
       return;
     }
-  auto it = token_to_id.find(t.content);
-  R1_CHECK(it == token_to_id.end() || it->second == t.id, where, ": added token '", t.content, "' has id ", t.id,
-           " but the vocabulary has it as id ", it == token_to_id.end() ? -1 : it->second);
+  int have = token_to_id.find(t.content);
+  R1_CHECK(have < 0 || have == t.id, where, ": added token '", t.content, "' has id ", t.id,
+           " but the vocabulary has it as id ", have);
   if (!in_model[t.id]) {
     tokens[t.id] = t.content;
   }
   bytes[t.id] = t.content;  // added tokens decode to their content as written
   special[t.id] = t.special;
-  token_to_id[t.content] = t.id;
+  token_to_id.set(t.content, t.id);
   added.push_back(t);
 }
 
@@ -145,21 +184,23 @@ void Tokenizer::Impl::build_trie() {
 }
 
 void Tokenizer::Impl::add_merge(const std::string& a, const std::string& b, const std::string& where) {
-  auto ia = token_to_id.find(a), ib = token_to_id.find(b);
-  R1_CHECK(ia != token_to_id.end(), where, ": merge '", a, " ", b, "' names token '", a, "' that is not in the vocab");
-  R1_CHECK(ib != token_to_id.end(), where, ": merge '", a, " ", b, "' names token '", b, "' that is not in the vocab");
-  auto ic = token_to_id.find(a + b);
-  R1_CHECK(ic != token_to_id.end(), where, ": merge '", a, " ", b, "' gives '", a + b,
-           "' that is not in the vocab");
+  int ia = token_to_id.find(a), ib = token_to_id.find(b);
+  R1_CHECK(ia >= 0, where, ": merge '", a, " ", b, "' names token '", a, "' that is not in the vocab");
+  R1_CHECK(ib >= 0, where, ": merge '", a, " ", b, "' names token '", b, "' that is not in the vocab");
+  thread_local std::string ab;
+  ab.assign(a);
+  ab += b;
+  int ic = token_to_id.find(ab);
+  R1_CHECK(ic >= 0, where, ": merge '", a, " ", b, "' gives '", ab, "' that is not in the vocab");
   int rank = int(merge_list.size());
   // A repeated merge keeps its first (lowest) rank, as HF does.
-  if (merges.insert(ia->second, ib->second, {rank, ic->second})) merge_list.emplace_back(ia->second, ib->second);
+  if (merges.insert(ia, ib, {rank, ic})) merge_list.emplace_back(ia, ib);
 }
 
 void Tokenizer::Impl::finalize() {
   for (int b = 0; b < 256; ++b) {
-    auto it = token_to_id.find(byte_to_unicode(static_cast<unsigned char>(b)));
-    byte_id[b] = (it != token_to_id.end() && in_model[it->second]) ? it->second : -1;
+    int id = token_to_id.find(byte_to_unicode(static_cast<unsigned char>(b)));
+    byte_id[b] = (id >= 0 && in_model[id]) ? id : -1;
   }
   build_trie();
   uid = g_uid++;
@@ -272,9 +313,9 @@ void Tokenizer::Impl::bpe_piece(const char* s, size_t n, std::vector<int>& out) 
     return;
   }
   if (ignore_merges) {
-    auto it = token_to_id.find(byte_level_encode(s, n));
-    if (it != token_to_id.end() && in_model[it->second]) {
-      out.push_back(it->second);
+    int id = token_to_id.find(byte_level_encode(s, n));
+    if (id >= 0 && in_model[id]) {
+      out.push_back(id);
       return;
     }
   }
@@ -437,8 +478,7 @@ std::string Tokenizer::decode(const std::vector<int>& ids, bool skip_special) co
 }
 
 int Tokenizer::token_id(const std::string& token) const {
-  auto it = impl_->token_to_id.find(token);
-  return it == impl_->token_to_id.end() ? -1 : it->second;
+  return impl_->token_to_id.find(token);
 }
 
 std::string Tokenizer::token_text(int id) const {
@@ -483,7 +523,7 @@ Tokenizer Tokenizer::byte_level(const std::vector<std::string>& special_tokens) 
   auto m = std::make_shared<Impl>();
   for (int b = 0; b < 256; ++b) m->set_model_token(b, byte_to_unicode(static_cast<unsigned char>(b)), "byte_level");
   for (size_t i = 0; i < special_tokens.size(); ++i) {
-    R1_CHECK(m->token_to_id.find(special_tokens[i]) == m->token_to_id.end(), "byte_level: special token '",
+    R1_CHECK(m->token_to_id.find(special_tokens[i]) < 0, "byte_level: special token '",
              special_tokens[i], "' is given twice or is a byte token");
     AddedToken t;
     t.content = special_tokens[i];
@@ -493,8 +533,8 @@ Tokenizer Tokenizer::byte_level(const std::vector<std::string>& special_tokens) 
   }
   m->pre = PreTokenizer::preset("gpt2");
   m->finalize();
-  auto it = m->token_to_id.find("<|endoftext|>");
-  m->eos = it != m->token_to_id.end() ? it->second : (special_tokens.empty() ? -1 : 256);
+  int eot = m->token_to_id.find("<|endoftext|>");
+  m->eos = eot >= 0 ? eot : (special_tokens.empty() ? -1 : 256);
   return Tokenizer(m);
 }
 

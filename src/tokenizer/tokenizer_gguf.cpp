@@ -1,12 +1,72 @@
-// GGUF tokenizer loader (tokenizer.ggml.* keys).
+// GGUF tokenizer loader (tokenizer.ggml.* keys, as llama.cpp writes them for byte-level BPE models).
 #include "core/check.h"
+#include "formats/gguf.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace r1 {
 
+namespace {
+// llama.cpp's token types (tokenizer.ggml.token_type).
+enum TokenType { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+}  // namespace
+
 Tokenizer Tokenizer::load_gguf(const std::string& path) {
-  fail(path, ": reading a tokenizer from GGUF is not implemented yet");
+  GGUFFile f(path);
+  std::string model = f.get_string("tokenizer.ggml.model");
+  R1_CHECK(model == "gpt2", path, ": tokenizer.ggml.model is '", model,
+           "'; only \"gpt2\" (byte-level BPE) is supported");
+  auto m = std::make_shared<Impl>();
+  std::string pre = f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "default";
+  R1_CHECK(PreTokenizer::is_preset(pre), path, ": tokenizer.ggml.pre '", pre,
+           "' is not a known pre-tokenizer (known: gpt2, llama-bpe, qwen2, deepseek-r1-qwen, deepseek-llm, "
+           "deepseek-coder, deepseek-v3, default)");
+  m->pre = PreTokenizer::preset(pre);
+  if (m->pre.name == "qwen2") m->normalizer.forms = {Normalizer::NFC};  // as the HF Qwen2 tokenizer
+  const std::vector<std::string>& tokens = f.get_strings("tokenizer.ggml.tokens");
+  R1_CHECK(!tokens.empty(), path, ": tokenizer.ggml.tokens is empty");
+  R1_CHECK(tokens.size() < (1u << 28), path, ": tokenizer.ggml.tokens has too many entries (", tokens.size(), ")");
+  std::vector<int64_t> types;
+  if (f.has("tokenizer.ggml.token_type")) {
+    types = f.get_i64_array("tokenizer.ggml.token_type");
+    R1_CHECK(types.size() == tokens.size(), path, ": tokenizer.ggml.token_type has ", types.size(),
+             " entries but tokenizer.ggml.tokens has ", tokens.size());
+  }
+  m->token_to_id.reserve(tokens.size());
+  std::string where = path + ": tokenizer.ggml.tokens";
+  for (size_t i = 0; i < tokens.size(); ++i) m->set_model_token(int(i), tokens[i], where);
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (types[i] != kControl && types[i] != kUserDefined) continue;
+    if (tokens[i].empty()) continue;
+    AddedToken t;
+    t.id = int(i);
+    t.content = tokens[i];
+    t.special = types[i] == kControl;
+    m->add_token(t, path + ": tokenizer.ggml.token_type[" + std::to_string(i) + "]");
+  }
+  if (f.has("tokenizer.ggml.merges")) {
+    const std::vector<std::string>& merges = f.get_strings("tokenizer.ggml.merges");
+    m->merges.reserve(merges.size());
+    m->merge_list.reserve(merges.size());
+    for (size_t i = 0; i < merges.size(); ++i) {
+      std::string w = path + ": tokenizer.ggml.merges[" + std::to_string(i) + "]";
+      const std::string& line = merges[i];
+      size_t sp = line.find(' ', 1);  // the first token may itself start with a space
+      R1_CHECK(sp != std::string::npos && sp + 1 < line.size(), w, ": expected \"A B\", got '", line, "'");
+      m->add_merge(line.substr(0, sp), line.substr(sp + 1), w);
+    }
+  }
+  auto opt_id = [&](const char* key) -> int {
+    if (!f.has(key)) return -1;
+    uint64_t v = f.get_u64(key);
+    R1_CHECK(v < tokens.size(), path, ": ", key, " = ", v, " is not a token id (vocab size ", tokens.size(), ")");
+    return int(v);
+  };
+  m->finalize();
+  m->bos = opt_id("tokenizer.ggml.bos_token_id");
+  m->eos = opt_id("tokenizer.ggml.eos_token_id");
+  if (f.has("tokenizer.ggml.add_bos_token")) m->add_bos = f.get_bool("tokenizer.ggml.add_bos_token");
+  return Tokenizer(m);
 }
 
 }  // namespace r1

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -47,6 +49,38 @@ class PairMap {
   int shift_ = 64;
 };
 
+// String -> id map with open addressing (compact, fast for the 150k-entry vocabularies).
+class StrIdMap {
+ public:
+  void reserve(size_t n);
+  int find(std::string_view s) const {
+    if (slots_.empty()) return -1;
+    uint64_t h = std::hash<std::string_view>()(s);
+    uint32_t tag = uint32_t(h >> 32);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& sl = slots_[i];
+      if (sl.id < 0) return -1;
+      if (sl.tag == tag && sl.len == s.size() && std::memcmp(arena_.data() + sl.off, s.data(), s.size()) == 0)
+        return sl.id;
+    }
+  }
+  // Inserts s -> id unless present; returns the id already there, or -1 if inserted.
+  int insert(std::string_view s, int id) { return put(s, id, false); }
+  void set(std::string_view s, int id) { put(s, id, true); }
+  size_t size() const { return size_; }
+
+ private:
+  struct Slot {
+    uint32_t tag;
+    int32_t id;  // -1 = empty
+    uint32_t off, len;  // key bytes in arena_
+  };
+  int put(std::string_view s, int id, bool overwrite);
+  std::vector<Slot> slots_;
+  std::string arena_;
+  size_t mask_ = 0, size_ = 0;
+};
+
 struct AddedToken {
   std::string content;
   int id = -1;
@@ -60,7 +94,7 @@ struct Tokenizer::Impl {
   std::vector<std::string> bytes;       // decoded bytes
   std::vector<uint8_t> special;         // 1 for added tokens flagged special
   std::vector<uint8_t> in_model;        // 1 if part of the BPE model's vocab (vs. only an added token)
-  std::unordered_map<std::string, int> token_to_id;  // vocab strings and added-token contents
+  StrIdMap token_to_id;                 // vocab strings and added-token contents
   int byte_id[256];                     // id of each single-byte token, -1 if absent
 
   PairMap merges;

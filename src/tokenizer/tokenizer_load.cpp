@@ -4,6 +4,7 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_impl.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace r1 {
@@ -18,18 +19,6 @@ nlohmann::json parse_json(const std::string& text, const std::string& source) {
   }
 }
 
-void load_vocab_object(Tokenizer::Impl& m, const nlohmann::json& vocab, const std::string& where) {
-  R1_CHECK(vocab.is_object(), where, ": must be an object mapping token strings to integer ids");
-  R1_CHECK(!vocab.empty(), where, ": is empty");
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    R1_CHECK(it.value().is_number_integer(), where, "[\"", it.key(), "\"]: expected an integer id, got ",
-             it.value().type_name());
-    long long id = it.value().get<long long>();
-    R1_CHECK(id >= 0 && id < (1 << 28), where, "[\"", it.key(), "\"]: id ", id, " is out of range [0, 2^28)");
-    m.set_model_token(int(id), it.key(), where);
-  }
-}
-
 // "a b" -> (a, b); exactly one space, both parts non-empty (as HF requires).
 bool split_merge_line(const std::string& line, std::string& a, std::string& b) {
   size_t sp = line.find(' ');
@@ -40,11 +29,160 @@ bool split_merge_line(const std::string& line, std::string& a, std::string& b) {
   return true;
 }
 
+using json = nlohmann::json;
+
+// SAX parser that builds a DOM for everything except the two big members, model.vocab (an object of integers)
+// and model.merges (an array of strings or string pairs), which go straight into vectors: a 151k-token
+// tokenizer.json loads several times faster than through a std::map-based DOM.
+struct TokenizerJsonSax : json::json_sax_t {
+  std::string source;
+  bool root_is_vocab = false;  // vocab.json: the root object is the vocab
+  json root;
+  std::vector<json*> stack;
+  std::vector<std::string> keys;  // key of each open container within its parent ("" in arrays / at the root)
+  std::string key_;
+  std::vector<std::pair<std::string, long long>> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  bool have_vocab = false, have_merges = false;
+  enum Mode { Dom, Vocab, Merges, MergePair } mode = Dom;
+  int divert_depth = 0;
+  std::vector<std::string> pair_;
+
+  std::string at() const {
+    if (mode == Vocab) return source + ": " + (root_is_vocab ? "" : "model.vocab") + "[\"" + key_ + "\"]";
+    if (mode == Merges || mode == MergePair) return source + ": model.merges[" + std::to_string(merges.size()) + "]";
+    return source;
+  }
+  bool in_model() const { return !root_is_vocab && stack.size() == 2 && keys[1] == "model"; }
+  json* put(json&& v) {
+    if (stack.empty()) {
+      root = std::move(v);
+      return &root;
+    }
+    json* top = stack.back();
+    if (top->is_object()) {
+      json& ref = (*top)[key_];
+      ref = std::move(v);
+      return &ref;
+    }
+    top->push_back(std::move(v));
+    return &top->back();
+  }
+  bool scalar(json&& v, const char* what) {
+    switch (mode) {
+      case Dom: put(std::move(v)); return true;
+      case Vocab:
+        if (!v.is_number_integer()) fail(at(), ": expected an integer id, got ", what);
+        vocab.emplace_back(key_, v.get<long long>());
+        return true;
+      case Merges:
+        if (!v.is_string()) fail(at(), ": expected \"A B\" or [\"A\", \"B\"], got ", what);
+        {
+          const std::string& line = v.get_ref<const std::string&>();
+          std::string a, b;
+          if (!split_merge_line(line, a, b))
+            fail(at(), ": expected \"A B\" (two tokens, one space), got \"", line, "\"");
+          merges.emplace_back(std::move(a), std::move(b));
+        }
+        return true;
+      case MergePair:
+        if (!v.is_string()) fail(at(), ": expected [\"A\", \"B\"] of strings, got a ", what, " element");
+        pair_.push_back(v.get<std::string>());
+        return true;
+    }
+    return true;
+  }
+  bool null() override { return scalar(json(nullptr), "null"); }
+  bool boolean(bool v) override { return scalar(json(v), "boolean"); }
+  bool number_integer(number_integer_t v) override { return scalar(json(v), "number"); }
+  bool number_unsigned(number_unsigned_t v) override { return scalar(json(v), "number"); }
+  bool number_float(number_float_t v, const string_t&) override { return scalar(json(v), "non-integer number"); }
+  bool string(string_t& v) override { return scalar(json(std::move(v)), "string"); }
+  bool binary(binary_t&) override { fail(source, ": unexpected binary value"); }
+  bool start_object(std::size_t) override {
+    if (mode != Dom) fail(at(), ": unexpected object");
+    if ((root_is_vocab && stack.empty()) || (in_model() && key_ == "vocab")) {
+      mode = Vocab;
+      have_vocab = true;
+      divert_depth = int(stack.size());
+      return true;
+    }
+    std::string k = stack.empty() || !stack.back()->is_object() ? "" : key_;
+    json* v = put(json::object());
+    stack.push_back(v);
+    keys.push_back(k);
+    return true;
+  }
+  bool key(string_t& k) override {
+    key_ = k;
+    return true;
+  }
+  bool end_object() override {
+    if (mode == Vocab) {
+      mode = Dom;
+      return true;
+    }
+    stack.pop_back();
+    keys.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (mode == Merges) {
+      mode = MergePair;
+      pair_.clear();
+      return true;
+    }
+    if (mode != Dom) fail(at(), ": unexpected array");
+    if (in_model() && key_ == "merges") {
+      mode = Merges;
+      have_merges = true;
+      return true;
+    }
+    std::string k = stack.empty() || !stack.back()->is_object() ? "" : key_;
+    json* v = put(json::array());
+    stack.push_back(v);
+    keys.push_back(k);
+    return true;
+  }
+  bool end_array() override {
+    if (mode == MergePair) {
+      if (pair_.size() != 2) fail(at(), ": expected [\"A\", \"B\"], got ", pair_.size(), " strings");
+      merges.emplace_back(std::move(pair_[0]), std::move(pair_[1]));
+      mode = Merges;
+      return true;
+    }
+    if (mode == Merges) {
+      mode = Dom;
+      return true;
+    }
+    stack.pop_back();
+    keys.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
+    fail(source, ": not valid JSON at byte ", pos, " (", e.what(), ")");
+  }
+};
+
+void fill_vocab(Tokenizer::Impl& m, const std::vector<std::pair<std::string, long long>>& vocab,
+                const std::string& where) {
+  R1_CHECK(!vocab.empty(), where, ": is empty");
+  m.token_to_id.reserve(vocab.size() + 1024);
+  long long max_id = 0;
+  for (auto& [k, id] : vocab) max_id = std::max(max_id, id);
+  if (max_id < (1 << 28)) {
+    m.tokens.reserve(max_id + 1);
+  }
+  for (auto& [k, id] : vocab) {
+    R1_CHECK(id >= 0 && id < (1 << 28), where, "[\"", k, "\"]: id ", id, " is out of range [0, 2^28)");
+    m.set_model_token(int(id), k, where);
+  }
+}
+
 // Llama-3/GPT-2 style defaults when no tokenizer_config.json names bos/eos.
 void default_bos_eos(Tokenizer::Impl& m) {
   auto id_of = [&](const char* s) {
-    auto it = m.token_to_id.find(s);
-    return it == m.token_to_id.end() ? -1 : it->second;
+    return m.token_to_id.find(s);
   };
   if (m.bos < 0) m.bos = id_of("<|begin_of_text|>");
   if (m.bos < 0) m.bos = id_of("<｜begin▁of▁sentence｜>");
@@ -87,9 +225,9 @@ void apply_tokenizer_config(Tokenizer::Impl& m, const std::string& path) {
   auto special_id = [&](const char* key) -> int {
     if (!cfg.contains(key) || cfg[key].is_null()) return -2;
     std::string c = token_content(cfg[key], path + ": " + key);
-    auto it = m.token_to_id.find(c);
-    R1_CHECK(it != m.token_to_id.end(), path, ": ", key, " '", c, "' is not a token of the vocabulary");
-    return it->second;
+    int id = m.token_to_id.find(c);
+    R1_CHECK(id >= 0, path, ": ", key, " '", c, "' is not a token of the vocabulary");
+    return id;
   };
   int b = special_id("bos_token"), e = special_id("eos_token");
   if (b != -2) m.bos = b;
@@ -126,7 +264,10 @@ std::string dir_of(const std::string& path) {
 }  // namespace
 
 Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& source) {
-  nlohmann::json j = parse_json(text, source);
+  TokenizerJsonSax sax;
+  sax.source = source;
+  json::sax_parse(text, &sax);
+  json& j = sax.root;
   R1_CHECK(j.is_object(), source, ": top level must be a JSON object");
   R1_CHECK(j.contains("model") && j["model"].is_object(), source, ": missing object \"model\"");
   const auto& model = j["model"];
@@ -134,30 +275,16 @@ Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& 
     R1_CHECK(model["type"].is_string() && model["type"] == "BPE", source, ": model.type is ", model["type"].dump(),
              "; only \"BPE\" (byte-level) is supported");
   }
-  R1_CHECK(model.contains("vocab"), source, ": missing \"model.vocab\"");
+  R1_CHECK(sax.have_vocab || model.contains("vocab"), source, ": missing \"model.vocab\"");
+  R1_CHECK(sax.have_vocab, source, ": model.vocab must be an object mapping token strings to integer ids");
   auto m = std::make_shared<Impl>();
-  load_vocab_object(*m, model["vocab"], source + ": model.vocab");
-  if (model.contains("merges") && !model["merges"].is_null()) {
-    const auto& merges = model["merges"];
-    R1_CHECK(merges.is_array(), source, ": model.merges must be an array");
-    m->merge_list.reserve(merges.size());
-    m->merges.reserve(merges.size());
-    std::string a, b;
-    for (size_t i = 0; i < merges.size(); ++i) {
-      const auto& e = merges[i];
-      std::string w = source + ": model.merges[" + std::to_string(i) + "]";
-      if (e.is_string()) {
-        R1_CHECK(split_merge_line(e.get_ref<const std::string&>(), a, b), w, ": expected \"A B\" (two tokens, one space), got ",
-                 e.dump());
-      } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-        a = e[0].get<std::string>();
-        b = e[1].get<std::string>();
-      } else {
-        fail(w, ": expected \"A B\" or [\"A\", \"B\"], got ", e.dump());
-      }
-      m->add_merge(a, b, w);
-    }
-  }
+  fill_vocab(*m, sax.vocab, source + ": model.vocab");
+  R1_CHECK(sax.have_merges || !model.contains("merges") || model["merges"].is_null(), source,
+           ": model.merges must be an array");
+  m->merge_list.reserve(sax.merges.size());
+  m->merges.reserve(sax.merges.size());
+  for (size_t i = 0; i < sax.merges.size(); ++i)
+    m->add_merge(sax.merges[i].first, sax.merges[i].second, source + ": model.merges[" + std::to_string(i) + "]");
   if (model.contains("ignore_merges") && model["ignore_merges"].is_boolean()) m->ignore_merges = model["ignore_merges"];
   if (model.contains("continuing_subword_prefix") && !model["continuing_subword_prefix"].is_null() &&
       model["continuing_subword_prefix"] != "")
@@ -215,9 +342,16 @@ Tokenizer Tokenizer::load_vocab_merges(const std::string& vocab_json, const std:
   auto m = std::make_shared<Impl>();
   m->pre = PreTokenizer::preset(pre);
   if (m->pre.name == "qwen2") m->normalizer.forms = {Normalizer::NFC};  // Qwen2Tokenizer normalizes to NFC
-  nlohmann::json vocab = parse_json(read_file(vocab_json), vocab_json);
-  load_vocab_object(*m, vocab, vocab_json);
+  {
+    TokenizerJsonSax sax;
+    sax.source = vocab_json;
+    sax.root_is_vocab = true;
+    json::sax_parse(read_file(vocab_json), &sax);
+    R1_CHECK(sax.have_vocab, vocab_json, ": must be a JSON object mapping token strings to integer ids");
+    fill_vocab(*m, sax.vocab, vocab_json);
+  }
   std::string text = read_file(merges_txt);
+  m->merges.reserve(text.size() / 10);
   size_t pos = 0, line_no = 0;
   std::string a, b;
   while (pos < text.size()) {
