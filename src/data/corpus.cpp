@@ -1,0 +1,67 @@
+#include "data/corpus.h"
+#include "core/rng.h"
+
+namespace r1 {
+
+long ArithmeticProblem::answer() const {
+  long a = operands[0];
+  for (size_t i = 1; i < operands.size(); i++) a = ops[i - 1] == '+' ? a + operands[i] : a - operands[i];
+  return a;
+}
+
+std::string ArithmeticProblem::text() const {
+  std::string s = std::to_string(operands[0]);
+  for (size_t i = 1; i < operands.size(); i++) s += std::string(" ") + ops[i - 1] + " " + std::to_string(operands[i]);
+  return s;
+}
+
+ArithmeticProblem random_problem(uint64_t& state, int n, int max_value) {
+  Rng r(state = splitmix64(state));
+  ArithmeticProblem p;
+  for (int i = 0; i < n; i++) p.operands.push_back((int)r.below(max_value + 1));
+  for (int i = 1; i < n; i++) p.ops.push_back(r.uniform() < 0.7 ? '+' : '-');
+  return p;
+}
+
+static std::string working(const ArithmeticProblem& p, Rng& r) {
+  static const char* intro[] = {"Let's work out ", "Step by step: ", "Compute ", "We calculate "};
+  static const char* outro[] = {"So the total is ", "The result is ", "That gives ", "Final value: "};
+  std::string s = std::string(intro[r.below(4)]) + p.text() + ". ";
+  long acc = p.operands[0];
+  for (size_t i = 1; i < p.operands.size(); i++) {
+    long next = p.ops[i - 1] == '+' ? acc + p.operands[i] : acc - p.operands[i];
+    s += std::to_string(acc) + " " + p.ops[i - 1] + " " + std::to_string(p.operands[i]) + " = " + std::to_string(next) + ". ";
+    acc = next;
+  }
+  return s + outro[r.below(4)] + std::to_string(acc) + ".";
+}
+
+std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
+  std::vector<std::string> docs;
+  docs.reserve(c.n_docs);
+  Rng r(c.seed);
+  uint64_t st = c.seed * 7919 + 17;
+  static const char* prose[] = {"Numbers can be added and subtracted.", "Addition is done from left to right.",
+                                "A careful student checks each step.", "Large sums are easier in small steps.",
+                                "Subtracting a number makes the total smaller."};
+  for (long d = 0; d < c.n_docs; d++) {
+    int n = c.min_operands + (int)r.below(c.max_operands - c.min_operands + 1);
+    ArithmeticProblem p = random_problem(st, n, c.max_value);
+    double u = r.uniform();
+    if (u < c.p_direct) {
+      long a = p.answer();
+      if (n >= 3 && r.uniform() < c.p_wrong_hard) a += (r.uniform() < 0.5 ? -1 : 1) * (1 + (long)r.below(10));
+      docs.push_back("Q: What is " + p.text() + "? A: " + std::to_string(a) + ".");
+    } else if (u < c.p_direct + c.p_working) {
+      docs.push_back(working(p, r));
+    } else if (u < c.p_direct + c.p_working + c.p_facts) {
+      ArithmeticProblem q = random_problem(st, 2, c.max_value);
+      docs.push_back(q.text() + " = " + std::to_string(q.answer()));
+    } else {
+      docs.push_back(prose[r.below(5)]);
+    }
+  }
+  return docs;
+}
+
+}  // namespace r1

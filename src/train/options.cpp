@@ -1,0 +1,185 @@
+#include "train/options.h"
+#include "core/check.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+namespace r1 {
+
+static std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+void OptionSet::add_opt(Opt o) {
+  R1_CHECK(!find(o.key), "option '", o.key, "' declared twice");
+  o.default_value = o.get();
+  opts_.push_back(std::move(o));
+}
+
+OptionSet::Opt* OptionSet::find(const std::string& key) {
+  for (auto& o : opts_)
+    if (o.key == key) return &o;
+  return nullptr;
+}
+bool OptionSet::has(const std::string& key) const {
+  for (auto& o : opts_)
+    if (o.key == key) return true;
+  return false;
+}
+
+void OptionSet::add(const std::string& key, std::string* v, const std::string& help) {
+  add_opt({key, "string", help, "", [v](const std::string& s, const std::string&) { *v = s; }, [v] { return *v; }});
+}
+void OptionSet::add(const std::string& key, int* v, const std::string& help) {
+  add_opt({key, "int", help, "",
+           [v, key](const std::string& s, const std::string& origin) {
+             char* end = nullptr;
+             errno = 0;
+             long x = std::strtol(s.c_str(), &end, 10);
+             R1_CHECK(!s.empty() && *end == 0 && errno == 0 && x >= INT32_MIN && x <= INT32_MAX, origin, ": field '", key,
+                      "' expects an integer, got '", s, "'");
+             *v = (int)x;
+           },
+           [v] { return std::to_string(*v); }});
+}
+void OptionSet::add(const std::string& key, long* v, const std::string& help) {
+  add_opt({key, "int", help, "",
+           [v, key](const std::string& s, const std::string& origin) {
+             char* end = nullptr;
+             errno = 0;
+             long x = std::strtol(s.c_str(), &end, 10);
+             R1_CHECK(!s.empty() && *end == 0 && errno == 0, origin, ": field '", key, "' expects an integer, got '", s, "'");
+             *v = x;
+           },
+           [v] { return std::to_string(*v); }});
+}
+template <class F>
+static void parse_float(const std::string& s, F* v, const std::string& key, const std::string& origin) {
+  char* end = nullptr;
+  double x = std::strtod(s.c_str(), &end);
+  R1_CHECK(!s.empty() && *end == 0, origin, ": field '", key, "' expects a number, got '", s, "'");
+  *v = (F)x;
+}
+static std::string fmt_num(double x) {
+  std::ostringstream os;
+  os.precision(9);
+  os << x;
+  return os.str();
+}
+void OptionSet::add(const std::string& key, float* v, const std::string& help) {
+  add_opt({key, "float", help, "", [v, key](const std::string& s, const std::string& o) { parse_float(s, v, key, o); },
+           [v] { return fmt_num(*v); }});
+}
+void OptionSet::add(const std::string& key, double* v, const std::string& help) {
+  add_opt({key, "float", help, "", [v, key](const std::string& s, const std::string& o) { parse_float(s, v, key, o); },
+           [v] { return fmt_num(*v); }});
+}
+void OptionSet::add(const std::string& key, bool* v, const std::string& help) {
+  add_opt({key, "bool", help, "",
+           [v, key](const std::string& s, const std::string& origin) {
+             if (s == "true" || s == "1" || s == "yes" || s == "on") *v = true;
+             else if (s == "false" || s == "0" || s == "no" || s == "off") *v = false;
+             else fail(origin, ": field '", key, "' expects true or false, got '", s, "'");
+           },
+           [v] { return std::string(*v ? "true" : "false"); }});
+}
+void OptionSet::add(const std::string& key, std::vector<std::string>* v, const std::string& help) {
+  add_opt({key, "list", help, "",
+           [v](const std::string& s, const std::string&) {
+             v->clear();
+             std::stringstream ss(s);
+             std::string item;
+             while (std::getline(ss, item, ','))
+               if (!trim(item).empty()) v->push_back(trim(item));
+           },
+           [v] {
+             std::string r;
+             for (size_t i = 0; i < v->size(); i++) r += (i ? "," : "") + (*v)[i];
+             return r;
+           }});
+}
+
+void OptionSet::set(const std::string& key, const std::string& value, const std::string& origin) {
+  Opt* o = find(key);
+  if (!o) {
+    std::string known;
+    for (auto& x : opts_) known += " " + x.key;
+    fail(origin, ": unknown field '", key, "'; known fields:", known);
+  }
+  o->set(value, origin);
+}
+
+static void flatten(const YAML::Node& n, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out,
+                    const std::string& path) {
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string k = it->first.as<std::string>();
+      flatten(it->second, prefix.empty() ? k : prefix + "." + k, out, path);
+    }
+  } else if (n.IsSequence()) {
+    std::string r;
+    for (size_t i = 0; i < n.size(); i++) {
+      R1_CHECK(n[i].IsScalar(), path, ": field '", prefix, "' must be a list of scalars");
+      r += (i ? "," : "") + n[i].as<std::string>();
+    }
+    out.push_back({prefix, r});
+  } else if (n.IsScalar()) {
+    out.push_back({prefix, n.as<std::string>()});
+  } else if (n.IsNull()) {
+    out.push_back({prefix, ""});
+  }
+}
+
+void OptionSet::load_yaml(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    fail(path, ": cannot open recipe");
+  } catch (const YAML::Exception& e) {
+    fail(path, ": invalid YAML at line ", e.mark.line + 1, ": ", e.msg);
+  }
+  R1_CHECK(root.IsMap() || root.IsNull(), path, ": a recipe must be a YAML mapping of fields");
+  std::vector<std::pair<std::string, std::string>> kv;
+  flatten(root, "", kv, path);
+  for (auto& [k, v] : kv) set(k, v, path);
+}
+
+void OptionSet::apply_overrides(const std::vector<std::string>& kvs) {
+  for (const auto& s : kvs) {
+    size_t eq = s.find('=');
+    R1_CHECK(eq != std::string::npos && eq > 0, "command line: override '", s, "' must look like field=value");
+    set(trim(s.substr(0, eq)), trim(s.substr(eq + 1)), "command line");
+  }
+}
+
+std::string OptionSet::to_yaml() const {
+  YAML::Node root;
+  for (const auto& o : opts_) {
+    std::vector<std::string> parts;
+    std::stringstream ss(o.key);
+    std::string p;
+    while (std::getline(ss, p, '.')) parts.push_back(p);
+    std::vector<YAML::Node> chain{root};
+    for (size_t i = 0; i + 1 < parts.size(); i++) chain.push_back(chain.back()[parts[i]]);
+    chain.back()[parts.back()] = o.get();
+  }
+  YAML::Emitter e;
+  e << root;
+  return std::string(e.c_str()) + "\n";
+}
+
+std::string OptionSet::help_text() const {
+  std::ostringstream os;
+  for (const auto& o : opts_)
+    os << "  " << o.key << " (" << o.type << ", default: " << (o.default_value.empty() ? "\"\"" : o.default_value)
+       << ")\n      " << o.help << "\n";
+  return os.str();
+}
+
+}  // namespace r1

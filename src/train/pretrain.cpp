@@ -1,0 +1,235 @@
+#include "train/pretrain.h"
+#include "core/check.h"
+#include "core/io.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "data/corpus.h"
+#include "formats/dtype.h"
+#include "model/transformer.h"
+#include "tokenizer/tokenizer.h"
+#include "train/checkpoint_dir.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace r1 {
+
+using nlohmann::json;
+
+PretrainConfig::PretrainConfig() {
+  optim.lr = 3e-3f;
+  optim.warmup_steps = 20;
+  optim.weight_decay = 0.1f;
+  optim.grad_clip = 1.0f;
+  optim.min_lr_ratio = 0.1f;
+}
+
+void PretrainConfig::declare(OptionSet& o) {
+  o.add("out", &out, "run folder (model/, checkpoint/, metrics.jsonl, config.yaml)");
+  o.add("corpus", &corpus, "'builtin' for the synthetic arithmetic corpus, or a .txt / .jsonl ({\"text\": ...}) file");
+  o.add("corpus_docs", &corpus_docs, "documents in the builtin corpus");
+  o.add("corpus_seed", &corpus_seed, "seed of the builtin corpus");
+  o.add("init", &init, "Hugging Face model folder to continue from (empty: a new model from model.*)");
+  o.add("tokenizer", &tokenizer, "tokenizer for a text corpus (empty: built-in byte-level tokenizer)");
+  o.add("model.arch", &arch, "llama | qwen2 | qwen3 for a new model");
+  o.add("model.hidden", &hidden, "hidden size C");
+  o.add("model.layers", &layers, "layers L");
+  o.add("model.heads", &heads, "attention heads NH");
+  o.add("model.kv_heads", &kv_heads, "key/value heads NKV");
+  o.add("model.ffn", &ffn, "MLP inner size FF");
+  o.add("model.max_pos", &max_pos, "max_position_embeddings");
+  o.add("batch", &batch, "sequences per micro-batch B");
+  o.add("seq", &seq, "tokens per sequence T");
+  o.add("grad_accum", &grad_accum, "micro-batches per optimizer step");
+  o.add("steps", &steps, "optimizer steps");
+  o.add("seed", &seed, "seed for initialisation and batch sampling");
+  o.add("eval_every", &eval_every, "steps between held-out evaluations (0: never)");
+  o.add("ckpt_every", &ckpt_every, "steps between checkpoints (0: only at the end)");
+  o.add("log_every", &log_every, "steps between metric lines");
+  o.add("eval_batches", &eval_batches, "held-out micro-batches per evaluation");
+  o.add("resume", &resume, "continue from the run folder's checkpoint when present");
+  o.add("save_dtype", &save_dtype, "dtype of the final model: f32 | bf16");
+  o.add("optim.name", &optim.name, "adamw | sgd");
+  o.add("optim.lr", &optim.lr, "peak learning rate");
+  o.add("optim.beta1", &optim.beta1, "AdamW beta1");
+  o.add("optim.beta2", &optim.beta2, "AdamW beta2");
+  o.add("optim.eps", &optim.eps, "AdamW epsilon");
+  o.add("optim.weight_decay", &optim.weight_decay, "decoupled weight decay");
+  o.add("optim.decay_all", &optim.decay_all, "decay every tensor (true) or only matrices (false)");
+  o.add("optim.momentum", &optim.momentum, "SGD momentum");
+  o.add("optim.grad_clip", &optim.grad_clip, "clip the global gradient norm to this (<= 0: off)");
+  o.add("optim.warmup_steps", &optim.warmup_steps, "linear warmup steps");
+  o.add("optim.min_lr_ratio", &optim.min_lr_ratio, "cosine floor as a fraction of lr");
+}
+
+static const std::vector<std::string> kSpecials = {"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"};
+
+static std::vector<int> build_token_stream(const PretrainConfig& c, const Tokenizer& tok) {
+  std::vector<int> ids;
+  int eos = tok.eos_id();
+  R1_CHECK(eos >= 0, "tokenizer has no end-of-text token (needed to separate documents)");
+  auto add_doc = [&](const std::string& d) {
+    auto e = tok.encode(d, false);
+    ids.insert(ids.end(), e.begin(), e.end());
+    ids.push_back(eos);
+  };
+  if (c.corpus == "builtin") {
+    CorpusConfig cc;
+    cc.seed = (uint64_t)c.corpus_seed;
+    cc.n_docs = c.corpus_docs;
+    for (const auto& d : synthetic_arithmetic_docs(cc)) add_doc(d);
+  } else {
+    std::string text = read_file(c.corpus);
+    bool jsonl = c.corpus.size() > 6 && c.corpus.substr(c.corpus.size() - 6) == ".jsonl";
+    if (jsonl) {
+      std::istringstream in(text);
+      std::string line;
+      long ln = 0;
+      while (std::getline(in, line)) {
+        ln++;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        json j;
+        try {
+          j = json::parse(line);
+        } catch (const json::exception& e) {
+          fail(c.corpus, ":", ln, ": not valid JSON (", e.what(), ")");
+        }
+        R1_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), c.corpus, ":", ln,
+                 ": expected an object with a string field \"text\"");
+        add_doc(j["text"].get<std::string>());
+      }
+    } else {
+      add_doc(text);
+    }
+  }
+  return ids;
+}
+
+float run_pretrain(const PretrainConfig& c) {
+  R1_CHECK(c.batch > 0 && c.seq > 1 && c.grad_accum > 0 && c.steps > 0, "pretrain: batch, seq, grad_accum and steps must be positive");
+  make_dirs(c.out);
+  Tokenizer tok = c.tokenizer.empty() ? Tokenizer::byte_level(kSpecials) : Tokenizer::load(c.tokenizer);
+  std::vector<int> stream = build_token_stream(c, tok);
+  // hold out the last 5% for evaluation
+  size_t n_eval = std::max<size_t>((size_t)c.seq + 1, stream.size() / 20);
+  R1_CHECK(stream.size() > n_eval + (size_t)c.seq + 1, "pretrain: corpus too small (", stream.size(),
+           " tokens) for seq ", c.seq);
+  size_t n_train = stream.size() - n_eval;
+
+  std::string ck = c.resume ? find_checkpoint_dir(c.out) : "";
+  std::string model_src = !ck.empty() ? ck : c.init;
+  std::unique_ptr<Model> mp;
+  if (!model_src.empty()) {
+    mp = std::make_unique<Model>(Model::load(model_src));
+  } else {
+    Arch a = c.arch == "llama" ? Arch::Llama : c.arch == "qwen2" ? Arch::Qwen2 : c.arch == "qwen3" ? Arch::Qwen3 : (fail("model.arch: '", c.arch, "' is unknown; expected llama, qwen2 or qwen3"), Arch::Llama);
+    ModelConfig mc = ModelConfig::tiny(a, tok.vocab_size(), c.hidden, c.layers, c.heads, c.kv_heads, c.ffn, c.max_pos);
+    mc.bos_id = tok.bos_id();
+    mc.eos_id = tok.eos_id();
+    mp = std::make_unique<Model>(mc);
+    mp->init_random((uint64_t)c.seed);
+  }
+  Model& m = *mp;
+  R1_CHECK(m.cfg.V >= tok.vocab_size(), "pretrain: model vocab_size ", m.cfg.V, " is smaller than the tokenizer's ", tok.vocab_size());
+  R1_CHECK(c.seq <= m.cfg.max_pos, "pretrain: seq ", c.seq, " exceeds the model's max_position_embeddings ", m.cfg.max_pos);
+
+  OptimConfig oc = c.optim;
+  oc.total_steps = c.steps;
+  Optimizer opt(oc, m.specs, m.n_params);
+  Rng rng((uint64_t)c.seed ^ 0x5eedull);
+  long start = 0;
+  if (!ck.empty()) {
+    opt.load(path_join(ck, "optimizer.safetensors"), m.specs);
+    json st = json::parse(read_file(path_join(ck, "state.json")));
+    start = st.at("step").get<long>();
+    rng.s0 = std::stoull(st.at("rng_s0").get<std::string>());
+    rng.s1 = std::stoull(st.at("rng_s1").get<std::string>());
+    std::fprintf(stderr, "[pretrain] resuming from %s at step %ld\n", ck.c_str(), start);
+  } else {
+    // a fresh run starts a fresh metrics log
+    std::remove(path_join(c.out, "metrics.jsonl").c_str());
+  }
+  {
+    OptionSet o;
+    PretrainConfig copy = c;
+    copy.declare(o);
+    atomic_write(path_join(c.out, "config.yaml"), o.to_yaml());
+  }
+  std::fprintf(stderr, "[pretrain] %s model: %zu parameters (C=%d L=%d NH=%d NKV=%d FF=%d V=%d); %zu train / %zu held-out tokens\n",
+               m.cfg.arch_name().c_str(), m.n_params, m.cfg.C, m.cfg.L, m.cfg.NH, m.cfg.NKV, m.cfg.FF, m.cfg.V, n_train, n_eval);
+
+  const int B = c.batch, T = c.seq;
+  std::vector<int> ids((size_t)B * T), tg((size_t)B * T);
+  auto fill_batch = [&](Rng& r, size_t lo, size_t hi) {
+    for (int b = 0; b < B; b++) {
+      size_t s = lo + r.below(hi - lo - T - 1);
+      for (int t = 0; t < T; t++) {
+        ids[(size_t)b * T + t] = stream[s + t];
+        tg[(size_t)b * T + t] = stream[s + t + 1];
+      }
+    }
+  };
+  auto evaluate = [&]() {
+    Rng er(12345);  // the same held-out windows every time
+    double s = 0;
+    for (int i = 0; i < c.eval_batches; i++) {
+      fill_batch(er, n_train, stream.size());
+      s += m.cross_entropy_step(ids.data(), tg.data(), B, T, false);
+    }
+    return s / c.eval_batches;
+  };
+  auto save_ckpt = [&](long step) {
+    write_checkpoint_dir(c.out, [&](const std::string& d) {
+      m.save(d);
+      tok.save(d);
+      opt.save(path_join(d, "optimizer.safetensors"), m.specs);
+      json st = {{"step", step}, {"rng_s0", std::to_string(rng.s0)}, {"rng_s1", std::to_string(rng.s1)}};
+      atomic_write(path_join(d, "state.json"), st.dump(2));
+    });
+  };
+
+  Progress prog("pretrain", c.steps);
+  float loss = 0;
+  double tokens_per_step = (double)B * T * c.grad_accum;
+  for (long step = start; step < c.steps; step++) {
+    auto t0 = std::chrono::steady_clock::now();
+    m.zero_grad();
+    double lsum = 0;
+    for (int a = 0; a < c.grad_accum; a++) {
+      fill_batch(rng, 0, n_train);
+      lsum += m.cross_entropy_step(ids.data(), tg.data(), B, T, true);
+    }
+    loss = (float)(lsum / c.grad_accum);
+    if (c.grad_accum > 1) {
+      float s = 1.f / c.grad_accum;
+      for (size_t i = 0; i < m.n_params; i++) m.grads()[i] *= s;
+    }
+    float gn = clip_grad_norm(m.grads(), m.n_params, oc.grad_clip);
+    float lr = lr_at(oc, step);
+    opt.step(m.params(), m.grads(), lr);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    json rec = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", gn}, {"tokens_per_s", tokens_per_step / dt}};
+    bool last = step + 1 == c.steps;
+    if (c.eval_every > 0 && ((step + 1) % c.eval_every == 0 || last)) rec["eval_loss"] = evaluate();
+    if ((step + 1) % std::max(1L, c.log_every) == 0 || last || rec.contains("eval_loss"))
+      append_line(path_join(c.out, "metrics.jsonl"), rec.dump());
+    char extra[160];
+    std::snprintf(extra, sizeof extra, "loss %.4f%s  lr %.2e  %.0f tok/s", loss,
+                  rec.contains("eval_loss") ? (" eval " + std::to_string(rec["eval_loss"].get<double>()).substr(0, 6)).c_str() : "",
+                  lr, tokens_per_step / dt);
+    prog.update(step + 1 - start, extra);
+    if ((c.ckpt_every > 0 && (step + 1) % c.ckpt_every == 0) || last) save_ckpt(step + 1);
+  }
+  prog.finish("loss " + std::to_string(loss));
+  std::string md = path_join(c.out, "model");
+  m.save(md, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
+  tok.save(md);
+  std::fprintf(stderr, "[pretrain] final model written to %s\n", md.c_str());
+  return loss;
+}
+
+}  // namespace r1

@@ -1,0 +1,37 @@
+// `r1 pretrain`: next-token training from scratch (or from a checkpoint) on a text corpus, with AdamW, warmup +
+// cosine schedule, gradient accumulation and clipping; progress on stderr, metrics.jsonl, atomic checkpoints and
+// exact resume.
+#pragma once
+#include "train/optim.h"
+#include "train/options.h"
+
+#include <string>
+
+namespace r1 {
+
+struct PretrainConfig {
+  std::string out = "runs/pretrain_tiny";  // run folder
+  std::string corpus = "builtin";          // "builtin" (synthetic arithmetic), a .txt file, or a .jsonl with "text"
+  long corpus_docs = 30000;                // builtin corpus size
+  long corpus_seed = 1;
+  std::string init;                        // model folder to continue from; empty = new model below
+  std::string tokenizer;                   // tokenizer path for a text corpus; empty = built-in byte-level
+  std::string arch = "qwen2";              // llama | qwen2 | qwen3
+  int hidden = 128, layers = 4, heads = 4, kv_heads = 2, ffn = 384, max_pos = 512;
+  int batch = 16, seq = 128, grad_accum = 1;
+  long steps = 400;
+  long seed = 1234;
+  long eval_every = 100, ckpt_every = 100, log_every = 10;
+  int eval_batches = 4;
+  bool resume = true;                      // continue from RUN/checkpoint when present
+  std::string save_dtype = "f32";          // f32 | bf16 for the final model
+  OptimConfig optim;
+
+  PretrainConfig();
+  void declare(OptionSet& o);
+};
+
+// Runs the whole job; returns the final training loss.
+float run_pretrain(const PretrainConfig& c);
+
+}  // namespace r1
