@@ -1,0 +1,290 @@
+// Math verifier: Math-Verify's own test table, hendrycks MATH is_equiv tests, MATH-500 self/perturbed/different
+// answers, and hand-computed adversarial cases.
+#include "rewards/math_verify.h"
+#include "rewards/latex_parse.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+
+using namespace r1;
+
+namespace {
+
+std::string shared(const std::string& rel) { return std::string(R1_SOURCE_DIR) + "/../shared/" + rel; }
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+#define SKIP_IF_MISSING(path) \
+  if (!std::ifstream(path)) GTEST_SKIP() << "missing " << path << " (the ../shared data set)"
+
+}  // namespace
+
+// Rows (0-based line numbers of math_verify_cases.jsonl) where we deliberately disagree with Math-Verify.
+static const std::map<int, const char*> kMathVerifyAllowList = {
+    {2, "decimal comma: '1000,99' is read as the list 1000, 99 (MATH writes lists this way)"},
+    {3, "decimal comma: '1,22' is read as the list 1, 22"},
+    {4, "decimal comma in prose: '2,74' gives the last number 74"},
+    {131, "Math-Verify quirk: 1 - 1/e and 1 + 1/e are different numbers"},
+};
+
+TEST(MathVerify, MathVerifyTable) {
+  std::string path = shared("data/answer_equivalence/math_verify_cases.jsonl");
+  SKIP_IF_MISSING(path);
+  auto rows = read_jsonl(path);
+  ASSERT_EQ(rows.size(), 134u);
+  int agree = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    VerifyOptions o;
+    o.pred_bare_fallback = true;  // Math-Verify's parse() reads answers out of plain text
+    std::string a = r.value("assertion", "");
+    if (a.find("match_types=['expr']") != std::string::npos) o.fallback_latex = false;
+    if (a.find("match_types=['latex']") != std::string::npos) o.fallback_numbers = false;
+    const auto& extra = r["extra"];
+    if (extra.contains("precision")) o.precision = extra["precision"].get<int>();
+    if (a.find("precision=5") != std::string::npos) o.precision = 5;
+    if (extra.contains("strict")) o.strict = extra["strict"].get<bool>();
+    if (extra.contains("allow_set_relation_comp")) o.allow_set_relation_comp = extra["allow_set_relation_comp"];
+    bool expected = r["expected"].get<int>() == 1;
+    VerifyResult v = verify(r["gold"], r["pred"], o);
+    bool allowed = kMathVerifyAllowList.count((int)i) > 0;
+    if (allowed) {
+      EXPECT_NE(v.equal, expected) << "row " << i << " is allow-listed but now agrees: remove it from the list";
+    } else {
+      EXPECT_EQ(v.equal, expected) << "row " << i << " gold=[" << v.gold.normalized << "] (" << v.gold.how
+                                   << ") pred=[" << v.pred.normalized << "] (" << v.pred.how << ") " << v.error;
+    }
+    agree += v.equal == expected;
+  }
+  // The issue asks for >= 95% agreement; every disagreement is in the allow-list above.
+  EXPECT_GE(agree * 100, 95 * (int)rows.size());
+  EXPECT_EQ(agree + (int)kMathVerifyAllowList.size(), (int)rows.size());
+}
+
+TEST(MathVerify, HendrycksTable) {
+  std::string path = shared("data/answer_equivalence/hendrycks_math_cases.jsonl");
+  SKIP_IF_MISSING(path);
+  auto rows = read_jsonl(path);
+  ASSERT_EQ(rows.size(), 16u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    VerifyOptions o;
+    o.pred_bare_fallback = true;
+    VerifyResult v = verify(r["gold"], r["pred"], o);
+    EXPECT_EQ(v.equal, r["expected"].get<bool>())
+        << r["test"] << ": gold=[" << v.gold.normalized << "] pred=[" << v.pred.normalized << "]";
+  }
+}
+
+namespace {
+std::vector<std::string> math500_answers() {
+  std::vector<std::string> out;
+  for (auto& r : read_jsonl(shared("data/benchmarks/math500_test.jsonl"))) out.push_back(r["answer"]);
+  return out;
+}
+std::string replace_all(std::string s, const std::string& a, const std::string& b) {
+  for (size_t p = 0; (p = s.find(a, p)) != std::string::npos; p += b.size()) s.replace(p, a.size(), b);
+  return s;
+}
+}  // namespace
+
+TEST(MathVerify, Math500SelfAndPerturbed) {
+  std::string path = shared("data/benchmarks/math500_test.jsonl");
+  SKIP_IF_MISSING(path);
+  auto answers = math500_answers();
+  ASSERT_EQ(answers.size(), 500u);
+  for (auto& a : answers) {
+    std::string completion = "Let me think. So the answer is $\\boxed{" + a + "}$.";
+    EXPECT_TRUE(verify(a, completion).equal) << a;
+    EXPECT_EQ(math_accuracy_reward(completion, a), 1.0) << a;
+    // safe perturbations
+    std::string p1 = replace_all(replace_all(a, "\\dfrac", "\\frac"), "\\frac", "\\dfrac");
+    std::string p2 = replace_all(replace_all(replace_all(a, "+", " + "), ",", ", "), "=", " = ");
+    std::string p3 = "\\left(" + a + "\\right)";
+    EXPECT_TRUE(verify(a, "\\boxed{" + p1 + "}").equal) << a << " vs " << p1;
+    EXPECT_TRUE(verify(a, "\\boxed{" + p2 + "}").equal) << a << " vs " << p2;
+    EXPECT_TRUE(verify(a, "<answer>" + a + " </answer>").equal) << a;
+    EXPECT_EQ(canonical_answer(a), canonical_answer(p1)) << a;
+    (void)p3;
+    // obviously different: the answer plus one
+    std::string d = a + " + 1";
+    EXPECT_FALSE(verify(a, "\\boxed{" + d + "}").equal) << a << " vs " << d;
+  }
+  // different integer answers never match
+  int checked = 0;
+  for (size_t i = 0; i + 1 < answers.size(); ++i) {
+    const std::string &a = answers[i], &b = answers[i + 1];
+    bool ints = !a.empty() && !b.empty() && a.find_first_not_of("0123456789") == std::string::npos &&
+                b.find_first_not_of("0123456789") == std::string::npos;
+    if (!ints || a == b) continue;
+    EXPECT_FALSE(verify(a, "\\boxed{" + b + "}").equal) << a << " vs " << b;
+    ++checked;
+  }
+  EXPECT_GT(checked, 100);
+}
+
+TEST(MathVerify, ExtractionStrict) {
+  // \boxed forms
+  EXPECT_EQ(extract_answer("so \\boxed{\\frac{1}{2}} done").normalized, "\\frac{1}{2}");
+  EXPECT_EQ(extract_answer("nested \\boxed{\\{1, \\{2\\}\\}}").raw, "\\{1, \\{2\\}\\}");
+  EXPECT_EQ(extract_answer("answer: \\boxed 5.").normalized, "5");
+  EXPECT_EQ(extract_answer("\\fbox{7}").how, "boxed");
+  EXPECT_EQ(extract_answer("<answer>42</answer>").how, "answer_tag");
+  EXPECT_EQ(extract_answer("blah\n#### 1,234\n").normalized, "1,234");
+  EXPECT_EQ(extract_answer("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.").normalized,
+            "\\frac{3}{4}");
+  // strict: no marker, no answer
+  EXPECT_FALSE(extract_answer("The answer is 42").found);
+  EXPECT_EQ(math_accuracy_reward("The answer is 42", "42"), 0.0);
+  // two boxes separated by a sentence: the last wins
+  EXPECT_EQ(math_accuracy_reward("\\boxed{3}. Wait, that is wrong. The answer is \\boxed{5}.", "5"), 1.0);
+  EXPECT_EQ(math_accuracy_reward("\\boxed{3}. Wait, that is wrong. The answer is \\boxed{5}.", "3"), 0.0);
+  // empty box: no answer
+  EXPECT_FALSE(extract_answer("\\boxed{}").found);
+  EXPECT_EQ(math_accuracy_reward("\\boxed{}", "0"), 0.0);
+  // unfinished answer
+  Extracted u = extract_answer("so the answer is \\boxed{12");
+  EXPECT_FALSE(u.found);
+  EXPECT_EQ(u.how, "unclosed_boxed");
+  EXPECT_EQ(math_accuracy_reward("\\boxed{7} hmm, actually \\boxed{12", "7"), 0.0);
+  // R1 format: only the answer tag counts, an answer outside the tags does not
+  EXPECT_EQ(math_accuracy_reward("<think>it is \\boxed{42}</think><answer>I am not sure</answer>", "42"), 0.0);
+  EXPECT_EQ(math_accuracy_reward("<think>it is 41</think><answer>\\boxed{42}</answer>", "42"), 1.0);
+  EXPECT_EQ(math_accuracy_reward("<think>still thinking \\boxed{42}", "42"), 0.0);  // unclosed think
+  EXPECT_EQ(math_accuracy_reward("<answer>42", "42"), 0.0);                        // unclosed answer tag
+  EXPECT_EQ(math_accuracy_reward("<think>x</think> The final answer is 42.", "42"), 1.0);
+}
+
+TEST(MathVerify, GoldErrors) {
+  // An unparseable gold answer must never score 1 (open-r1 PR #566).
+  for (const char* gold : {"", "   ", "\\boxed{", "\\boxed{}", "$$", "\\frac{1}{2"}) {
+    VerifyResult v = verify(gold, "\\boxed{1}");
+    EXPECT_FALSE(v.equal) << gold;
+    EXPECT_FALSE(v.error.empty()) << gold;
+    EXPECT_EQ(math_accuracy_reward("\\boxed{" + std::string(gold) + "}", gold), 0.0) << gold;
+  }
+}
+
+TEST(MathVerify, Normalisation) {
+  auto eq = [](const char* a, const char* b) { return verify(a, std::string("\\boxed{") + b + "}").equal; };
+  EXPECT_TRUE(eq("\\frac{1}{2}", "\\dfrac12"));
+  EXPECT_TRUE(eq("\\frac{1}{2}", "\\tfrac{1}{2}"));
+  EXPECT_TRUE(eq("2\\sqrt{2}", "2\\sqrt2"));
+  EXPECT_TRUE(eq("\\sqrt{8}", "2\\sqrt{2}"));
+  EXPECT_TRUE(eq("(1,2)", "\\left( 1, 2 \\right)"));
+  EXPECT_TRUE(eq("\\text{Evelyn}", "\\textbf{Evelyn}"));
+  EXPECT_TRUE(eq("90^\\circ", "90"));
+  EXPECT_TRUE(eq("90^{\\circ}", "90"));
+  EXPECT_TRUE(eq("50\\%", "50"));
+  EXPECT_TRUE(eq("50\\%", "0.5"));
+  EXPECT_TRUE(eq("\\$18.90", "18.9"));
+  EXPECT_TRUE(eq("1000000", "1,000,000"));
+  EXPECT_TRUE(eq("10080", "10,\\!080"));
+  EXPECT_TRUE(eq("15", "15 \\text{ cm}^2"));
+  EXPECT_TRUE(eq("5", "5 \\text{ meters}"));
+  EXPECT_TRUE(eq("5", "5."));
+  EXPECT_TRUE(eq("x+1", "x \\! + \\, 1"));
+  EXPECT_TRUE(eq("1\\frac{4}{5}", "9/5"));
+  EXPECT_FALSE(eq("15", "150"));
+  EXPECT_FALSE(eq("(2,100)", "2100"));  // a comma inside a tuple is not a thousands separator
+}
+
+TEST(MathVerify, Equivalence) {
+  auto eq = [](const char* a, const char* b) { return verify(a, std::string("\\boxed{") + b + "}").equal; };
+  // exact rationals
+  EXPECT_TRUE(eq("1/2", "0.5"));
+  EXPECT_TRUE(eq("0.5", "\\frac{1}{2}"));
+  EXPECT_TRUE(eq("\\frac{2}{4}", "\\frac{1}{2}"));
+  EXPECT_FALSE(eq("\\frac{1}{3}", "0.33"));
+  EXPECT_TRUE(eq("\\frac{1}{3}", "0.3333333"));  // relative tolerance 1e-6
+  EXPECT_FALSE(eq("\\frac{1}{3}", "0.3333"));
+  EXPECT_TRUE(eq("7.78", "\\frac{70}{9}"));  // a gold decimal with 2 places: pred rounded to 2 places
+  EXPECT_FALSE(eq("7.78", "7.7"));
+  EXPECT_FALSE(eq("100000000000000000001", "100000000000000000000"));  // exact, no float rounding
+  // symbolic
+  EXPECT_TRUE(eq("(x+1)^2", "x^2+2x+1"));
+  EXPECT_TRUE(eq("\\frac{x^2-1}{x-1}", "x+1"));
+  EXPECT_TRUE(eq("\\sin^2 x + \\cos^2 x", "1"));
+  EXPECT_FALSE(eq("x^2+2x+1", "x^2+2x+2"));
+  EXPECT_TRUE(eq("6 - 5i", "-5i+6"));
+  EXPECT_TRUE(eq("2\\pi", "\\pi + \\pi"));
+  EXPECT_FALSE(eq("\\pi", "3.14"));
+  // tuples, sets, intervals
+  EXPECT_TRUE(eq("(1,2)", "(1, 2)"));
+  EXPECT_FALSE(eq("(1,2)", "(2,1)"));
+  EXPECT_TRUE(eq("\\{1,2,3\\}", "\\{3,2,1\\}"));
+  EXPECT_FALSE(eq("\\{1,2,3\\}", "\\{1,2\\}"));
+  EXPECT_TRUE(eq("[0,1)", "[0, 1)"));
+  EXPECT_FALSE(eq("[0,1)", "[0,1]"));
+  EXPECT_FALSE(eq("(0,1)", "[0,1)"));
+  EXPECT_TRUE(eq("(-\\infty, 0] \\cup (1, \\infty)", "(1,\\infty) \\cup (-\\infty,0]"));
+  EXPECT_TRUE(eq("x \\in [-2,7]", "[-2,7]"));
+  EXPECT_TRUE(eq("x > 3", "(3, \\infty)"));
+  EXPECT_TRUE(eq("1 \\pm \\sqrt{19}", "1+\\sqrt{19}, 1-\\sqrt{19}"));
+  EXPECT_TRUE(eq("x=1, x=2", "2, 1"));  // a solution list is order-free
+  EXPECT_FALSE(eq("3, 5, 7", "5, 3, 7"));  // a plain list is ordered (hendrycks)
+  // equations
+  EXPECT_TRUE(eq("x = 3", "3"));
+  EXPECT_TRUE(eq("3", "x = 3"));
+  EXPECT_TRUE(eq("y = 2x + 3", "2x+3"));
+  EXPECT_TRUE(eq("2x + 4y = 6", "x + 2y - 3 = 0"));
+  EXPECT_FALSE(eq("a + 3z = 0", "0"));
+  // multiple choice
+  EXPECT_TRUE(eq("\\text{(B)}", "B"));
+  EXPECT_TRUE(eq("(B)", "\\text{(B)}"));
+  EXPECT_FALSE(eq("(B)", "C"));
+  // matrices
+  EXPECT_TRUE(eq("\\begin{pmatrix} 1/5 \\\\ -18/5 \\end{pmatrix}", "\\begin{pmatrix} 0.2 \\\\ -3.6 \\end{pmatrix}"));
+  EXPECT_FALSE(eq("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 \\end{pmatrix}"));
+  // text
+  EXPECT_TRUE(eq("\\text{east}", "East"));
+  EXPECT_FALSE(eq("\\text{east}", "west"));
+}
+
+TEST(MathVerify, HugeExponentsReturnQuickly) {
+  for (const char* p : {"2^{10^{10}}", "9^{9^{9}}", "9^9^9", "(x+1)^{100000}", "10^{10^{10}} - 1", "100000!",
+                        "2^{2^{2^{2^{2^{2}}}}}", "\\binom{100000000}{50000000}"}) {
+    auto t0 = std::chrono::steady_clock::now();
+    VerifyResult v = verify("5", std::string("\\boxed{") + p + "}");
+    VerifyResult w = verify(p, std::string("\\boxed{") + p + "+1}");
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_FALSE(v.equal) << p;
+    EXPECT_FALSE(w.equal) << p;
+    EXPECT_LT(s, 1.0) << p;
+  }
+  EXPECT_TRUE(verify("2^{10^{10}}", "\\boxed{2^{10^{10}}}").equal);  // identical strings still match
+}
+
+TEST(MathVerify, CanonicalAnswer) {
+  EXPECT_EQ(canonical_answer("\\frac{1}{2}"), canonical_answer("0.5"));
+  EXPECT_EQ(canonical_answer("\\boxed{\\dfrac{2}{4}}"), canonical_answer("1/2"));
+  EXPECT_EQ(canonical_answer("\\{1,2\\}"), canonical_answer("\\{2,1\\}"));
+  EXPECT_EQ(canonical_answer("x = 3"), canonical_answer("3"));
+  EXPECT_EQ(canonical_answer("(x+1)^2"), canonical_answer("x^2+2x+1"));
+  EXPECT_EQ(canonical_answer("\\text{(B)}"), canonical_answer("B"));
+  EXPECT_NE(canonical_answer("1/2"), canonical_answer("1/3"));
+  EXPECT_NE(canonical_answer("(1,2)"), canonical_answer("(2,1)"));
+}
+
+TEST(MathVerify, ParserNeverThrows) {
+  for (const char* s : {"\\frac{", "((((", "\\begin{pmatrix} 1 & \\end{pmatrix}", "|x", "\\sqrt[", "x^", "}}}",
+                        "\\left(", "1,,,2", "\\text{", "a \\in", "\\lfloor x", "\\{1,2"}) {
+    latex::ParseResult r = latex::parse_answer(latex::normalize_latex(s));
+    (void)r;
+    VerifyResult v = verify(s, s);
+    (void)v;
+  }
+  SUCCEED();
+}
