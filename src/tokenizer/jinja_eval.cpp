@@ -3,6 +3,7 @@
 // testing it is fine, using its attributes, calling it or doing arithmetic with it is an error).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <unordered_map>
@@ -309,6 +310,87 @@ Value repeat(Renderer& r, const Value& seq, int64_t n) {
   return Value::make_list(std::move(out), seq.type == Value::Type::Tuple);
 }
 
+// Python's printf-style "fmt % args" for the common conversions (s r a d i u f F e E g G x X o c %).
+std::string percent_format(Renderer& r, const std::string& fmt, const Value& arg) {
+  ValueList positional;
+  bool mapping = arg.is_mapping();
+  if (arg.type == Value::Type::Tuple) positional = *arg.list;
+  else positional.push_back(arg);
+  size_t next = 0;
+  std::string out;
+  for (size_t k = 0; k < fmt.size(); k++) {
+    if (fmt[k] != '%') {
+      out += fmt[k];
+      continue;
+    }
+    if (++k >= fmt.size()) eval_fail("incomplete format");
+    if (fmt[k] == '%') {
+      out += '%';
+      continue;
+    }
+    const Value* val = nullptr;
+    Value keyed;
+    if (fmt[k] == '(') {
+      size_t close = fmt.find(')', k);
+      if (close == std::string::npos) eval_fail("incomplete format key");
+      if (!mapping) eval_fail("format requires a mapping");
+      const Value* v = arg.dict->find(fmt.substr(k + 1, close - k - 1));
+      if (!v) eval_fail("KeyError: " + fmt.substr(k + 1, close - k - 1));
+      keyed = *v;
+      val = &keyed;
+      k = close + 1;
+    }
+    std::string flags, width, prec;
+    while (k < fmt.size() && std::strchr("-+ #0", fmt[k]) && fmt[k]) flags += fmt[k++];
+    while (k < fmt.size() && isdigit((unsigned char)fmt[k])) width += fmt[k++];
+    if (k < fmt.size() && fmt[k] == '.') {
+      prec = ".";
+      k++;
+      while (k < fmt.size() && isdigit((unsigned char)fmt[k])) prec += fmt[k++];
+    }
+    while (k < fmt.size() && std::strchr("hlL", fmt[k]) && fmt[k]) k++;
+    if (k >= fmt.size()) eval_fail("incomplete format");
+    if (width.size() > 4 || prec.size() > 4) eval_fail("format width or precision too large");
+    char conv = fmt[k];
+    if (!val) {
+      if (next >= positional.size()) eval_fail("not enough arguments for format string");
+      val = &positional[next++];
+    }
+    std::string spec = "%" + flags + width + prec;
+    char buf[512];
+    if (conv == 's' || conv == 'r' || conv == 'a') {
+      std::string text = conv == 's' ? py_str(*val, r.max_str()) : py_repr(*val, r.max_str());
+      if (prec.size() > 1) {
+        auto off = cp_offsets(text);
+        size_t n = std::min<size_t>(std::stoul(prec.substr(1)), off.size() - 1);
+        text = text.substr(0, off[n]);
+      }
+      size_t w = width.empty() ? 0 : std::stoul(width), len = cp_length(text);
+      if (len < w) text = flags.find('-') != std::string::npos ? text + std::string(w - len, ' ')
+                                                                : std::string(w - len, ' ') + text;
+      out += text;
+    } else if (std::strchr("diuxXoc", conv)) {
+      if (!val->is_number()) eval_fail(str("%", conv, " format: a real number is required, not ", type_name(*val)));
+      if (conv == 'c') eval_fail("%c format is not supported");
+      double d = val->as_double();
+      if (val->type == Value::Type::Float && !std::isfinite(d)) eval_fail("cannot convert float infinity or NaN to integer");
+      long long n = val->type == Value::Type::Float ? (long long)d : (long long)val->as_int();
+      char c = conv == 'i' || conv == 'u' ? 'd' : conv;
+      std::snprintf(buf, sizeof buf, (spec + "ll" + c).c_str(), n);
+      out += buf;
+    } else if (std::strchr("fFeEgG", conv)) {
+      if (!val->is_number()) eval_fail(str("must be real number, not ", type_name(*val)));
+      std::snprintf(buf, sizeof buf, (spec + conv).c_str(), val->as_double());
+      out += buf;
+    } else {
+      eval_fail(str("unsupported format character '", conv, "'"));
+    }
+    r.check_size(out.size());
+  }
+  if (!mapping && next < positional.size()) eval_fail("not all arguments converted during string formatting");
+  return out;
+}
+
 Value binary_op(Renderer& r, const std::string& op, const Value& a, const Value& b) {
   if (a.is_undefined()) undefined_error(a);
   if (b.is_undefined()) undefined_error(b);
@@ -366,7 +448,7 @@ Value binary_op(Renderer& r, const std::string& op, const Value& a, const Value&
     return Value::integer(q);
   }
   if (op == "%") {
-    if (a.is_string()) eval_fail("printf-style string formatting with % is not supported");
+    if (a.is_string()) return Value::string(percent_format(r, a.str(), b));
     if (!nums) bad_operands("%", a, b);
     if (fl) {
       double x = a.as_double(), y = b.as_double();
@@ -664,24 +746,30 @@ ValueList dict_items(const Value& d) {
   return out;
 }
 
+// dict.items()/keys()/values() behave as lists but print as dict_items([...]) etc. (Value::i tags them).
+Value as_view(Value list, int kind) {
+  list.i = kind;
+  return list;
+}
+
 const std::map<std::string, Method>& dict_methods() {
   static const std::map<std::string, Method> m = {
       {"items", [](Renderer& r, const Value& d, Args& a) {
          bind(a, {}, "items");
          r.step(d.dict->items.size());
-         return Value::make_list(dict_items(d));
+         return as_view(Value::make_list(dict_items(d)), 1);
        }},
       {"keys", [](Renderer& r, const Value& d, Args& a) {
          bind(a, {}, "keys");
          r.step(d.dict->items.size());
-         return Value::make_list(iterate(d));
+         return as_view(Value::make_list(iterate(d)), 2);
        }},
       {"values", [](Renderer& r, const Value& d, Args& a) {
          bind(a, {}, "values");
          r.step(d.dict->items.size());
          ValueList out;
          for (const auto& kv : d.dict->items) out.push_back(kv.second);
-         return Value::make_list(std::move(out));
+         return as_view(Value::make_list(std::move(out)), 3);
        }},
       {"get", [](Renderer&, const Value& d, Args& a) {
          Bound b = bind(a, {"key", "default"}, "get", 1);
@@ -806,7 +894,8 @@ Value get_slice(Renderer& r, const Value& obj, const Value& start, const Value& 
     for (int64_t k : idx) out.push_back((*obj.list)[size_t(k)]);
     return Value::make_list(std::move(out), obj.type == Value::Type::Tuple);
   }
-  return Value::undefined(str("'", type_name(obj), "' object is not subscriptable"));
+  if (obj.is_mapping()) eval_fail("unhashable type: 'slice'");
+  eval_fail(str("'", type_name(obj), "' object is not subscriptable"));
 }
 
 // Jinja's make_attrgetter: "a.b.0" looks up item by item (integers for digit parts).
@@ -1192,7 +1281,9 @@ Value f_indent(Renderer& r, const Value& v, Args& a) {
   std::string ind = "    ";
   if (b.has(0)) ind = b[0].is_string() ? b[0].str() : std::string(size_t(std::clamp<int64_t>(want_int(b[0], "indent"), 0, 1000)), ' ');
   bool first = b.has(1) && truthy(b[1]), blank = b.has(2) && truthy(b[2]);
-  std::string s = soft_str(r, v) + "\n";
+  if (v.is_undefined()) undefined_error(v);
+  if (!v.is_string()) eval_fail(str("indent: expected a string, got ", type_name(v)));
+  std::string s = v.str() + "\n";
   auto lines = py_splitlines(s);
   std::string out;
   if (blank) {
@@ -1443,7 +1534,12 @@ Value g_range(Renderer& r, Args& a) {
   ValueList out;
   for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) out.push_back(Value::integer(k));
   r.step(out.size());
-  return Value::make_list(std::move(out));
+  // A list that prints as Python's range object (tag 4, repr kept in sp).
+  Value v = Value::make_list(std::move(out));
+  v.i = 4;
+  v.sp = std::make_shared<const std::string>(step == 1 ? str("range(", start, ", ", stop, ")")
+                                                       : str("range(", start, ", ", stop, ", ", step, ")"));
+  return v;
 }
 
 Value g_dict(Renderer& r, Args& a) {

@@ -439,6 +439,13 @@ static void repr_into(const Value& v, std::string& out, size_t max_len, int dept
     case T::List:
     case T::Tuple: {
       bool tuple = v.type == T::Tuple;
+      if (v.type == T::List && v.i == 4 && v.sp) {  // range object
+        out += *v.sp;
+        break;
+      }
+      static const char* views[] = {"", "dict_items(", "dict_keys(", "dict_values("};
+      bool view = v.type == T::List && v.i >= 1 && v.i <= 3;
+      if (view) out += views[v.i];
       out += tuple ? '(' : '[';
       for (size_t k = 0; k < v.list->size(); k++) {
         if (k) out += ", ";
@@ -447,6 +454,7 @@ static void repr_into(const Value& v, std::string& out, size_t max_len, int dept
       }
       if (tuple && v.list->size() == 1) out += ',';
       out += tuple ? ')' : ']';
+      if (view) out += ')';
       break;
     }
     case T::Dict:

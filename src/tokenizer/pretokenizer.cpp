@@ -232,7 +232,7 @@ const std::vector<PresetDef>& preset_defs() {
       {"qwen2", {kRegexQwen2}, false},
       {"deepseek-llm",
        {"[\\r\\n]",
-        u8"\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ\\x{10400}-\\x{1044f}𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
+        u8"\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-\\x{1F7D}ᾀ-ᾴᾶ-ᾼ\\x{1FBE}ῂ-ῄῆ-ῌῐ-\\x{1FD3}ῖ-\\x{1FDB}ῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤ\\x{2126}ℨ\\x{212A}-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ\\x{10400}-\\x{1044f}𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
         u8"\\s?[!-/:-~！-／：-～‘-‟　-。]+", "\\s+$", u8"[一-龥ࠀ-一가-퟿]+", "\\p{N}+"},
        false},
       {"deepseek-coder", {"[\\r\\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", u8"[一-龥ࠀ-一가-퟿]+", "\\p{N}"}, false},
@@ -425,7 +425,8 @@ void PreTokenizer::run_step(size_t step, const char* s, size_t n, PieceFn cb, vo
     em.forward = [](const PreTokenizer* self, size_t st, const char* p, size_t len, PieceFn f, void* c) {
       self->run_step(st, p, len, f, c);
     };
-    bool prev_match = false;
+    bool prev_match = false, pending = false;
+    size_t pb = 0, pe = 0;
     auto segment = [&](size_t b, size_t e, bool is_match) {
       if (sp.invert) is_match = !is_match;
       switch (sp.behavior) {
@@ -439,11 +440,18 @@ void PreTokenizer::run_step(size_t step, const char* s, size_t n, PieceFn cb, vo
           else
             em.push(b, e);
           break;
-        case SplitBehavior::MergedWithNext:
-          if (prev_match && em.has)
-            em.le = e;
-          else
+        case SplitBehavior::MergedWithNext:  // a match joins the following non-match (HF folds in reverse)
+          if (is_match) {
+            if (pending) em.push(pb, pe);
+            pending = true;
+            pb = b;
+            pe = e;
+          } else if (pending) {
+            em.push(pb, e);
+            pending = false;
+          } else {
             em.push(b, e);
+          }
           break;
         case SplitBehavior::Contiguous:
           if (em.has && is_match == prev_match)
@@ -469,6 +477,7 @@ void PreTokenizer::run_step(size_t step, const char* s, size_t n, PieceFn cb, vo
       }
     }
     if (prev != n) segment(prev, n, false);
+    if (pending) em.push(pb, pe);
     em.finish();
     return;
   }
