@@ -1,0 +1,282 @@
+// The code sandbox and code reward: correct programs pass, broken ones score 0, hostile ones are blocked
+// with reward 0 and leave the host unharmed, and the reward fails closed when bwrap cannot run.
+#include "core/check.h"
+#include "core/io.h"
+#include "rewards/code.h"
+#include "rewards/sandbox.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+
+using namespace r1;
+
+namespace {
+
+Sandbox& box() {
+  static Sandbox b(SandboxConfig{});  // parallelism 2
+  return b;
+}
+
+CodeOptions fast_options() {
+  CodeOptions o;
+  o.run.cpu_seconds = 1;
+  o.run.wall_seconds = 2;
+  o.run.memory_bytes = 256ull << 20;
+  return o;
+}
+
+std::string py(const std::string& src) { return "Here is my solution.\n```python\n" + src + "\n```\n"; }
+std::string cpp(const std::string& src) { return "```cpp\n" + src + "\n```"; }
+
+// Live processes on the host owned by the sandbox uids (uid_base .. uid_base + parallelism).
+int sandbox_processes() {
+  int n = 0;
+  DIR* d = opendir("/proc");
+  if (!d) return -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    struct stat st;
+    std::string p = std::string("/proc/") + e->d_name;
+    if (stat(p.c_str(), &st) != 0 || st.st_uid < 62000 || st.st_uid >= 62000 + 16) continue;
+    // Zombies are dead (they wait for the container's init to reap them); count live processes only.
+    std::ifstream f(p + "/stat");
+    std::string line;
+    std::getline(f, line);
+    size_t rp = line.rfind(')');
+    if (rp != std::string::npos && rp + 2 < line.size() && line[rp + 2] == 'Z') continue;
+    ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+bool wait_no_sandbox_processes() {
+  for (int i = 0; i < 50; ++i) {
+    if (sandbox_processes() == 0) return true;
+    usleep(20000);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST(Code, ExtractProgram) {
+  auto p = extract_program("text ```python\nprint(1)\n``` more ```cpp\nint main(){}\n``` end");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->language, "cpp");  // the last block
+  EXPECT_EQ(p->source, "int main(){}\n");
+  p = extract_program("```py\na\n```\n```python3\nb\n```", "python");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->source, "b\n");
+  EXPECT_FALSE(extract_program("```python\nprint(1)\n```", "cpp"));
+  EXPECT_FALSE(extract_program("```python\nprint(1)"));  // unclosed
+  EXPECT_FALSE(extract_program("```\nprint(1)\n```"));   // no language
+  EXPECT_FALSE(extract_program("print(1)"));
+  EXPECT_THROW(extract_program("x", "rust"), Error);
+}
+
+TEST(Code, OutputNormalisation) {
+  EXPECT_TRUE(outputs_match("3\n", "3"));
+  EXPECT_TRUE(outputs_match("  1 2  \r\n3\t\n\n", "1 2\n3"));
+  EXPECT_FALSE(outputs_match("1  2", "1 2"));  // inner spaces matter
+  EXPECT_FALSE(outputs_match("1\n\n2", "1\n2"));
+  EXPECT_FALSE(outputs_match("", "0"));
+}
+
+TEST(Code, ParseTests) {
+  auto t = parse_code_tests(nlohmann::json::parse(R"({"tests": [{"input": "1 2", "output": "3"}]})"));
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].output, "3");
+  t = parse_code_tests(nlohmann::json::parse(R"({"input_output": "{\"inputs\": [\"1\", \"2\"], \"outputs\": [\"a\", \"b\"]}"})"));
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[1].input, "2");
+  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"({"inputs": ["1"], "outputs": []})")), Error);
+  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"({"tests": [{"input": "1"}]})")), Error);
+  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"({"input_output": "{bad"})")), Error);
+  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"([1])")), Error);
+}
+
+TEST(Code, CorrectBrokenAndPartialPrograms) {
+  const std::vector<CodeTest> sum = {{"1 2\n", "3\n"}, {"5 7", "12"}};
+  const std::vector<CodeTest> sum3 = {{"1 2", "3"}, {"2 2", "4"}, {"2 3", "6"}};  // last one expects a*b
+  const std::string py_sum = "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b)";
+  std::vector<std::string> comps = {
+      py(py_sum),
+      cpp("#include <iostream>\nint main(){long a,b;std::cin>>a>>b;std::cout<<a+b<<\"\\n\";}"),
+      cpp("int main( {"),                                  // compile error
+      py(py_sum),                                          // 2 of 3
+      py("print(3)\nraise SystemExit(1)"),                 // right output, non-zero exit
+      "I would print the sum.",                            // no program
+      py("print('wrong')\n```\nthen\n```python\n" + py_sum),  // the last block is the one that runs
+      py("import sys\nprint(len(sys.stdin.buffer.read()))"),  // 2 MB of stdin goes through
+  };
+  std::vector<std::vector<CodeTest>> tests = {sum, sum, sum, sum3, {{"", "3"}}, sum, sum,
+                                              {{std::string(2 << 20, 'x'), std::to_string(2 << 20)}}};
+  auto v = code_verdicts(box(), comps, tests, fast_options());
+  EXPECT_EQ(v[0].reward, 1.0) << v[0].error;
+  EXPECT_EQ(v[1].reward, 1.0) << v[1].error;
+  EXPECT_EQ(v[2].reward, 0.0);
+  EXPECT_NE(v[2].error.find("compile error"), std::string::npos) << v[2].error;
+  EXPECT_DOUBLE_EQ(v[3].reward, 2.0 / 3.0);
+  EXPECT_EQ(v[3].passed, 2);
+  EXPECT_EQ(v[4].reward, 0.0);
+  EXPECT_EQ(v[5].reward, 0.0);
+  EXPECT_EQ(v[5].error, "no program");
+  EXPECT_EQ(v[6].reward, 1.0) << v[6].error;
+  EXPECT_EQ(v[7].reward, 1.0) << v[7].error;
+  EXPECT_EQ(code_reward(box(), py(py_sum), {}, fast_options()), 0.0);  // no tests -> 0
+}
+
+TEST(Sandbox, RunsJobsInParallel) {
+  SandboxJob j;
+  j.argv = {"/bin/sh", "-c", "sleep 1; echo done"};
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = box().run({j, j});
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(r[0].ok() && r[1].ok());
+  EXPECT_EQ(r[1].out, "done\n");
+  EXPECT_LT(s, 1.8) << "two 1 s jobs with parallelism 2 should overlap";
+}
+
+TEST(Sandbox, FailsClosedWithoutBwrap) {
+  for (const char* bw : {"/nonexistent/bwrap", "/bin/false"}) {
+    Sandbox bad(SandboxConfig{bw, 2, 62000});
+    try {
+      code_reward(bad, py("print(3)"), {{"", "3"}}, fast_options());
+      ADD_FAILURE() << "no error with bwrap = " << bw;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("code sandbox unavailable"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Every hostile program prints, on success, exactly what its test expects; the sandbox must stop it, so each
+// scores 0. Host-side checks follow each group.
+TEST(Sandbox, HostilePrograms) {
+  const std::string tag = std::to_string(getpid());
+  // A listener on the host loopback, for the connect attempt.
+  int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  ASSERT_GE(ls, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(ls, (sockaddr*)&addr, sizeof(addr)), 0);
+  ASSERT_EQ(listen(ls, 4), 0);
+  socklen_t alen = sizeof(addr);
+  getsockname(ls, (sockaddr*)&addr, &alen);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  // A secret the program must not read.
+  const std::string secret_path = "/root/r1_secret_" + tag;
+  const std::string secret = "s3cr3t-" + tag;
+  atomic_write(secret_path, secret);
+  const std::string escape_tmp = "/tmp/r1_escape_" + tag;
+  const std::vector<std::string> escape_paths = {escape_tmp, "/work/r1_escape_" + tag, "/root/r1_escape_" + tag,
+                                                 "/usr/r1_escape_" + tag, "/etc/r1_escape_" + tag, "/r1_escape_" + tag};
+  std::string py_paths = "[";
+  for (auto& p : escape_paths) py_paths += "'" + p + "', ";
+  py_paths += "'/dev/shm/x', '/box/x', '/proc/x']";
+
+  struct Hostile {
+    const char* what;
+    std::string completion;
+    std::string expected;  // what a successful escape prints
+  };
+  std::vector<Hostile> hs = {
+      {"connect to a host listener on 127.0.0.1",
+       py("import socket\ns = socket.create_connection(('127.0.0.1', " + port + "), timeout=1)\nprint('connected')"),
+       "connected"},
+      {"connect to the internet / resolve a name",
+       py("import socket\nok = False\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=1); ok = True\n"
+          "except OSError: pass\ntry:\n    socket.getaddrinfo('example.com', 80); ok = True\nexcept OSError: pass\n"
+          "print('connected' if ok else 'blocked')"),
+       "connected"},
+      {"write outside its tmpfs",
+       py("import os\nhit = []\nfor p in " + py_paths +
+          ":\n    try:\n        open(p, 'w').write('x'); hit.append(p)\n    except OSError: pass\n"
+          "print('escaped' if [p for p in hit if not p.startswith('/tmp/')] else 'contained')"),
+       "escaped"},
+      {"read a host secret",
+       py("for p in ['" + secret_path + "', '/proc/1/root" + secret_path + "', '/proc/self/root" + secret_path +
+          "']:\n    try:\n        print(open(p).read()); break\n    except OSError: pass"),
+       secret},
+      {"read host /etc/passwd", py("print(open('/etc/passwd').read())"), read_file("/etc/passwd")},
+      {"fork bomb (python)",
+       py("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"), "done"},
+      {"fork bomb (C++)", cpp("#include <unistd.h>\n#include <cstdio>\nint main(){for(;;) fork(); puts(\"done\");}"),
+       "done"},
+      {"unbounded allocation",
+       py("a = []\nwhile True:\n    a.append(bytearray(10**7))\nprint('allocated')"), "allocated"},
+      {"infinite loop", py("while True:\n    pass\nprint('done')"), "done"},
+      {"sleep past the wall clock", py("import time\ntime.sleep(1000)\nprint('woke')"), "woke"},
+      {"print gigabytes", py("import sys\nb = 'x' * (1 << 20)\nfor _ in range(4096):\n    sys.stdout.write(b)"),
+       std::string(16, 'x')},
+      {"fill the disk", py("f = open('/tmp/big', 'wb')\nfor _ in range(1024):\n    f.write(b'0' * (1 << 20))\n"
+                           "f.close()\nprint('filled')"),
+       "filled"},
+      {"kill host processes",
+       py("import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError: pass\ntry:\n    os.kill(" + tag +
+          ", signal.SIGKILL); print('host killed')\nexcept OSError: print('no')"),
+       "host killed"},
+      {"gain privileges (user namespace, mount, setuid)",
+       py("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nr = []\nr.append(libc.unshare(0x10000000))\n"
+          "r.append(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None))\ntry:\n    os.setuid(0); r.append(0)\n"
+          "except OSError: r.append(-1)\nprint('privileged' if 0 in r else 'denied')"),
+       "privileged"},
+      {"leave a daemon behind",
+       py("import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(1)\n"
+          "        print('escaped', flush=True)\n        open('" + escape_tmp + "d', 'w').write('x')\n"
+          "    os._exit(0)\nprint('ok', flush=True)"),
+       "ok\nescaped"},
+  };
+  std::vector<std::string> comps;
+  std::vector<std::vector<CodeTest>> tests;
+  for (auto& h : hs) comps.push_back(h.completion), tests.push_back({{"", h.expected}});
+  auto t0 = std::chrono::steady_clock::now();
+  auto v = code_verdicts(box(), comps, tests, fast_options());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t i = 0; i < hs.size(); ++i) {
+    EXPECT_EQ(v[i].reward, 0.0) << hs[i].what << ": " << v[i].error;
+    std::printf("[sandbox] %-50s reward %.0f  %s\n", hs[i].what, v[i].reward, v[i].error.c_str());
+    EXPECT_NE(v[i].error.find("test 0"), std::string::npos) << hs[i].what << " did not run: " << v[i].error;
+  }
+  std::printf("[sandbox] %zu hostile programs, all scored 0, %.1f s\n", hs.size(), secs);
+
+  // Host unharmed: no connection reached the listener, no file written, secret intact, nothing left running.
+  int c = accept(ls, nullptr, nullptr);
+  EXPECT_LT(c, 0) << "a sandboxed program connected to the host listener";
+  close(ls);
+  for (auto& p : escape_paths) EXPECT_FALSE(file_exists(p)) << p;
+  usleep(1200000);  // the daemon would write after 1 s
+  EXPECT_FALSE(file_exists(escape_tmp + "d"));
+  EXPECT_EQ(read_file(secret_path), secret);
+  ::unlink(secret_path.c_str());
+  EXPECT_TRUE(wait_no_sandbox_processes()) << sandbox_processes() << " sandbox processes survived";
+  EXPECT_EQ(::kill(getpid(), 0), 0);
+}
+
+TEST(Sandbox, OutputCapAndTimeoutAreFast) {
+  SandboxJob spam;
+  spam.argv = {"/bin/sh", "-c", "yes xxxxxxxxxxxxxxxx"};
+  spam.limits.max_output_bytes = 1 << 20;
+  SandboxJob sleeper;
+  sleeper.argv = {"/bin/sh", "-c", "sleep 100"};
+  sleeper.limits.wall_seconds = 0.5;
+  auto r = box().run({spam, sleeper});
+  EXPECT_EQ(r[0].status, SandboxStatus::OutputLimit);
+  EXPECT_EQ(r[0].out.size(), (size_t)1 << 20);
+  EXPECT_LT(r[0].wall_seconds, 2.0);
+  EXPECT_EQ(r[1].status, SandboxStatus::Timeout);
+  EXPECT_LT(r[1].wall_seconds, 1.5);
+  EXPECT_TRUE(wait_no_sandbox_processes());
+}
