@@ -249,6 +249,10 @@ FEATURES = [
     "{% if x is defined %}{{ x }}{% elif y is defined %}{{ y }}{% else %}neither{% endif %}",
     "{{ messages | length }} {{ messages[-1].content }} {{ messages[0]['role'] }} {{ (messages | last).role }}",
     "{{ dict(a=1, b='x') }} {{ namespace(a=1).a }} {{ {'a': 1}.a }} {{ {1: 'one'}[1] }}",
+    "{{ d.items() }} {{ d.keys() }} {{ d.values() }} {{ range(3) }} {{ range(1, 9, 3) }} {{ [range(2)] }} {{ range(3) | list }}",
+    "{{ '%s and %r' % ('a', 'b') }} {{ '%d|%5.2f|%-4s|%03d|%x' % (7, 3.14159, 'ab', 5, 255) }} {{ '%(k)s!' % {'k': 'v'} }} {{ 'plain' % [] }} {{ '%s' % none }} {{ '100%%' % () }}",
+    "{{ false | select('odd') | list }} {{ 0 | map('string') | list }} {{ none | selectattr('x') | list }} {{ [] | map(attribute='x') | list }}",
+    "{{ x[] }} {{ {}['k'] }} {{ s.x }}",
 ]
 
 # Templates Jinja rejects (parse or render time).
@@ -267,6 +271,13 @@ ERROR_FEATURES = [
     "{# unclosed comment",
     "{% set ns = namespace(a=1) %}{% set d.x = 1 %}",
     "{{ [1, 2 }}",
+    "{{ [[1], 2] | unique | list }}",
+    "{{ [] in {'a': 1} }}",
+    "{{ n[1:] }}",
+    "{{ d[1:] }}",
+    "{{ 5 | indent }}",
+    "{{ 'a %s %s' % ('x',) }}",
+    "{{ 'a' % 5 }}",
 ]
 
 FEATURE_CONTEXT = {

@@ -264,7 +264,9 @@ bool contains(const Value& container, const Value& item) {
       for (const auto& x : *container.list)
         if (py_eq(x, item)) return true;
       return false;
-    case Value::Type::Dict: return container.dict->find(item) != nullptr;
+    case Value::Type::Dict:
+      if (item.type == Value::Type::List || item.is_mapping()) eval_fail(str("unhashable type: '", type_name(item), "'"));
+      return container.dict->find(item) != nullptr;
     default: eval_fail(str("argument of type '", type_name(container), "' is not iterable"));
   }
 }
@@ -314,6 +316,7 @@ Value repeat(Renderer& r, const Value& seq, int64_t n) {
 std::string percent_format(Renderer& r, const std::string& fmt, const Value& arg) {
   ValueList positional;
   bool mapping = arg.is_mapping();
+  bool getitem = mapping || arg.type == Value::Type::List;  // Python skips the argument count check then
   if (arg.type == Value::Type::Tuple) positional = *arg.list;
   else positional.push_back(arg);
   size_t next = 0;
@@ -387,7 +390,7 @@ std::string percent_format(Renderer& r, const std::string& fmt, const Value& arg
     }
     r.check_size(out.size());
   }
-  if (!mapping && next < positional.size()) eval_fail("not all arguments converted during string formatting");
+  if (!getitem && next < positional.size()) eval_fail("not all arguments converted during string formatting");
   return out;
 }
 
@@ -1109,6 +1112,8 @@ Value f_unique(Renderer& r, const Value& v, Args& a) {
   ValueList out, seen;
   for (const auto& x : iterate(v)) {
     Value k = sort_key(x, cs, attr);
+    if (k.type == Value::Type::List || k.is_mapping() || k.is_undefined())
+      eval_fail(str("unhashable type: '", type_name(k), "'"));
     r.step(seen.size() + 1);
     bool dup = false;
     for (const auto& s : seen)
@@ -1357,6 +1362,7 @@ Value f_attr(Renderer&, const Value& v, Args& a) {
 // map / select / reject / selectattr / rejectattr
 Value f_map(Renderer& r, const Value& v, Args& a) {
   ValueList out;
+  if (!truthy(v)) return Value::make_list({});  // Jinja: "if value:" before iterating
   ValueList items = iterate(v);
   r.step(items.size());
   bool by_attr = false;
@@ -1384,6 +1390,7 @@ Value f_map(Renderer& r, const Value& v, Args& a) {
 }
 
 Value select_impl(Renderer& r, const Value& v, Args& a, bool by_attr, bool want) {
+  if (!truthy(v)) return Value::make_list({});  // Jinja: "if value:" before iterating
   ValueList items = iterate(v);
   r.step(items.size());
   size_t k = 0;
@@ -1674,6 +1681,9 @@ Value Renderer::eval_inner(const Expr& e, Scope& sc) {
     }
     case K::Slice: {
       Value obj = eval(*e.a, sc);
+      // Jinja folds slices of literals at compile time; an unsliceable literal becomes Undefined.
+      if ((e.a->kind == K::Const || e.a->kind == K::Dict) && !obj.is_string() && !obj.is_seq())
+        return Value::undefined("literal cannot be sliced");
       Value parts[3];
       for (int k = 0; k < 3; k++) parts[k] = e.args[k] ? eval(*e.args[k], sc) : Value::none();
       return get_slice(*this, obj, parts[0], parts[1], parts[2]);

@@ -1087,8 +1087,7 @@ class Parser {
       items[0]->a = std::move(node);
       return std::move(items[0]);
     }
-    if (items.empty()) error("expected a subscript");
-    auto e = make(Expr::Kind::Getitem, line);
+    auto e = make(Expr::Kind::Getitem, line);  // x[] subscripts with an empty tuple, as in Jinja
     e->a = std::move(node);
     if (items.size() == 1) {
       e->b = std::move(items[0]);
