@@ -130,7 +130,7 @@ static void flatten(const YAML::Node& n, const std::string& prefix, std::vector<
     out.push_back({prefix, r});
   } else if (n.IsScalar()) {
     out.push_back({prefix, n.as<std::string>()});
-  } else if (n.IsNull()) {
+  } else if (n.IsNull() && !prefix.empty()) {
     out.push_back({prefix, ""});
   }
 }
@@ -159,19 +159,37 @@ void OptionSet::apply_overrides(const std::vector<std::string>& kvs) {
 }
 
 std::string OptionSet::to_yaml() const {
-  YAML::Node root;
+  // Keys in declaration order, nested by their dotted prefixes; scalars emitted through yaml-cpp for quoting.
+  std::ostringstream os;
+  std::vector<std::string> open;  // currently open map path
   for (const auto& o : opts_) {
     std::vector<std::string> parts;
     std::stringstream ss(o.key);
     std::string p;
     while (std::getline(ss, p, '.')) parts.push_back(p);
-    std::vector<YAML::Node> chain{root};
-    for (size_t i = 0; i + 1 < parts.size(); i++) chain.push_back(chain.back()[parts[i]]);
-    chain.back()[parts.back()] = o.get();
+    size_t common = 0;
+    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common]) common++;
+    open.resize(common);
+    for (size_t i = common; i + 1 < parts.size(); i++) {
+      os << std::string(2 * i, ' ') << parts[i] << ":\n";
+      open.push_back(parts[i]);
+    }
+    YAML::Emitter e;
+    std::string v = o.get();
+    if (o.type == "list") {
+      e << YAML::Flow << YAML::BeginSeq;
+      std::stringstream ls(v);
+      std::string item;
+      while (std::getline(ls, item, ',')) e << item;
+      e << YAML::EndSeq;
+    } else if (o.type == "string") {
+      e << YAML::DoubleQuoted << v;
+    } else {
+      e << v;
+    }
+    os << std::string(2 * (parts.size() - 1), ' ') << parts.back() << ": " << e.c_str() << "\n";
   }
-  YAML::Emitter e;
-  e << root;
-  return std::string(e.c_str()) + "\n";
+  return os.str();
 }
 
 std::string OptionSet::help_text() const {

@@ -52,6 +52,7 @@ void PretrainConfig::declare(OptionSet& o) {
   o.add("log_every", &log_every, "steps between metric lines");
   o.add("eval_batches", &eval_batches, "held-out micro-batches per evaluation");
   o.add("resume", &resume, "continue from the run folder's checkpoint when present");
+  o.add("stop_after", &stop_after, "stop with a checkpoint at this step, keeping the schedule of `steps` (0: off)");
   o.add("save_dtype", &save_dtype, "dtype of the final model: f32 | bf16");
   o.add("optim.name", &optim.name, "adamw | sgd");
   o.add("optim.lr", &optim.lr, "peak learning rate");
@@ -109,6 +110,23 @@ static std::vector<int> build_token_stream(const PretrainConfig& c, const Tokeni
   return ids;
 }
 
+// Drops metric lines logged after the checkpoint a run resumes from, so the log matches an uninterrupted run.
+static void truncate_metrics(const std::string& path, long last_step) {
+  if (!file_exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      if (json::parse(line).value("step", 0L) > last_step) continue;
+    } catch (const json::exception&) {
+      continue;  // a line cut short by a crash
+    }
+    kept += line + "\n";
+  }
+  atomic_write(path, kept);
+}
+
 float run_pretrain(const PretrainConfig& c) {
   R1_CHECK(c.batch > 0 && c.seq > 1 && c.grad_accum > 0 && c.steps > 0, "pretrain: batch, seq, grad_accum and steps must be positive");
   make_dirs(c.out);
@@ -149,6 +167,7 @@ float run_pretrain(const PretrainConfig& c) {
     rng.s0 = std::stoull(st.at("rng_s0").get<std::string>());
     rng.s1 = std::stoull(st.at("rng_s1").get<std::string>());
     std::fprintf(stderr, "[pretrain] resuming from %s at step %ld\n", ck.c_str(), start);
+    truncate_metrics(path_join(c.out, "metrics.jsonl"), start);
   } else {
     // a fresh run starts a fresh metrics log
     std::remove(path_join(c.out, "metrics.jsonl").c_str());
@@ -222,7 +241,12 @@ float run_pretrain(const PretrainConfig& c) {
                   rec.contains("eval_loss") ? (" eval " + std::to_string(rec["eval_loss"].get<double>()).substr(0, 6)).c_str() : "",
                   lr, tokens_per_step / dt);
     prog.update(step + 1 - start, extra);
-    if ((c.ckpt_every > 0 && (step + 1) % c.ckpt_every == 0) || last) save_ckpt(step + 1);
+    bool stop = c.stop_after > 0 && step + 1 >= c.stop_after && !last;
+    if ((c.ckpt_every > 0 && (step + 1) % c.ckpt_every == 0) || last || stop) save_ckpt(step + 1);
+    if (stop) {
+      std::fprintf(stderr, "\n[pretrain] stopped at step %ld (stop_after); rerun to resume\n", step + 1);
+      return loss;
+    }
   }
   prog.finish("loss " + std::to_string(loss));
   std::string md = path_join(c.out, "model");

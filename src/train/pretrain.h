@@ -24,6 +24,7 @@ struct PretrainConfig {
   long eval_every = 100, ckpt_every = 100, log_every = 10;
   int eval_batches = 4;
   bool resume = true;                      // continue from RUN/checkpoint when present
+  long stop_after = 0;                     // stop (with a checkpoint) once this step is reached; 0 = run to `steps`
   std::string save_dtype = "f32";          // f32 | bf16 for the final model
   OptimConfig optim;
 
