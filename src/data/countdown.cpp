@@ -124,6 +124,7 @@ struct Parser {
   const std::string& s;
   size_t i = 0;
   int depth = 0;
+  bool evaluate = false;
   std::vector<int64_t> used;
   CountdownVerdict err = CountdownVerdict::Correct;
 
@@ -144,6 +145,7 @@ struct Parser {
     return true;
   }
   bool apply(Rat& a, char op, const Rat& b) {
+    if (!evaluate) return true;  // first pass: syntax and the numbers used only
     // Operands are below 2^100 after norm, but products of two such need care: check before multiplying.
     auto small = [](i128 x) { return x < ((i128)1 << 60) && x > -((i128)1 << 60); };
     if (!(small(a.num) && small(a.den) && small(b.num) && small(b.den))) return set_err(CountdownVerdict::Overflow);
@@ -227,28 +229,21 @@ CountdownVerdict check_countdown_expression(const std::string& expr_in, const st
       return CountdownVerdict::BadSyntax;
     if (std::stoll(rhs) != target) return CountdownVerdict::WrongValue;
   }
+  // Pass 1: syntax and the numbers used; pass 2 (only for a well-formed expression over the right numbers):
+  // exact evaluation.
   Parser p(expr);
   Rat value;
   bool ok = p.expr(value);
   p.ws();
-  if (ok && p.i != expr.size()) return CountdownVerdict::BadSyntax;
-  // Syntax errors first; then the numbers (before any arithmetic verdict); then the value.
-  if (!ok && p.err == CountdownVerdict::BadSyntax) return CountdownVerdict::BadSyntax;
+  if (!ok || p.i != expr.size()) return p.err == CountdownVerdict::WrongNumbers ? p.err : CountdownVerdict::BadSyntax;
   std::vector<int64_t> used = p.used, given = numbers;
   std::sort(used.begin(), used.end());
   std::sort(given.begin(), given.end());
-  bool numbers_ok;
-  if (use_all) {
-    numbers_ok = used == given;
-  } else {
-    numbers_ok = std::includes(given.begin(), given.end(), used.begin(), used.end());
-  }
-  if (!ok) {
-    // parse stopped early at an arithmetic error: the number list is incomplete, so check what it saw
-    if (!std::includes(given.begin(), given.end(), used.begin(), used.end())) return CountdownVerdict::WrongNumbers;
-    return p.err;
-  }
+  bool numbers_ok = use_all ? used == given : std::includes(given.begin(), given.end(), used.begin(), used.end());
   if (!numbers_ok) return CountdownVerdict::WrongNumbers;
+  Parser q(expr);
+  q.evaluate = true;
+  if (!q.expr(value)) return q.err;
   if (value.den != 1 || value.num != target) return CountdownVerdict::WrongValue;
   return CountdownVerdict::Correct;
 }

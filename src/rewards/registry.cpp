@@ -4,12 +4,8 @@
 #include "rewards/code.h"
 #include "rewards/format.h"
 #include "rewards/language.h"
-#include "rewards/shaping.h"
-
-#if __has_include("rewards/math_verify.h")
 #include "rewards/math_verify.h"
-#define R1_HAVE_MATH_VERIFY 1
-#endif
+#include "rewards/shaping.h"
 
 #include <algorithm>
 #include <map>
@@ -22,11 +18,7 @@ double RewardContext::accuracy() const {
     if (info.accuracy) {
       accuracy_ = info.accuracy(completion);
     } else {
-#ifdef R1_HAVE_MATH_VERIFY
       accuracy_ = math_accuracy_reward(completion, info.gold);
-#else
-      fail("reward 'accuracy': no task verifier given and the math verifier (rewards/math_verify.h) is not built");
-#endif
     }
   }
   return *accuracy_;

@@ -1,0 +1,210 @@
+// Tasks: the Countdown generator and verifier (hand-computed cases), the benchmark JSONL loaders, and scoring.
+#include "core/check.h"
+#include "core/io.h"
+#include "data/countdown.h"
+#include "data/tasks.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <set>
+
+using namespace r1;
+using V = CountdownVerdict;
+
+namespace {
+std::string shared_dir() { return std::string(R1_SOURCE_DIR) + "/../shared/data/benchmarks"; }
+bool have_shared() { return is_directory(shared_dir()); }
+std::string tmp_path(const std::string& name) { return "/tmp/r1_tasks_" + std::to_string(getpid()) + "_" + name; }
+}  // namespace
+
+TEST(Countdown, ExpressionVerdicts) {
+  const std::vector<int64_t> n = {2, 3, 5};
+  EXPECT_EQ(check_countdown_expression("(3 + 5) * 2", n, 16), V::Correct);
+  EXPECT_EQ(check_countdown_expression(" 2*(5+3) ", n, 16), V::Correct);
+  EXPECT_EQ(check_countdown_expression("(3 + 5) * 2 = 16", n, 16), V::Correct);
+  EXPECT_EQ(check_countdown_expression("(3 + 5) * 2 = 17", n, 16), V::WrongValue);
+  EXPECT_EQ(check_countdown_expression("3 + 5 + 2", n, 16), V::WrongValue);
+  EXPECT_EQ(check_countdown_expression("3 * 3 + 5 + 2", n, 16), V::WrongNumbers);   // reuses 3
+  EXPECT_EQ(check_countdown_expression("(3 + 5) * 2 * 1", n, 16), V::WrongNumbers);  // 1 not given
+  EXPECT_EQ(check_countdown_expression("3 + 5", n, 8), V::WrongNumbers);            // 2 unused (exactly once)
+  EXPECT_EQ(check_countdown_expression("3 + 5", n, 8, /*use_all=*/false), V::Correct);  // at most once
+  EXPECT_EQ(check_countdown_expression("3 + 3", n, 6, false), V::WrongNumbers);
+  EXPECT_EQ(check_countdown_expression("3 / (5 - 5)", {3, 5, 5}, 1), V::DivisionByZero);
+  EXPECT_EQ(check_countdown_expression("3 / (5 - 5) + 1", {3, 5, 5}, 1), V::WrongNumbers);  // 1 not given
+  // Exact rationals: 6 / (1 - 3/4) = 24 needs a non-integer intermediate.
+  EXPECT_EQ(check_countdown_expression("6 / (1 - 3 / 4)", {1, 3, 4, 6}, 24), V::Correct);
+  // Floating point would call 1/3*3 equal to 1 only by luck; exact: (1/3)*3 = 1.
+  EXPECT_EQ(check_countdown_expression("1 / 3 * 3", {1, 3, 3}, 1), V::Correct);
+  EXPECT_EQ(check_countdown_expression("5 / 2 + 3", n, 5), V::WrongValue);  // 5.5
+  // Syntax the verifier refuses.
+  EXPECT_EQ(check_countdown_expression("-2 + 3 + 5", n, 6), V::BadSyntax);   // unary minus
+  EXPECT_EQ(check_countdown_expression("2.0 * 3 + 5", n, 11), V::BadSyntax);  // decimals
+  EXPECT_EQ(check_countdown_expression("2 ** 3 + 5", n, 13), V::BadSyntax);
+  EXPECT_EQ(check_countdown_expression("(2 + 3 * 5", n, 17), V::BadSyntax);
+  EXPECT_EQ(check_countdown_expression("2 + 3 * 5)", n, 17), V::BadSyntax);
+  EXPECT_EQ(check_countdown_expression("", n, 17), V::BadSyntax);
+  EXPECT_EQ(check_countdown_expression("import os", n, 17), V::BadSyntax);
+  EXPECT_EQ(check_countdown_expression("99999999999999999999 * 2", n, 17), V::WrongNumbers);
+  EXPECT_EQ(check_countdown_expression(std::string(200, '(') + "2" + std::string(200, ')'), {2}, 2), V::BadSyntax);
+  EXPECT_EQ(check_countdown_expression(std::string(30, '(') + "2" + std::string(30, ')'), {2}, 2), V::Correct);
+}
+
+TEST(Countdown, CompletionExtraction) {
+  const std::vector<int64_t> n = {2, 3, 5};
+  EXPECT_EQ(check_countdown_completion("<think>try</think> <answer> (3+5)*2 </answer>", n, 16), V::Correct);
+  EXPECT_EQ(check_countdown_completion("The answer is (3+5)*2", n, 16), V::NoAnswer);  // outside the tags
+  EXPECT_EQ(check_countdown_completion("<answer>3+5+2</answer><answer>(3+5)*2</answer>", n, 16), V::NoAnswer);
+  EXPECT_EQ(check_countdown_completion("<answer>(3+5)*2", n, 16), V::NoAnswer);
+}
+
+TEST(Countdown, GeneratorIsSeededSolvableAndSplit) {
+  CountdownConfig cfg;
+  cfg.train_size = 300;
+  cfg.test_size = 60;
+  CountdownTask task(cfg);
+  auto a = task.problems("train", 7), b = task.problems("train", 7), c = task.problems("train", 8);
+  ASSERT_EQ(a.size(), 300u);
+  EXPECT_EQ(a[5].prompt, b[5].prompt);
+  EXPECT_NE(a[0].prompt + a[1].prompt, c[0].prompt + c[1].prompt);
+  auto test = task.problems("test", 7);
+  ASSERT_EQ(test.size(), 60u);
+  std::set<std::string> train_keys;
+  auto key = [](const Problem& p) {
+    auto nums = p.meta["numbers"].get<std::vector<int64_t>>();
+    std::sort(nums.begin(), nums.end());
+    return nlohmann::json(nums).dump() + "=" + p.meta["target"].dump();
+  };
+  for (auto& p : a) train_keys.insert(key(p));
+  for (auto& p : task.problems("test", 123)) EXPECT_EQ(train_keys.count(key(p)), 0u) << "test problem in train";
+  for (auto& p : a) {
+    auto nums = p.meta["numbers"].get<std::vector<int64_t>>();
+    int64_t target = p.meta["target"].get<int64_t>();
+    EXPECT_GE(nums.size(), 3u);
+    EXPECT_LE(nums.size(), 4u);
+    EXPECT_GE(target, 1);
+    EXPECT_LE(target, 100);
+    for (auto x : nums) EXPECT_TRUE(x >= 1 && x <= 99);
+    EXPECT_EQ(check_countdown_expression(p.meta["solution"].get<std::string>(), nums, target), V::Correct)
+        << p.meta.dump();
+    EXPECT_EQ(p.gold, std::to_string(target));
+  }
+  EXPECT_THROW(task.problems("validation", 1), Error);
+  EXPECT_THROW(countdown_config_from_json(nlohmann::json::parse(R"({"max_numbrs": 4})")), Error);
+}
+
+TEST(Countdown, TaskScoresTinyZeroScheme) {
+  auto task = make_task("countdown", nlohmann::json::parse(R"({"train_size": 5, "test_size": 5})"));
+  auto probs = task->problems("train", 1);
+  const Problem& p = probs[0];
+  std::string sol = p.meta["solution"].get<std::string>();
+  EXPECT_EQ(task->score("<think>ok</think><answer>" + sol + "</answer>", p).total, 1.0);
+  EXPECT_DOUBLE_EQ(task->score("<think>ok</think><answer>1 + 1</answer>", p).total, 0.1);
+  EXPECT_EQ(task->score("I think " + sol, p).total, 0.0);
+  EXPECT_EQ(task->accuracy("<answer>" + sol + "</answer>", p), 1.0);
+  // Other reward mixes on the same task: accuracy + format.
+  auto specs = parse_reward_specs(nlohmann::json::parse(R"({"accuracy": 1.0, "format": 0.5})"));
+  auto b = task->score("<think>ok</think><answer>" + sol + "</answer>", p, specs);
+  EXPECT_DOUBLE_EQ(b.total, 1.5);
+  // The prompt already opened the think block.
+  b = task->score("ok</think><answer>" + sol + "</answer>", p, specs, -1, "<think>");
+  EXPECT_DOUBLE_EQ(b.total, 1.5);
+}
+
+TEST(Tasks, BenchmarkFilesLoad) {
+  if (!have_shared()) GTEST_SKIP() << "../shared/data/benchmarks absent: benchmark loaders not tested";
+  nlohmann::json cfg = {{"data_dir", shared_dir()}};
+  struct Case {
+    const char* name;
+    size_t rows;
+    const char* first_gold;
+  } cases[] = {{"gsm8k", 1319, "18"}, {"math500", 500, "\\left( 3, \\frac{\\pi}{2} \\right)"},
+               {"aime24", 30, "204"}, {"amc23", 40, "27"}};
+  for (auto& c : cases) {
+    auto t = make_task(c.name, cfg);
+    auto ps = t->problems("test", 0);
+    EXPECT_EQ(ps.size(), c.rows) << c.name;
+    EXPECT_EQ(ps[0].gold, c.first_gold) << c.name;
+    for (auto& p : ps) {
+      EXPECT_FALSE(p.prompt.empty()) << c.name << " " << p.id;
+      EXPECT_FALSE(p.gold.empty()) << c.name << " " << p.id;
+    }
+  }
+  auto gsm = make_task("gsm8k", cfg)->problems("test", 0);
+  EXPECT_EQ(gsm[0].prompt.rfind("Janet\xE2\x80\x99s ducks lay", 0), 0u);
+  for (auto& p : gsm) EXPECT_EQ(p.gold.find(','), std::string::npos) << p.gold;  // "1,000" -> "1000"
+  auto m500 = make_task("math500", cfg)->problems("test", 0);
+  EXPECT_EQ(m500[0].id, "test/precalculus/807.json");
+  EXPECT_EQ(m500[0].meta["subject"], "Precalculus");
+  EXPECT_EQ(m500[0].meta["level"], 2);
+  auto aime = make_task("aime24", cfg)->problems("test", 0);
+  EXPECT_EQ(aime[0].id, "60");
+  EXPECT_THROW(make_task("gsm8k", cfg)->problems("train", 0), Error);
+}
+
+TEST(Tasks, MathTaskScoresWithTheMathVerifier) {
+  if (!have_shared()) GTEST_SKIP() << "../shared/data/benchmarks absent";
+  auto t = make_task("gsm8k", {{"data_dir", shared_dir()}});
+  auto ps = t->problems("test", 0);
+  auto b = t->score("<think>16 - 3 - 4 = 9 eggs, 9 * 2 = 18</think> <answer>18</answer>", ps[0]);
+  EXPECT_EQ(b.get("accuracy"), 1.0);
+  EXPECT_EQ(b.get("format"), 1.0);
+  EXPECT_DOUBLE_EQ(b.total, 1.1);
+  b = t->score("<think>guess</think> <answer>17</answer>", ps[0]);
+  EXPECT_EQ(b.get("accuracy"), 0.0);
+  EXPECT_DOUBLE_EQ(b.total, 0.1);
+}
+
+TEST(Tasks, GenericJsonlAndErrors) {
+  const std::string path = tmp_path("gen.jsonl");
+  atomic_write(path, "{\"q\": \"1+1?\", \"a\": 2, \"k\": \"x1\", \"src\": \"s\"}\n\n{\"q\": \"half\", \"a\": 0.5}\n");
+  nlohmann::json cfg = {{"path", path}, {"prompt_field", "q"}, {"answer_field", "a"}, {"meta_fields", {"src"}}};
+  auto ps = make_task("jsonl", cfg)->problems("test", 0);
+  ASSERT_EQ(ps.size(), 2u);
+  EXPECT_EQ(ps[0].gold, "2");
+  EXPECT_EQ(ps[1].gold, "0.5");
+  EXPECT_EQ(ps[0].meta["src"], "s");
+  EXPECT_EQ(ps[1].meta["line"], 3);
+  EXPECT_EQ(ps[1].id, "jsonl-3");
+
+  auto expect_msg = [&](const std::string& content, const nlohmann::json& c, const std::string& needle) {
+    atomic_write(path, content);
+    try {
+      make_task("jsonl", c)->problems("test", 0);
+      ADD_FAILURE() << "no error, expected " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_msg("{\"q\": \"a\", \"a\": 1}\n{not json\n", cfg, path + ":2: not valid JSON");
+  expect_msg("{\"q\": \"a\"}\n", cfg, path + ":1: missing field 'a'");
+  expect_msg("{\"q\": 5, \"a\": 1}\n", cfg, "field 'q' must be a string");
+  expect_msg("{\"q\": \"x\", \"a\": [1]}\n", cfg, "expected a string or number");
+  expect_msg("", cfg, "has no rows");
+  nlohmann::json gcfg = {{"path", path}, {"prompt_field", "q"}, {"answer_field", "a"}, {"answer_format", "gsm8k"}};
+  expect_msg("{\"q\": \"x\", \"a\": \"no marker\"}\n", gcfg, "no '#### ' line");
+  EXPECT_THROW(make_task("jsonl", nlohmann::json::object()), Error);                      // no path
+  EXPECT_THROW(make_task("jsonl", {{"path", path}, {"promt_field", "q"}}), Error);        // unknown key
+  EXPECT_THROW(make_task("jsonl", {{"path", "/nonexistent.jsonl"}})->problems("test", 0), Error);
+  EXPECT_THROW(make_task("no_such_task"), Error);
+  ::unlink(path.c_str());
+  EXPECT_EQ(gsm8k_gold("so 1,234 total\n#### 1,234"), "1234");
+}
+
+TEST(Tasks, RegistryIsOpen) {
+  struct Echo : Task {
+    std::string name() const override { return "echo"; }
+    std::vector<std::string> splits() const override { return {"train"}; }
+    std::vector<Problem> problems(const std::string&, uint64_t) const override { return {{"e0", "say hi", "hi", {}}}; }
+    std::function<double(const std::string&)> verifier(const Problem& p) const override {
+      return [gold = p.gold](const std::string& c) { return c.find(gold) != std::string::npos ? 1.0 : 0.0; };
+    }
+  };
+  register_task("echo", [](const nlohmann::json&) { return std::make_unique<Echo>(); });
+  auto t = make_task("echo");
+  auto p = t->problems("train", 0)[0];
+  EXPECT_DOUBLE_EQ(t->score("<think>x</think><answer>hi</answer>", p).total, 1.1);
+  auto names = task_names();
+  EXPECT_NE(std::find(names.begin(), names.end(), "echo"), names.end());
+  EXPECT_NE(r1_zero_prompt("What is 2+2?").find("User: What is 2+2?. Assistant:"), std::string::npos);
+}
