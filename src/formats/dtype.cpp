@@ -4,7 +4,9 @@
 #include <cstring>
 #if defined(__AVX512F__)
 // GCC 12 reports a false "may be used uninitialized" inside its own AVX-512 headers.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #endif
 
