@@ -44,7 +44,6 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
 
   // Row layout: sequence s owns rows [row0[s], row0[s] + n_s).
   row0_.assign(S + 1, 0);
-  bool decode = true;
   for (int s = 0; s < S; s++) {
     const InferSeq& q = seqs[s];
     R1_CHECK(q.slot >= 0 && q.slot < cache_.n_slots(), "Inference::forward: slot ", q.slot, " out of range [0, ",
@@ -54,7 +53,6 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
              cache_.len(q.slot), " positions; adding ", q.n, " exceeds the planned maximum length ", cache_.max_len());
     for (int t = 0; t < s; t++) R1_CHECK(seqs[t].slot != q.slot, "Inference::forward: slot ", q.slot, " appears twice");
     row0_[s + 1] = row0_[s] + q.n;
-    decode = decode && q.n == 1;
   }
   const int N = row0_[S];
   ensure(N, all_logits ? N : S);
@@ -69,7 +67,7 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
       pos_[row0_[s] + t] = base + t;
     }
   }
-  (decode ? decode_rows : prefill_rows) += N;
+  rows += N;
   calls++;
 
   const Weights& w = m_.w;

@@ -28,9 +28,8 @@ class Inference {
   // A slot may appear at most once per call.
   const float* forward(const std::vector<InferSeq>& seqs, bool all_logits = false);
 
-  // Rows (tokens) run through the layers so far, split by kind: calls where every sequence added exactly one
-  // token count as decode, the rest as prefill.
-  long long prefill_rows = 0, decode_rows = 0, calls = 0;
+  // Rows (tokens) run through the layers and forward calls so far.
+  long long rows = 0, calls = 0;
 
   const Model& model() const { return m_; }
   KVCache& cache() { return cache_; }

@@ -7,11 +7,13 @@
 #include "model/infer.h"
 #include "model/kv_cache.h"
 #include "model/transformer.h"
+#include "rollout/engine.h"
 
 #include <gtest/gtest.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 
 using namespace r1;
@@ -153,4 +155,272 @@ TEST(KVCachePlan, OverBudgetIsAClearErrorNamingSizes) {
   KVCache ok(cfg, 16, 128, need);
   EXPECT_EQ(ok.bytes(), need);
   EXPECT_THROW(KVCache(cfg, 1, 129), Error);  // beyond max_position_embeddings
+}
+
+// ---- engine ---------------------------------------------------------------------------------------------------
+
+static std::vector<GenRequest> some_requests(int V, int n_prompts, int G) {
+  std::vector<GenRequest> rq;
+  for (int p = 0; p < n_prompts; p++) {
+    GenRequest q;
+    for (int t = 0; t < 2 + 3 * p; t++) q.prompt.push_back((p * 29 + t * 11 + 3) % V);
+    q.n = G;
+    rq.push_back(q);
+  }
+  return rq;
+}
+
+static GenConfig sampled_config() {
+  GenConfig c;
+  c.sampling.temperature = 0.8f;
+  c.sampling.top_p = 0.9f;
+  c.sampling.top_k = 20;
+  c.max_new_tokens = 12;
+  c.seed = 1234;
+  return c;
+}
+
+static void expect_same(const std::vector<GenSample>& a, const std::vector<GenSample>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); i++) {
+    EXPECT_EQ(a[i].prompt_index, b[i].prompt_index) << what << " sample " << i;
+    EXPECT_EQ(a[i].sample_index, b[i].sample_index) << what << " sample " << i;
+    EXPECT_EQ(a[i].ids, b[i].ids) << what << " sample " << i;
+    EXPECT_EQ(a[i].finish_reason, b[i].finish_reason) << what << " sample " << i;
+    ASSERT_EQ(a[i].logprobs.size(), b[i].logprobs.size()) << what << " sample " << i;
+    for (size_t t = 0; t < a[i].logprobs.size(); t++)
+      // Token ids must match exactly. Log-probs agree to float rounding only: oneDNN sgemm picks its summation
+      // order from the row count and thread count, so logits move by a few ulps with the batch (measured <= 2e-6).
+      EXPECT_NEAR(a[i].logprobs[t], b[i].logprobs[t], 1e-5) << what << " sample " << i << " token " << t;
+  }
+}
+
+TEST_P(Families, EngineGreedyMatchesPyTorch) {
+  std::string dir = fixture(GetParam());
+  Model m = Model::load(dir);
+  SafeTensorsFile ref(dir + "/reference.safetensors");
+  auto prompt = ref.read_i64("generate_prompt"), want = ref.read_i64("generate_tokens");
+  int B = (int)ref.find("generate_prompt")->shape[0], P = (int)ref.find("generate_prompt")->shape[1];
+  int G = (int)ref.find("generate_tokens")->shape[1];
+  std::vector<GenRequest> rq(B);
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < P; t++) rq[b].prompt.push_back((int)prompt[(size_t)b * P + t]);
+  GenConfig c;
+  c.sampling.greedy = true;
+  c.max_new_tokens = G;
+  Engine e(m);
+  auto out = e.generate(rq, c);
+  ASSERT_EQ((int)out.size(), B);
+  for (int b = 0; b < B; b++) {
+    ASSERT_EQ((int)out[b].ids.size(), G);
+    for (int t = 0; t < G; t++) EXPECT_EQ(out[b].ids[t], (int)want[(size_t)b * G + t]) << "row " << b << " token " << t;
+    EXPECT_EQ(out[b].finish_reason, "length");
+    EXPECT_TRUE(out[b].truncated);
+  }
+}
+
+// The property that makes importance-sampling patches unnecessary: the trainer's recomputation (Model::forward
+// at the sampling temperature, act().lp) equals the log-probs the engine reported.
+TEST_P(Families, SampledLogprobsEqualTrainerRecomputation) {
+  Model m = Model::load(fixture(GetParam()));
+  Engine e(m);
+  for (float T : {1.0f, 0.6f}) {
+    GenConfig c = sampled_config();
+    c.sampling.temperature = T;
+    c.max_batch = 5;
+    auto rq = some_requests(m.cfg.V, 3, 4);
+    auto out = e.generate(rq, c);
+    ASSERT_EQ(out.size(), 12u);
+    int checked = 0;
+    for (auto& s : out) {
+      std::vector<int> seq = rq[s.request].prompt;
+      const int P = (int)seq.size();
+      seq.insert(seq.end(), s.ids.begin(), s.ids.end());
+      std::vector<int> tg(seq.size(), -1);
+      for (size_t t = P - 1; t + 1 < seq.size(); t++) tg[t] = seq[t + 1];
+      m.forward(seq.data(), tg.data(), 1, (int)seq.size(), T);
+      for (size_t t = 0; t < s.ids.size(); t++) {
+        EXPECT_NEAR(s.logprobs[t], m.act().lp[P - 1 + t], 1e-5) << "T " << T << " sample " << s.sample_index
+                                                                 << " token " << t;
+        checked++;
+      }
+    }
+    EXPECT_GT(checked, 50);
+  }
+}
+
+TEST(Engine, SameSeedSameOutputsWhateverBatchAndThreads) {
+  Model m = Model::load(fixture("model_qwen3"));
+  Engine e(m);
+  auto rq = some_requests(m.cfg.V, 4, 3);
+  GenConfig c = sampled_config();
+  c.eos_ids = {5};  // ragged finishing, so continuous batching reshuffles the batch
+  c.max_new_tokens = 20;
+  int nt = omp_get_max_threads();
+  c.max_batch = 64;
+  auto ref = e.generate(rq, c);
+  bool ragged = false;
+  for (auto& s : ref) ragged = ragged || s.finish_reason == "stop";
+  EXPECT_TRUE(ragged) << "no sample hit eos: the test would not exercise joins";
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (int mb : {1, 2, 5, 64}) {
+      c.max_batch = mb;
+      expect_same(e.generate(rq, c), ref, "threads " + std::to_string(threads) + " max_batch " + std::to_string(mb));
+    }
+  }
+  omp_set_num_threads(nt);
+  // a different seed gives different samples
+  c.seed = 99;
+  auto other = e.generate(rq, c);
+  int differ = 0;
+  for (size_t i = 0; i < ref.size(); i++) differ += other[i].ids != ref[i].ids;
+  EXPECT_GT(differ, 0);
+}
+
+TEST(Engine, SharedPrefixEqualsSeparateSamplingAndPrefillsOnce) {
+  Model m = Model::load(fixture("model_llama"));
+  Engine e(m);
+  const int G = 6;
+  auto rq = some_requests(m.cfg.V, 3, G);
+  long long prompt_rows = 0;
+  for (auto& q : rq) prompt_rows += (long long)q.prompt.size();
+  GenConfig c = sampled_config();
+  c.eos_ids = {7};
+  // separately: one request per copy, each with its own sample index
+  std::vector<GenRequest> sep;
+  for (size_t p = 0; p < rq.size(); p++)
+    for (int j = 0; j < G; j++) {
+      GenRequest q;
+      q.prompt = rq[p].prompt;
+      q.prompt_index = (int)p;
+      q.first_sample = j;
+      sep.push_back(q);
+    }
+  c.max_batch = 64;
+  auto separate = e.generate(sep, c);
+  EXPECT_EQ(e.stats().prompts_prefilled, (long long)sep.size());
+  EXPECT_EQ(e.stats().prefill_rows, prompt_rows * G);
+  for (int mb : {64, 4, 1}) {
+    c.max_batch = mb;
+    auto shared = e.generate(rq, c);
+    expect_same(shared, separate, "max_batch " + std::to_string(mb));
+    // the prompt is computed once per prompt, whatever the batch size
+    EXPECT_EQ(e.stats().prompts_prefilled, (long long)rq.size()) << "max_batch " << mb;
+    EXPECT_EQ(e.stats().prefill_rows, prompt_rows) << "max_batch " << mb;
+    EXPECT_EQ(e.stats().prefix_copies + e.stats().prefix_reuses, (long long)rq.size() * (G - 1)) << "max_batch " << mb;
+    EXPECT_LE(e.stats().max_live, mb);
+    long long gen = 0;
+    for (auto& s : shared) gen += (long long)s.ids.size();
+    EXPECT_EQ(e.stats().decode_rows, gen - (long long)shared.size());  // first tokens come from the prefill
+  }
+}
+
+TEST(Engine, EosStopStringsAndLengthLimits) {
+  Model m = Model::load(fixture("model_qwen2"));
+  Engine e(m);
+  GenConfig c = sampled_config();
+  c.max_new_tokens = 16;
+  std::vector<GenRequest> rq = {{{3, 4, 5}, 1}};
+  auto base = e.generate(rq, c)[0];
+  ASSERT_EQ(base.ids.size(), 16u);
+  EXPECT_EQ(base.finish_reason, "length");
+  EXPECT_TRUE(base.truncated);
+  // eos: the sample stops at the first occurrence of the eos id, which is kept
+  int eos = base.ids[5];
+  size_t first = std::find(base.ids.begin(), base.ids.end(), eos) - base.ids.begin();
+  c.eos_ids = {eos};
+  auto s = e.generate(rq, c)[0];
+  EXPECT_EQ(s.ids, std::vector<int>(base.ids.begin(), base.ids.begin() + first + 1));
+  EXPECT_EQ(s.finish_reason, "stop");
+  EXPECT_FALSE(s.truncated);
+  // stop string spanning tokens: each id decodes to two letters
+  c.eos_ids.clear();
+  c.decode = [](const std::vector<int>& ids) {
+    std::string t;
+    for (int id : ids) t += std::string(1, (char)('a' + id % 26)) + (char)('a' + id / 26);
+    return t;
+  };
+  std::string text = c.decode(base.ids);
+  std::string stop = text.substr(7, 4);  // from the middle of token 3 into token 5
+  size_t at = text.find(stop);
+  size_t end_token = (at + stop.size() - 1) / 2;
+  c.stop = {stop};
+  s = e.generate(rq, c)[0];
+  EXPECT_EQ(s.finish_reason, "stop");
+  EXPECT_EQ(s.stop_text_pos, at);
+  EXPECT_EQ(s.ids, std::vector<int>(base.ids.begin(), base.ids.begin() + end_token + 1));
+  // max_position_embeddings caps prompt + completion
+  c.stop.clear();
+  std::vector<GenRequest> longp(1);
+  longp[0].prompt.assign(m.cfg.max_pos - 3, 9);
+  s = e.generate(longp, c)[0];
+  EXPECT_EQ(s.ids.size(), 3u);
+  EXPECT_EQ(s.finish_reason, "length");
+  EXPECT_TRUE(s.truncated);
+}
+
+TEST(Engine, StreamingCallbackSeesEveryTokenInOrder) {
+  Model m = Model::load(fixture("model_qwen3"));
+  Engine e(m);
+  auto rq = some_requests(m.cfg.V, 2, 3);
+  GenConfig c = sampled_config();
+  c.max_batch = 2;
+  std::map<std::pair<int, int>, std::vector<int>> seen;
+  auto out = e.generate(rq, c, [&](const GenSample& s, int tok) { seen[{s.prompt_index, s.sample_index}].push_back(tok); });
+  for (auto& s : out) {
+    std::pair<int, int> key(s.prompt_index, s.sample_index);
+    EXPECT_EQ(seen[key], s.ids);
+  }
+}
+
+TEST(Engine, MemoryPlanningErrorBeforeAnyWork) {
+  Model m = Model::load(fixture("model_llama"));
+  Engine e(m);
+  auto rq = some_requests(m.cfg.V, 2, 8);
+  GenConfig c = sampled_config();
+  c.max_batch = 16;
+  c.kv_budget_bytes = 4096;
+  int calls = 0;
+  try {
+    e.generate(rq, c, [&](const GenSample&, int) { calls++; });
+    FAIL() << "expected an error";
+  } catch (const Error& ex) {
+    std::string msg = ex.what();
+    EXPECT_NE(msg.find("KV cache needs"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("16 sequences"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("4096 bytes"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(e.stats().prefill_rows, 0);
+}
+
+TEST(Engine, BadRequestsAreClearErrors) {
+  Model m = Model::load(fixture("model_llama"));
+  Engine e(m);
+  GenConfig c;
+  auto expect_error = [&](const std::vector<GenRequest>& rq, const GenConfig& cc, const std::string& needle) {
+    try {
+      e.generate(rq, cc);
+      ADD_FAILURE() << "expected an error containing '" << needle << "'";
+    } catch (const Error& ex) {
+      EXPECT_NE(std::string(ex.what()).find(needle), std::string::npos) << ex.what();
+    }
+  };
+  expect_error({{{}, 1}}, c, "empty prompt");
+  expect_error({{{1, 2}, 0}}, c, "asks for 0 samples");
+  expect_error({{{1, 64}, 1}}, c, "outside the vocabulary");
+  expect_error({{std::vector<int>(m.cfg.max_pos, 1), 1}}, c, "max_position_embeddings");
+  GenConfig c2 = c;
+  c2.max_new_tokens = 0;
+  expect_error({{{1}, 1}}, c2, "max_new_tokens");
+  c2 = c;
+  c2.stop = {"x"};
+  expect_error({{{1}, 1}}, c2, "decode function");
+  c2 = c;
+  c2.sampling.top_p = 0.f;
+  expect_error({{{1}, 1}}, c2, "top_p");
+  c2 = c;
+  c2.eos_ids = {-1};
+  expect_error({{{1}, 1}}, c2, "eos id");
 }
