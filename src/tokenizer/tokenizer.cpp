@@ -208,24 +208,48 @@ void Tokenizer::Impl::finalize() {
 
 // ---- BPE ----
 namespace {
-// Direct-mapped per-thread cache of piece -> ids (bounded, no locking).
-struct WordCache {
-  static constexpr size_t kSize = 1 << 15;
-  struct Entry {
-    uint64_t hash = 0;
-    std::string key;
-    std::vector<int> ids;
-  };
-  uint64_t uid = 0;
-  std::vector<Entry> entries;
+// Direct-mapped per-thread cache of piece -> ids (bounded, no locking). Key and ids are stored inline so a
+// hit touches one cache line.
+struct alignas(64) CacheEntry {
+  uint64_t hash;
+  uint8_t klen, nids;  // klen == 0: empty
+  char key[22];
+  int32_t ids[8];
 };
-WordCache& word_cache(uint64_t uid) {
+static_assert(sizeof(CacheEntry) == 64, "one cache line");
+constexpr size_t kCacheSize = 1 << 14;
+constexpr size_t kCacheMaxKey = 22, kCacheMaxIds = 8;
+
+struct WordCache {
+  uint64_t uid = 0;
+  std::vector<CacheEntry> entries;
+};
+CacheEntry* word_cache(uint64_t uid) {
   thread_local WordCache c;
   if (c.uid != uid) {
-    c.entries.assign(WordCache::kSize, {});
+    c.entries.assign(kCacheSize, CacheEntry{});
     c.uid = uid;
   }
-  return c;
+  return c.entries.data();
+}
+
+inline uint64_t hash_bytes(const char* s, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xFF51AFD7ED558CCDull);
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, s, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+    s += 8;
+    n -= 8;
+  }
+  if (n) {
+    uint64_t w = 0;
+    std::memcpy(&w, s, n);
+    h = (h ^ w) * 0x94D049BB133111EBull;
+    h ^= h >> 29;
+  }
+  return h ^ (h >> 32);
 }
 
 // Merges `sym` in place: lowest rank first, leftmost on ties. Short words: rescan an array of pair ranks.
@@ -319,14 +343,13 @@ void Tokenizer::Impl::bpe_piece(const char* s, size_t n, std::vector<int>& out) 
       return;
     }
   }
-  WordCache::Entry* entry = nullptr;
+  CacheEntry* entry = nullptr;
   uint64_t h = 0;
-  if (n <= 128) {
-    h = std::hash<std::string_view>()(std::string_view(s, n));
-    WordCache& cache = word_cache(uid);
-    entry = &cache.entries[h & (WordCache::kSize - 1)];
-    if (entry->hash == h && entry->key.size() == n && std::memcmp(entry->key.data(), s, n) == 0) {
-      out.insert(out.end(), entry->ids.begin(), entry->ids.end());
+  if (n <= kCacheMaxKey) {
+    h = hash_bytes(s, n);
+    entry = word_cache(uid) + (h & (kCacheSize - 1));
+    if (entry->hash == h && entry->klen == n && std::memcmp(entry->key, s, n) == 0) {
+      out.insert(out.end(), entry->ids, entry->ids + entry->nids);
       return;
     }
   }
@@ -341,10 +364,12 @@ void Tokenizer::Impl::bpe_piece(const char* s, size_t n, std::vector<int>& out) 
   else
     merge_long(merges, sym);
   out.insert(out.end(), sym.begin(), sym.end());
-  if (entry) {
+  if (entry && sym.size() <= kCacheMaxIds) {
     entry->hash = h;
-    entry->key.assign(s, n);
-    entry->ids.assign(sym.begin(), sym.end());
+    entry->klen = uint8_t(n);
+    std::memcpy(entry->key, s, n);
+    entry->nids = uint8_t(sym.size());
+    std::copy(sym.begin(), sym.end(), entry->ids);
   }
 }
 
