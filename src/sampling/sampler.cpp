@@ -142,6 +142,38 @@ inline uint64_t make_key(float logit, int id) {
   return (static_cast<uint64_t>(b) << 32) | static_cast<uint32_t>(~static_cast<uint32_t>(id));
 }
 inline int key_id(uint64_t k) { return static_cast<int>(~static_cast<uint32_t>(k)); }
+inline float key_logit(uint64_t k) {
+  uint32_t b = static_cast<uint32_t>(k >> 32);
+  b = (b & 0x80000000u) ? (b & 0x7FFFFFFFu) : ~b;  // undo make_key's transform
+  float x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
+
+// Keys of the k largest tokens of the row (k < V) into H[0, k), by a min-heap scan in id order. A later token
+// can only enter with a strictly larger logit than the heap's minimum (equal logit means larger id, i.e. a
+// smaller key), so 64-token blocks are rejected by one vectorised compare.
+void topk_scan(const float* l, int V, size_t k, uint64_t* H) {
+  const auto cmp = std::greater<uint64_t>();
+  for (size_t i = 0; i < k; ++i) H[i] = make_key(l[i], static_cast<int>(i));
+  std::make_heap(H, H + k, cmp);
+  float thr = key_logit(H[0]);
+  constexpr int kBlock = 64;
+  for (int b = static_cast<int>(k); b < V; b += kBlock) {
+    const int e = std::min(V, b + kBlock);
+    int hit = 0;
+#pragma omp simd reduction(| : hit)
+    for (int i = b; i < e; ++i) hit |= l[i] > thr ? 1 : 0;
+    if (!hit) continue;
+    for (int i = b; i < e; ++i)
+      if (l[i] > thr) {
+        std::pop_heap(H, H + k, cmp);
+        H[k - 1] = make_key(l[i], i);
+        std::push_heap(H, H + k, cmp);
+        thr = key_logit(H[0]);
+      }
+  }
+}
 
 // Among K[0, n) (distinct keys), returns the smallest key of the shortest descending prefix whose weight sum
 // reaches `target`, or `fallback` if the whole range does not reach it. Reorders K; tmp holds n keys.
@@ -238,26 +270,23 @@ struct Kept {
   size_t n = 0;
 };
 
+constexpr size_t kListMax = 4096;  // kept candidates above this are drawn by masking the row, not a sorted list
+
 // Reusable buffers (one per thread in sample_token).
 struct Work {
   std::vector<uint64_t> keys, tmp;
   std::vector<int> ids;
 };
 
-Kept apply_filters(const float* l, const float* w, int V, double S, const SamplingParams& p, Work& work) {
-  std::vector<uint64_t>& keys = work.keys;
-  std::vector<int>& ids = work.ids;
-  Kept kept;
+// Gathers into work.keys the keys of {w >= t} for a threshold t such that this set (a prefix of the order)
+// provably contains what the filters need; cheap vectorised counting passes pick t. Returns the count.
+size_t gather_candidates(const float* l, const float* w, int V, double S, const SamplingParams& p, Work& work) {
   const bool topk_on = p.top_k > 0 && p.top_k < V;
   const bool topp_on = p.top_p < 1.0f;
   const bool minp_on = p.min_p > 0.0f;
-  if (!topk_on && !topp_on && !minp_on) return kept;
-  kept.all = false;
-  kept.min_w = minp_on ? p.min_p : 0.0f;  // max weight is exp(0) == 1, so prob >= min_p * max <=> w >= min_p
-  if (keys.size() < static_cast<size_t>(V)) keys.resize(V), work.tmp.resize(V);
-  uint64_t* K = keys.data();
   const size_t k = static_cast<size_t>(p.top_k);
-
+  uint64_t* K = work.keys.data();
+  std::vector<int>& ids = work.ids;
   // Find a threshold t such that {w >= t} (a prefix of the order) provably contains what the filters need,
   // using cheap counting passes; then gather only those tokens.
   float t = minp_on ? p.min_p : 1e-2f;
@@ -276,15 +305,51 @@ Kept apply_filters(const float* l, const float* w, int V, double S, const Sampli
     t = t > 1e-34f ? t * 1e-2f : 0.0f;
   }
   if (ids.size() < static_cast<size_t>(V) + kLanes) ids.resize(static_cast<size_t>(V) + kLanes);
-  size_t n = gather_ids(w, V, t, ids.data());
+  const size_t n = gather_ids(w, V, t, ids.data());
   for (size_t i = 0; i < n; ++i) K[i] = make_key(l[ids[i]], ids[i]);
+  return n;
 
+}
+
+Kept apply_filters(const float* l, const float* w, int V, double S, const SamplingParams& p, Work& work) {
+  std::vector<uint64_t>& keys = work.keys;
+  Kept kept;
+  const bool topk_on = p.top_k > 0 && p.top_k < V;
+  const bool topp_on = p.top_p < 1.0f;
+  const bool minp_on = p.min_p > 0.0f;
+  if (!topk_on && !topp_on && !minp_on) return kept;
+  kept.all = false;
+  kept.min_w = minp_on ? p.min_p : 0.0f;  // max weight is exp(0) == 1, so prob >= min_p * max <=> w >= min_p
+  if (keys.size() < static_cast<size_t>(V)) keys.resize(V), work.tmp.resize(V);
+  uint64_t* K = keys.data();
+  const size_t k = static_cast<size_t>(p.top_k);
+
+  size_t n = 0;
   double D = S;  // mass that top-p's cumulative share is taken of
-  if (topk_on && n > k) {
-    std::nth_element(K, K + (k - 1), K + n, std::greater<uint64_t>());
+  if (!topk_on && !topp_on) {
+    // min-p alone keeps {w >= min_p}: no order needed. Large sets are drawn by the row mask (keys unused).
+    size_t count;
+    double mass;
+    count_mass(w, V, p.min_p, count, mass);
+    if (count > kListMax) {
+      kept.cut = make_key(-std::numeric_limits<float>::infinity(), V - 1);  // smallest key: no key cut
+      kept.n = count;
+      return kept;
+    }
+  }
+  if (topk_on && k <= 1024) {
+    topk_scan(l, V, k, K);
     n = k;
     D = 0;
     for (size_t i = 0; i < n; ++i) D += w[key_id(K[i])];
+  } else {
+    n = gather_candidates(l, w, V, S, p, work);
+    if (topk_on && n > k) {
+      std::nth_element(K, K + (k - 1), K + n, std::greater<uint64_t>());
+      n = k;
+      D = 0;
+      for (size_t i = 0; i < n; ++i) D += w[key_id(K[i])];
+    }
   }
   uint64_t lowest = K[0];
   for (size_t i = 1; i < n; ++i) lowest = std::min(lowest, K[i]);
@@ -335,10 +400,14 @@ int draw_all(const float* w, int V, double S, double u) {
   return 0;
 }
 
+// key(l, i) >= cut && w >= min_w, in a form that vectorises over a row.
+inline bool in_kept(float l, float w, int i, float cut_logit, int cut_id, float min_w) {
+  return (l > cut_logit || (l == cut_logit && i <= cut_id)) && w >= min_w;
+}
+
 // Inverse CDF over the kept set in ascending id order. Small candidate sets walk a sorted id list; large ones
 // zero the dropped weights in place (w is not needed afterwards) and reuse the whole-row walk.
 int draw_kept(const float* l, float* w, int V, const Kept& kept, Work& work, double u) {
-  constexpr size_t kListMax = 4096;
   if (kept.n <= kListMax) {
     kept_ids(w, work.keys, kept, work.ids);
     double Z = 0;
@@ -355,17 +424,10 @@ int draw_kept(const float* l, float* w, int V, const Kept& kept, Work& work, dou
     R1_CHECK(last >= 0, "sampling: internal error, empty kept set");
     return last;
   }
-  // key(l_i, i) >= cut  <=>  l_i > cut logit, or l_i == cut logit and i <= cut id (vectorisable form).
-  uint32_t b = static_cast<uint32_t>(kept.cut >> 32);
-  b = (b & 0x80000000u) ? (b & 0x7FFFFFFFu) : ~b;  // undo make_key's transform
-  float cut_logit;
-  std::memcpy(&cut_logit, &b, sizeof cut_logit);
+  const float cut_logit = key_logit(kept.cut);
   const int cut_id = key_id(kept.cut);
   const float min_w = kept.min_w;
-  for (int i = 0; i < V; ++i) {
-    const bool in = (l[i] > cut_logit || (l[i] == cut_logit && i <= cut_id)) && w[i] >= min_w;
-    w[i] = in ? w[i] : 0.0f;
-  }
+  for (int i = 0; i < V; ++i) w[i] = in_kept(l[i], w[i], i, cut_logit, cut_id, min_w) ? w[i] : 0.0f;
   double acc[kLanes] = {};
   lane_sum(w, V, acc);
   double Z = 0;
@@ -425,14 +487,11 @@ std::vector<std::pair<int, float>> filtered_distribution(const float* logits, in
   const double S = row_sum<true>(logits, V, m, p.temperature, w.data());
   Work work;
   const Kept kept = apply_filters(logits, w.data(), V, S, p, work);
-  const std::vector<uint64_t>& keys = work.keys;
   std::vector<uint64_t> members;
-  if (kept.all) {
-    for (int i = 0; i < V; ++i) members.push_back(make_key(logits[i], i));
-  } else {
-    for (size_t i = 0; i < kept.n; ++i)
-      if (keys[i] >= kept.cut && w[key_id(keys[i])] >= kept.min_w) members.push_back(keys[i]);
-  }
+  const float cut_logit = key_logit(kept.cut);
+  const int cut_id = key_id(kept.cut);
+  for (int i = 0; i < V; ++i)
+    if (kept.all || in_kept(logits[i], w[i], i, cut_logit, cut_id, kept.min_w)) members.push_back(make_key(logits[i], i));
   std::sort(members.begin(), members.end(), std::greater<uint64_t>());
   double Z = 0;
   for (uint64_t k : members) Z += w[key_id(k)];

@@ -244,6 +244,7 @@ TEST(Filters, MatchesReferenceOnLargeVocab) {
       {50000, 0.5, params(1, 0, 0.999f)},     {50000, 8.0, params(1.3f, 40, 0.8f)},
       {50000, 2.0, params(1, 30, 1, 0.2f)},   {50000, 2.0, params(1, 0, 0.5f, 1e-6f)},
       {1000, 20.0, params(1, 0, 0.99f)},      {33, 1.0, params(1, 7, 0.7f)},
+      {50000, 0.5, params(1, 0, 1, 0.2f)},    {50000, 1.0, params(1, 3000, 0.95f)},
   };
   uint64_t seed = 100;
   for (const Case& c : cases) {
@@ -360,7 +361,7 @@ TEST(Draws, ChiSquareSmallRows) {
 TEST(Draws, ChiSquareLargeRowsBinned) {
   const int V = 6000, n = 16000;
   const auto l = normal_logits(V, 1.0, 4242);
-  for (const SamplingParams& p : {params(), params(1, 0, 0.99f), params(0.8f, 0, 1, 0.05f), params(1, 300)}) {
+  for (const SamplingParams& p : {params(), params(1, 0, 0.99f), params(1, 0, 1, 0.01f), params(0.8f, 300)}) {
     const Dist target = reference_dist(l, p);
     std::vector<int> bin_of(V, -1);
     std::vector<double> bin_p;
