@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -13,6 +14,11 @@
 namespace r1 {
 
 // ---------------------------------------------------------------------------------------------------------------
+GemmStats& gemm_stats() {
+  static GemmStats s;
+  return s;
+}
+
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* a, int lda, const float* b,
           int ldb, float beta, float* c, int ldc) {
   if (M == 0 || N == 0) return;
@@ -21,7 +27,11 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
       for (int j = 0; j < N; j++) c[(size_t)i * ldc + j] = beta == 0 ? 0.f : beta * c[(size_t)i * ldc + j];
     return;
   }
+  auto t0 = std::chrono::steady_clock::now();
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+  GemmStats& gs = gemm_stats();
+  gs.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  gs.flops += 2.0 * M * N * K;
   R1_CHECK(st == dnnl_success, "oneDNN sgemm failed with status ", (int)st, " (M=", M, " N=", N, " K=", K, ")");
 }
 

@@ -13,6 +13,11 @@
 namespace r1 {
 
 // ---- matrix products (oneDNN) ---------------------------------------------------------------------------------
+// Time and FLOPs spent in gemm() since the last reset (benchmarks report the matrix products' own rate).
+struct GemmStats {
+  double seconds = 0, flops = 0;
+};
+GemmStats& gemm_stats();
 // out[M,N] = a[M,K] · w[N,K]^T (+ bias[N] when bias != nullptr). w is laid out like torch.nn.Linear.weight.
 void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
 // Backward of matmul_forward. da[M,K] = dout·w (or += when accumulate_da); dw[N,K] += dout^T·a;

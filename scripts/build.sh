@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds r1.cpp into build/ (Release, optimised for this machine unless R1_NATIVE=OFF).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DR1_NATIVE="${R1_NATIVE:-ON}" ${R1_CMAKE_ARGS:-} >/dev/null
+cmake --build build -j"$JOBS"

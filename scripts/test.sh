@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test job: install what is missing, build, run every test with CTest (summary printed at the end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh
+cd build
+ctest --output-on-failure --timeout 600 -j"${CTEST_JOBS:-1}"
