@@ -5,7 +5,7 @@ Uses Debian's python3-jinja2 (run with /usr/bin/python3) configured the way Hugg
 configures it in chat_template_utils._compile_jinja_template:
   ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, generation tag])
   filters["tojson"] = json.dumps(x, ensure_ascii=False, indent=..., separators=..., sort_keys=...)
-  globals["raise_exception"] raises TemplateError
+  globals["raise_exception"] raises TemplateError, globals["strftime_now"] formats the current time
 and renders with messages=..., tools=None, documents=None, add_generation_prompt=..., **special_tokens, **kwargs.
 
 Two parts:
@@ -17,6 +17,7 @@ Two parts:
 Usage: /usr/bin/python3 tools/gen_chat_fixtures.py [--shared ../shared] [--out tests/fixtures/chat_templates/cases.json]
 """
 import argparse
+from datetime import datetime
 import json
 import os
 import sys
@@ -49,8 +50,12 @@ def make_env():
     def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
         return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
+    def strftime_now(format):
+        return datetime.now().strftime(format)
+
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
     return env
 
 
