@@ -488,8 +488,8 @@ void GGUFFile::parse(const uint8_t* bytes, size_t size) {
     t.type = GGMLType(ty);
     R1_CHECK(t.ne.empty() || t.ne[0] % tr->block == 0, p, ": ", what, ": ne[0] = ", t.ne.empty() ? 0 : t.ne[0],
              " is not a multiple of the ", tr->name, " block size ", tr->block);
-    t.nbytes = size_t(numel / uint64_t(tr->block)) * tr->size;  // numel < 2^63 and size <= 292 / block
-    R1_CHECK(numel / uint64_t(tr->block) <= UINT64_MAX / tr->size, p, ": ", what, ": byte size overflows");
+    R1_CHECK(numel / uint64_t(tr->block) <= SIZE_MAX / tr->size, p, ": ", what, ": byte size overflows");
+    t.nbytes = size_t(numel / uint64_t(tr->block)) * tr->size;
     t.offset = c.uint(8, what + " offset");
     R1_CHECK(t.offset % alignment_ == 0, p, ": ", what, ": data offset ", t.offset,
              " is not a multiple of the alignment ", alignment_);

@@ -132,7 +132,7 @@ void SafeTensorsFile::parse(const uint8_t* bytes, size_t size) {
       R1_CHECK(d.is_number_integer(), where, ": field 'shape' must contain integers, got ", d.dump());
       R1_CHECK(d.is_number_unsigned(), where, ": field 'shape' has negative dimension ", d.dump());
       uint64_t dim = d.get<uint64_t>();
-      R1_CHECK(dim <= (uint64_t(1) << 48), where, ": field 'shape': dimension ", dim, " is too large");
+      R1_CHECK(dim < (uint64_t(1) << 48), where, ": field 'shape': dimension ", dim, " is too large");
       R1_CHECK(!mul_overflow(numel, dim, &numel) && numel <= uint64_t(INT64_MAX), where,
                ": field 'shape': element count overflows");
       t.shape.push_back(int64_t(dim));
