@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -75,8 +76,11 @@ Prepared prepare(const SandboxConfig& cfg, const SandboxJob& job) {
   const SandboxLimits& L = job.limits;
   Prepared p;
   auto& a = p.args;
+  // --as-pid-1: the program itself is the namespace's pid 1. bwrap's own reaper process is left behind as an
+  // orphan zombie on the host after every run (reaped only by the host's init), and each such zombie counts
+  // against the sandbox uid's RLIMIT_NPROC: a few fast runs in a row would then fail to start.
   a = {cfg.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
-       "--cap-drop", "ALL", "--hostname", "sandbox"};
+       "--as-pid-1", "--cap-drop", "ALL", "--hostname", "sandbox"};
   add_root_binds(a);
   a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev", "--size", std::to_string(L.tmpfs_bytes), "--tmpfs", "/tmp",
                      "--dir", "/box"});
@@ -101,6 +105,8 @@ Prepared prepare(const SandboxConfig& cfg, const SandboxJob& job) {
     a.insert(a.end(), {"--perms", f.executable ? "0555" : "0444", "--ro-bind-data", std::to_string(3 + i),
                        "/box/" + f.name});
   }
+  // bwrap writes {"child-pid": N} here: the host pid of the sandbox's pid 1, which a timeout kills.
+  a.insert(a.end(), {"--info-fd", std::to_string(3 + job.files.size())});
   a.insert(a.end(), {"--remount-ro", "/dev", "--remount-ro", "/", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
                      "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8",
                      "--chdir", "/tmp", "--"});
@@ -134,7 +140,9 @@ struct Running {
   int slot = 0;
   pid_t pid = -1;
   int pidfd = -1;
-  int in_fd = -1, out_fd = -1, err_fd = -1;
+  int in_fd = -1, out_fd = -1, err_fd = -1, info_fd = -1;
+  std::string info;       // bwrap's --info-fd JSON
+  pid_t sandbox_init = -1;  // host pid of the sandbox's pid 1, once known
   size_t in_off = 0;
   Clock::time_point start, deadline;
   bool reaped = false;
@@ -147,10 +155,13 @@ struct Running {
 
 void kill_tree(Running& r, SandboxStatus why) {
   if (r.killed || r.reaped) return;
-  // The process group holds bwrap and the sandbox's pid 1 (bwrap --new-session moves only the program into
-  // a new session); killing pid 1 makes the kernel kill every process of the pid namespace.
-  ::kill(-r.pid, SIGKILL);
-  ::kill(r.pid, SIGKILL);
+  // Killing the sandbox's pid 1 makes the kernel kill every process of its pid namespace; bwrap (outside)
+  // then reaps it and exits, so nothing is left as an orphan zombie that would still count against the
+  // sandbox uid's RLIMIT_NPROC. Before bwrap has reported that pid, kill bwrap's whole process group.
+  if (r.sandbox_init > 0)
+    ::kill(r.sandbox_init, SIGKILL);
+  else
+    ::kill(-r.pid, SIGKILL);
   r.killed = true;
   r.killed_at = Clock::now();
   r.forced = why;
@@ -159,7 +170,15 @@ void kill_tree(Running& r, SandboxStatus why) {
 }  // namespace
 
 Sandbox::Sandbox(SandboxConfig config) : config_(std::move(config)) {
-  R1_CHECK(config_.parallelism >= 1, "sandbox: parallelism must be >= 1, got ", config_.parallelism);
+  R1_CHECK(config_.parallelism >= 1 && config_.parallelism <= 16, "sandbox: parallelism must be in 1..16, got ",
+           config_.parallelism);
+  if (config_.uid_base == 0) {
+    // A block of 16 uids per (process, instance), so sandboxes of different processes (ctest -j, several
+    // trainers) never share a uid and with it an RLIMIT_NPROC budget.
+    static std::atomic<uint32_t> instances{0};
+    uint32_t k = ((uint32_t)::getpid() % 40000u) * 4u + (instances++ % 4u);
+    config_.uid_base = 200000u + k * 16u;
+  }
 }
 
 void Sandbox::check_available() {
@@ -208,6 +227,11 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
       ::close(in_p[0]), ::close(in_p[1]), ::close(out_p[0]), ::close(out_p[1]);
       fail("sandbox: pipe failed: ", std::strerror(errno));
     }
+    int info_p[2];
+    if (::pipe2(info_p, O_CLOEXEC) != 0) {
+      for (int* p : {in_p, out_p, err_p}) ::close(p[0]), ::close(p[1]);
+      fail("sandbox: pipe failed: ", std::strerror(errno));
+    }
     int slot = 0;
     while (slot_busy[slot]) ++slot;
     const SandboxLimits& L = job.limits;
@@ -221,7 +245,7 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
     const uid_t uid = (uid_t)(config_.uid_base + slot);
     const int nfiles = (int)prep.file_fds.size();
     // Lowest fd number above every fd the child must keep, so moving them into place cannot clobber one.
-    int high = std::max({in_p[0], out_p[1], err_p[1], 2 + nfiles}) + 1;
+    int high = std::max({in_p[0], out_p[1], err_p[1], info_p[1], 3 + nfiles}) + 1;
     for (int fd : prep.file_fds) high = std::max(high, fd + 1);
     static char envpath[] = "PATH=/usr/bin:/bin";
     char* envp[] = {envpath, nullptr};
@@ -229,7 +253,7 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
     pid_t pid = ::fork();
     if (pid < 0) {
       int e = errno;
-      for (int* p : {in_p, out_p, err_p}) ::close(p[0]), ::close(p[1]);
+      for (int* p : {in_p, out_p, err_p, info_p}) ::close(p[0]), ::close(p[1]);
       for (int fd : prep.file_fds) ::close(fd);
       fail("sandbox: fork failed: ", std::strerror(e));
     }
@@ -237,17 +261,18 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
       // Child: async-signal-safe calls only.
       ::setpgid(0, 0);
       int in = ::fcntl(in_p[0], F_DUPFD, high), out = ::fcntl(out_p[1], F_DUPFD, high),
-          err = ::fcntl(err_p[1], F_DUPFD, high);
+          err = ::fcntl(err_p[1], F_DUPFD, high), info = ::fcntl(info_p[1], F_DUPFD, high);
       int moved[64];
       for (int i = 0; i < nfiles && i < 64; ++i) moved[i] = ::fcntl(prep.file_fds[i], F_DUPFD, high);
-      if (in < 0 || out < 0 || err < 0 || nfiles > 64) ::_exit(126);
+      if (in < 0 || out < 0 || err < 0 || info < 0 || nfiles > 64) ::_exit(126);
       if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
       for (int i = 0; i < nfiles; ++i)
         if (moved[i] < 0 || ::dup2(moved[i], 3 + i) < 0) ::_exit(126);
+      if (::dup2(info, 3 + nfiles) < 0) ::_exit(126);
 #ifdef SYS_close_range
-      if (::syscall(SYS_close_range, 3 + nfiles, ~0U, 0) != 0)
+      if (::syscall(SYS_close_range, 4 + nfiles, ~0U, 0) != 0)
 #endif
-        for (int fd = 3 + nfiles; fd < 65536; ++fd) ::close(fd);
+        for (int fd = 4 + nfiles; fd < 65536; ++fd) ::close(fd);
       sigset_t none;
       sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -269,6 +294,7 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
     ::close(in_p[0]);
     ::close(out_p[1]);
     ::close(err_p[1]);
+    ::close(info_p[1]);
     for (int fd : prep.file_fds) ::close(fd);
     Running r;
     r.job = j;
@@ -280,7 +306,8 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
     r.in_fd = in_p[1];
     r.out_fd = out_p[0];
     r.err_fd = err_p[0];
-    for (int fd : {r.in_fd, r.out_fd, r.err_fd}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    r.info_fd = info_p[0];
+    for (int fd : {r.in_fd, r.out_fd, r.err_fd, r.info_fd}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     if (job.stdin_data.empty()) close_fd(r.in_fd);
     r.start = Clock::now();
     r.deadline = r.start + std::chrono::microseconds((int64_t)(L.wall_seconds * 1e6));
@@ -308,6 +335,7 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
     close_fd(r.in_fd);
     close_fd(r.out_fd);
     close_fd(r.err_fd);
+    close_fd(r.info_fd);
     close_fd(r.pidfd);
     slot_busy[r.slot] = false;
   };
@@ -326,6 +354,7 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
         if (r.in_fd >= 0) pfds.push_back({r.in_fd, POLLOUT, 0}), who.push_back({i, 0});
         if (r.out_fd >= 0) pfds.push_back({r.out_fd, POLLIN, 0}), who.push_back({i, 1});
         if (r.err_fd >= 0) pfds.push_back({r.err_fd, POLLIN, 0}), who.push_back({i, 2});
+        if (r.info_fd >= 0) pfds.push_back({r.info_fd, POLLIN, 0}), who.push_back({i, 4});
         if (r.pidfd >= 0 && !r.reaped) pfds.push_back({r.pidfd, POLLIN, 0}), who.push_back({i, 3});
         if (r.pidfd < 0) timeout_ms = std::min<int64_t>(timeout_ms, 5);
         if (!r.killed) {
@@ -374,6 +403,21 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
             }
             break;
           }
+          case 4: {
+            if (r.info_fd < 0) break;
+            ssize_t n = ::read(r.info_fd, buf, sizeof(buf));
+            if (n > 0 && r.info.size() < 4096) {
+              r.info.append(buf, (size_t)n);
+              size_t k = r.info.find("\"child-pid\":");
+              if (k != std::string::npos && r.sandbox_init < 0) {
+                long v = std::strtol(r.info.c_str() + k + 12, nullptr, 10);
+                if (v > 1 && r.info.find('}', k) != std::string::npos) r.sandbox_init = (pid_t)v;
+              }
+            } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+              close_fd(r.info_fd);
+            }
+            break;
+          }
           default:
             break;  // pidfd readable: handled by waitpid below
         }
@@ -383,6 +427,7 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
       for (size_t i = 0; i < running.size();) {
         Running& r = running[i];
         if (!r.reaped && !r.killed && now >= r.deadline) kill_tree(r, SandboxStatus::Timeout);
+        if (!r.reaped && r.killed && seconds_since(r.killed_at) > 1.0) ::kill(-r.pid, SIGKILL);  // fallback
         if (!r.reaped) {
           int st = 0;
           pid_t w = ::waitpid(r.pid, &st, WNOHANG);
@@ -406,8 +451,8 @@ std::vector<SandboxResult> Sandbox::run(const std::vector<SandboxJob>& jobs) {
   } catch (...) {
     for (Running& r : running) {
       kill_tree(r, SandboxStatus::SetupError);
-      if (!r.reaped) ::waitpid(r.pid, nullptr, 0);
-      close_fd(r.in_fd), close_fd(r.out_fd), close_fd(r.err_fd), close_fd(r.pidfd);
+      if (!r.reaped) ::kill(-r.pid, SIGKILL), ::waitpid(r.pid, nullptr, 0);
+      close_fd(r.in_fd), close_fd(r.out_fd), close_fd(r.err_fd), close_fd(r.info_fd), close_fd(r.pidfd);
     }
     throw;
   }

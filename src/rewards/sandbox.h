@@ -69,8 +69,10 @@ struct SandboxResult {
 
 struct SandboxConfig {
   std::string bwrap = "/usr/bin/bwrap";
-  int parallelism = 2;
-  uint32_t uid_base = 62000;  // used only when running as root: slot k runs as uid/gid uid_base + k
+  int parallelism = 2;  // 1..16
+  // Used only when running as root: slot k runs as uid/gid uid_base + k. 0 = automatic: 200000 + a block of 16
+  // uids chosen from the process id and an instance counter.
+  uint32_t uid_base = 0;
 };
 
 class Sandbox {

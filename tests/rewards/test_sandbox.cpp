@@ -39,8 +39,8 @@ CodeOptions fast_options() {
 std::string py(const std::string& src) { return "Here is my solution.\n```python\n" + src + "\n```\n"; }
 std::string cpp(const std::string& src) { return "```cpp\n" + src + "\n```"; }
 
-// Live processes on the host owned by the sandbox uids (uid_base .. uid_base + parallelism).
-int sandbox_processes() {
+// Live processes on the host owned by the test sandbox's uids (uid_base .. uid_base + 16).
+int sandbox_processes(bool count_zombies = false) {
   int n = 0;
   DIR* d = opendir("/proc");
   if (!d) return -1;
@@ -48,13 +48,14 @@ int sandbox_processes() {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     struct stat st;
     std::string p = std::string("/proc/") + e->d_name;
-    if (stat(p.c_str(), &st) != 0 || st.st_uid < 62000 || st.st_uid >= 62000 + 16) continue;
+    const uint32_t base = box().config().uid_base;
+    if (stat(p.c_str(), &st) != 0 || st.st_uid < base || st.st_uid >= base + 16) continue;
     // Zombies are dead (they wait for the container's init to reap them); count live processes only.
     std::ifstream f(p + "/stat");
     std::string line;
     std::getline(f, line);
     size_t rp = line.rfind(')');
-    if (rp != std::string::npos && rp + 2 < line.size() && line[rp + 2] == 'Z') continue;
+    if (!count_zombies && rp != std::string::npos && rp + 2 < line.size() && line[rp + 2] == 'Z') continue;
     ++n;
   }
   closedir(d);
@@ -149,9 +150,21 @@ TEST(Sandbox, RunsJobsInParallel) {
   EXPECT_LT(s, 1.8) << "two 1 s jobs with parallelism 2 should overlap";
 }
 
+// Each run must leave nothing behind, not even a zombie: an orphan zombie keeps counting against the sandbox
+// uid's RLIMIT_NPROC until the host's init reaps it, and enough of them stop programs from starting.
+TEST(Sandbox, NoZombiesAfterManyRuns) {
+  SandboxJob j;
+  j.argv = {"/bin/true"};
+  j.limits.max_processes = 4;
+  std::vector<SandboxJob> jobs(24, j);
+  auto r = box().run(jobs);
+  for (auto& x : r) EXPECT_TRUE(x.ok()) << sandbox_status_name(x.status) << " " << x.err;
+  EXPECT_EQ(sandbox_processes(/*count_zombies=*/true), 0);
+}
+
 TEST(Sandbox, FailsClosedWithoutBwrap) {
   for (const char* bw : {"/nonexistent/bwrap", "/bin/false"}) {
-    Sandbox bad(SandboxConfig{bw, 2, 62000});
+    Sandbox bad(SandboxConfig{bw, 2, 0});
     try {
       code_reward(bad, py("print(3)"), {{"", "3"}}, fast_options());
       ADD_FAILURE() << "no error with bwrap = " << bw;
