@@ -202,8 +202,11 @@ std::string normalize_latex(const std::string& raw) {
           size_t b = pos, e = m + 1;
           while (b > 0 && s[b - 1] == ' ') --b;
           while (e < s.size() && s[e] == ' ') ++e;
-          s.replace(b, e - b, ",");
-          pos = b + 1;
+          // an explicit thousands mark between digits disappears ("14{,}916" -> "14916")
+          bool digits = b > 0 && is_digit(s[b - 1]) && e + 2 < s.size() && is_digit(s[e]) && is_digit(s[e + 1]) &&
+                        is_digit(s[e + 2]) && (e + 3 >= s.size() || !is_digit(s[e + 3]));
+          s.replace(b, e - b, digits ? "" : ",");
+          pos = b + (digits ? 0 : 1);
           continue;
         }
       }
@@ -215,8 +218,10 @@ std::string normalize_latex(const std::string& raw) {
     while ((pos = s.find(",\\!", pos)) != std::string::npos) {
       size_t e = pos + 3;
       while (e < s.size() && s[e] == ' ') ++e;
-      s.replace(pos, e - pos, ",");
-      ++pos;
+      bool digits = pos > 0 && is_digit(s[pos - 1]) && e + 2 < s.size() && is_digit(s[e]) && is_digit(s[e + 1]) &&
+                    is_digit(s[e + 2]) && (e + 3 >= s.size() || !is_digit(s[e + 3]));
+      s.replace(pos, e - pos, digits ? "" : ",");
+      pos += digits ? 0 : 1;
     }
   }
   for (const char* c : {"\\qquad", "\\quad", "\\enspace", "\\thinspace", "\\negthinspace"}) replace_all(s, c, " ");

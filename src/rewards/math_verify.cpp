@@ -299,6 +299,10 @@ Extracted finish(const std::string& raw, const std::string& how) {
   Extracted x;
   x.raw = raw;
   x.how = how;
+  if (raw.size() > 20000) {  // no real answer is this long; keeps normalisation cheap on hostile input
+    x.how = how + "_too_long";
+    return x;
+  }
   x.normalized = latex::normalize_latex(raw);
   x.found = !x.normalized.empty();
   if (!x.found) x.how = how + "_empty";
@@ -623,6 +627,32 @@ int count_nodes(const Node& x) {
   return n;
 }
 
+// Sum of integer exponents on non-numeric bases (how far normal()/expand() may have to multiply out).
+double symbolic_degree(const Node& x) {
+  double d = 0;
+  if (x.kind == Node::Pow && x.ch[1].kind == Node::Num) {
+    std::set<std::string> s;
+    collect_syms(x.ch[0], s);
+    if (!s.empty()) d += std::strtod(x.ch[1].s.c_str(), nullptr);
+  }
+  for (auto& c : x.ch) d += symbolic_degree(c);
+  return d;
+}
+
+// Upper bound on the number of terms of the expanded difference: C(degree + symbols, symbols) <= 1e5.
+bool small_enough_for_cas(const Node& g, const Node& p) {
+  std::set<std::string> s;
+  collect_syms(g, s);
+  collect_syms(p, s);
+  double deg = symbolic_degree(g) + symbolic_degree(p) + count_nodes(g) + count_nodes(p);
+  double k = (double)s.size(), terms = 1;
+  for (double i = 1; i <= k; ++i) {
+    terms *= (deg + i) / i;
+    if (terms > 1e5) return false;
+  }
+  return true;
+}
+
 bool has_decimal(const Node& x) {
   if (x.kind == Node::Num) return x.s.find('.') != std::string::npos;
   for (auto& c : x.ch)
@@ -824,12 +854,17 @@ bool numeric_points_equal(const Node& g, const Node& p, const std::map<std::stri
   std::set<std::string> syms;
   collect_syms(g, syms);
   collect_syms(p, syms);
-  int points = syms.empty() ? 1 : 4;
-  double rel = inexact ? ctx.o.rel_tol : 1e-9;
+  // 4 points with values in [0.37, 2.1] and 2 with small values in [0.01, 0.1], so that high powers such as
+  // (a+b+c)^60 stay small enough for a difference of 1 to show in double precision
+  int points = syms.empty() ? 1 : 6;
+  double rel = inexact ? ctx.o.rel_tol : 1e-10;
   for (int k = 0; k < points; ++k) {
     Env env;
     int idx = 0;
-    for (auto& s : syms) env[s] = cd(0.37 + 0.731 * std::fmod((k + 1) * 1.618033 * (idx++ + 1.41421), 2.3), 0.0);
+    for (auto& s : syms) {
+      double u = std::fmod((k + 1) * 1.618033 * (idx++ + 1.41421), 1.0);
+      env[s] = cd(k < 4 ? 0.37 + 1.73 * u : 0.01 + 0.09 * u, 0.0);
+    }
     Env penv = env;
     for (auto& [from, to] : rename) penv[from] = env.count(to) ? env[to] : penv[from];
     cd a, b;
@@ -887,7 +922,7 @@ bool eq_scalar(const Node& g0, const Node& p0, Ctx& ctx) {
   }
   bool inexact = has_decimal(*g) || has_decimal(*p);
   // GiNaC: exact symbolic difference
-  if (!inexact) {
+  if (!inexact && small_enough_for_cas(*g, *p)) {
     std::lock_guard<std::mutex> lock(ginac_mutex());
     try {
       ExBuilder bg, bp;
@@ -1234,7 +1269,7 @@ bool eq_rel(const Node& g, const Node& p, Ctx& ctx, int depth) {
       Node d1 = make(Node::Add, {a.ch[0], make(Node::Neg, {a.ch[1]})});
       Node d2 = make(Node::Add, {b.ch[0], make(Node::Neg, {b.ch[1]})});
       std::lock_guard<std::mutex> lock(ginac_mutex());
-      try {
+      if (small_enough_for_cas(d1, d2)) try {
         ExBuilder bld;
         GiNaC::ex e1 = bld.build(d1), e2 = bld.build(d2);
         if (!e2.is_zero()) {
@@ -1388,11 +1423,15 @@ std::string canon_key(const Node& x0) {
     return r.d == 1 ? to_s(r.n) : to_s(r.n) + "/" + to_s(r.d);
   }
   if (s->kind == Node::Text) return "text:" + to_lower(s->s);
-  if (count_nodes(*s) <= 200) {
+  if (count_nodes(*s) <= 200 && small_enough_for_cas(*s, *s)) {
     std::lock_guard<std::mutex> lock(ginac_mutex());
     try {
       // one symbol table for all keys, so equal expressions print identically
       static ExBuilder* b = new ExBuilder;
+      if (b->syms.size() > 10000) {  // bound the table on adversarial streams of names
+        delete b;
+        b = new ExBuilder;
+      }
       GiNaC::ex e = GiNaC::normal(b->build(*s));
       GiNaC::ex nd = GiNaC::numer_denom(e);
       std::ostringstream os;
