@@ -17,7 +17,8 @@
 // what the trainer recomputes from the same logits. Greedy decoding (greedy == true or T == 0) reports
 // log softmax(logits)[token], i.e. at T = 1.
 //
-// Masked tokens may carry -inf logits (probability 0, never drawn). NaN or +inf logits are an error.
+// Masked tokens may carry -inf logits (probability 0, never drawn); tokens whose (logit - max) / T < -87 (weight
+// below ~1.6e-38 of the maximum) also count as probability 0. NaN or +inf logits are an error.
 #pragma once
 #include <cstddef>
 #include <cstdint>

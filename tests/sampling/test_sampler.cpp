@@ -53,7 +53,10 @@ Dist reference_dist(const std::vector<float>& l, const SamplingParams& p) {
   for (float x : l) m = std::max(m, static_cast<double>(x));
   std::vector<double> pr(V);
   double s = 0;
-  for (int i = 0; i < V; ++i) s += pr[i] = std::exp((static_cast<double>(l[i]) - m) / p.temperature);
+  for (int i = 0; i < V; ++i) {
+    const double z = (static_cast<double>(l[i]) - m) / p.temperature;
+    s += pr[i] = z < -87.0 ? 0.0 : std::exp(z);  // documented underflow: weights below e^-87 of the max are 0
+  }
   for (double& x : pr) x /= s;
   std::vector<int> order(V);
   std::iota(order.begin(), order.end(), 0);
@@ -256,6 +259,31 @@ TEST(Filters, MatchesReferenceOnLargeVocab) {
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_EQ(got[i].first, want[i].first) << "rank " << i;
       ASSERT_NEAR(got[i].second, want[i].second, 1e-6f + 1e-5f * want[i].second) << "rank " << i;
+    }
+  }
+}
+
+// Many random rows (mostly small, every 20th up to 16k tokens), including integer logits (exact ties) and -inf entries, with random filter settings.
+TEST(Filters, MatchesReferenceRandomRows) {
+  Rng g(2024);
+  for (int c = 0; c < 3000; ++c) {
+    const int V = c % 20 == 0 ? 1000 + static_cast<int>(g.below(15000)) : 1 + static_cast<int>(g.below(300));
+    std::vector<float> l(V);
+    const bool ints = g.below(2) == 0;
+    for (float& x : l) x = ints ? static_cast<float>(g.below(6)) : static_cast<float>(g.normal() * (0.1 + 4 * g.uniform()));
+    if (V > 1 && g.below(3) == 0) l[g.below(V)] = kNegInf;
+    SamplingParams p;
+    p.temperature = static_cast<float>(0.2 + 1.5 * g.uniform());
+    if (g.below(2)) p.top_k = static_cast<int>(g.below(g.below(2) ? 60 : V + 5));
+    if (g.below(2)) p.top_p = static_cast<float>(0.05 + 0.95 * g.uniform());
+    if (g.below(3) == 0) p.min_p = static_cast<float>(0.5 * g.uniform());
+    const Dist want = reference_dist(l, p);
+    const Dist got = filtered_distribution(l.data(), V, p);
+    ASSERT_EQ(got.size(), want.size()) << "case " << c << " V=" << V << " k=" << p.top_k << " top_p=" << p.top_p
+                                       << " min_p=" << p.min_p;
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i].first, want[i].first) << "case " << c << " rank " << i;
+      ASSERT_NEAR(got[i].second, want[i].second, 1e-6f + 1e-5f * want[i].second) << "case " << c;
     }
   }
 }
