@@ -11,14 +11,6 @@
 
 namespace r1 {
 
-std::string r1_zero_prompt(const std::string& question) {
-  return "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The "
-         "assistant first thinks about the reasoning process in the mind and then provides the user with the "
-         "answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> "
-         "tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: " +
-         question + ". Assistant:";
-}
-
 std::vector<RewardSpec> Task::default_rewards() const {
   return {{"accuracy", 1.0, nlohmann::json::object()}, {"format", 0.1, nlohmann::json::object()}};
 }

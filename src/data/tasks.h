@@ -17,6 +17,7 @@
 // return rows in file order; the seed is ignored. More tasks: register_task(name, factory).
 #pragma once
 #include "rewards/registry.h"
+#include "tokenizer/chat_template.h"
 
 #include <nlohmann/json.hpp>
 
@@ -35,8 +36,7 @@ struct Problem {
   nlohmann::json meta;
 };
 
-// The R1-Zero template (DeepSeek-R1 paper, table 1) around a question; it ends with "Assistant:".
-std::string r1_zero_prompt(const std::string& question);
+// r1_zero_prompt(question), the R1-Zero template, comes from tokenizer/chat_template.h.
 
 class Task {
  public:
