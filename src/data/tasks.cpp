@@ -2,6 +2,7 @@
 
 #include "core/check.h"
 #include "core/io.h"
+#include "data/arithmetic_task.h"
 #include "data/countdown.h"
 
 #include <cmath>
@@ -194,6 +195,9 @@ std::mutex g_mu;
 std::map<std::string, TaskFactory>& tasks() {
   static auto* m = [] {
     auto* r = new std::map<std::string, TaskFactory>();
+    (*r)["arithmetic"] = [](const nlohmann::json& j) -> std::unique_ptr<Task> {
+      return std::make_unique<ArithmeticTask>(arithmetic_config_from_json(j));
+    };
     (*r)["countdown"] = [](const nlohmann::json& j) -> std::unique_ptr<Task> {
       return std::make_unique<CountdownTask>(countdown_config_from_json(j));
     };
