@@ -1,10 +1,12 @@
-// Token samplers. Layout of the work for one row of V logits:
-//   pass 1: max (and validation), pass 2: w_i = exp((l_i - max) / T) stored in scratch and S = sum w (double).
-//   No truncation: inverse-CDF walk over w in id order (block sums skip most of the row).
-//   Truncation: gather the tokens with w >= t (a prefix of the order "w desc, id asc") for a threshold t that is
-//   proven large enough for the requested filters, then top-k by nth_element and top-p by a mass-weighted
-//   quickselect on those few candidates only; never a full sort of V. The kept set is then
-//   { i : key(w_i, i) >= cut && w_i >= min_p } and is drawn from in ascending id order.
+// Token samplers. Work for one row of V logits:
+//   pass 1: max (and validation); pass 2: w_i = exp((l_i - max) / T) into scratch, S = sum w (double, fixed lanes).
+//   No truncation: inverse-CDF walk over w in id order (64-token block sums skip most of the row).
+//   top-k (k <= 1024): one min-heap scan of the row with vectorised rejection of 64-token blocks.
+//   Otherwise: cheap counting passes choose a threshold t such that {w >= t} (a prefix of the order) provably
+//   holds what the filters need; only those tokens are gathered (AVX-512 compress when available), then top-k
+//   by nth_element and top-p by a mass-weighted quickselect on them; never a full sort of V.
+//   The kept set is { i : key(l_i, i) >= cut && w_i >= min_p }, drawn in ascending id order from a sorted id list
+//   (small sets) or by zeroing dropped weights in place and reusing the whole-row walk (large sets).
 #include "sampling/sampler.h"
 
 #include <algorithm>
@@ -138,13 +140,13 @@ inline uint64_t make_key(float logit, int id) {
   const float x = logit + 0.0f;  // -0 -> +0
   uint32_t b;
   std::memcpy(&b, &x, sizeof b);
-  b = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+  b ^= static_cast<uint32_t>(static_cast<int32_t>(b) >> 31) | 0x80000000u;  // negative: ~b; else set the top bit
   return (static_cast<uint64_t>(b) << 32) | static_cast<uint32_t>(~static_cast<uint32_t>(id));
 }
 inline int key_id(uint64_t k) { return static_cast<int>(~static_cast<uint32_t>(k)); }
 inline float key_logit(uint64_t k) {
   uint32_t b = static_cast<uint32_t>(k >> 32);
-  b = (b & 0x80000000u) ? (b & 0x7FFFFFFFu) : ~b;  // undo make_key's transform
+  b ^= ~static_cast<uint32_t>(static_cast<int32_t>(b) >> 31) | 0x80000000u;  // undo make_key's transform
   float x;
   std::memcpy(&x, &b, sizeof x);
   return x;
