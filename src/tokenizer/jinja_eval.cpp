@@ -2,6 +2,8 @@
 // semantics of Jinja2 3.1 in transformers' ImmutableSandboxedEnvironment (default Undefined: printing or
 // testing it is fine, using its attributes, calling it or doing arithmetic with it is an error).
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -1845,28 +1847,34 @@ Flow Renderer::exec_inner(const Stmt& s, Scope& sc, std::string& out) {
         items = std::move(kept);
       }
       int64_t n = int64_t(items.size());
+      // The loop object: a dict built per iteration from shared keys (cheap), with one cycle() per loop.
+      static const char* const kKeys[] = {"index", "index0", "revindex", "revindex0", "first", "last", "length",
+                                          "depth", "depth0", "previtem", "nextitem", "cycle"};
+      static const std::vector<Value> keys = [] {
+        std::vector<Value> v;
+        for (const char* k : kKeys) v.push_back(Value::string(k));
+        return v;
+      }();
+      static const Value no_prev = Value::undefined("there is no previous item");
+      static const Value no_next = Value::undefined("there is no next item");
+      auto index = std::make_shared<int64_t>(0);
+      Value cycle = Value::make_callable("cycle", [index](Renderer&, Args& a) -> Value {
+        if (a.pos.empty()) eval_fail("no items for cycling given");
+        return a.pos[size_t(*index) % a.pos.size()];
+      });
       for (int64_t k = 0; k < n; k++) {
-        step();
+        step(4);
+        *index = k;
         Scope it;
         it.parent = &sc;
         assign(s.target, items[size_t(k)], it);
         auto loop = std::make_shared<Dict>();
-        auto put = [&](const char* key, Value v) { loop->items.emplace_back(Value::string(key), std::move(v)); };
-        put("index", Value::integer(k + 1));
-        put("index0", Value::integer(k));
-        put("revindex", Value::integer(n - k));
-        put("revindex0", Value::integer(n - k - 1));
-        put("first", Value::boolean(k == 0));
-        put("last", Value::boolean(k == n - 1));
-        put("length", Value::integer(n));
-        put("depth", Value::integer(1));
-        put("depth0", Value::integer(0));
-        put("previtem", k > 0 ? items[size_t(k - 1)] : Value::undefined("there is no previous item"));
-        put("nextitem", k + 1 < n ? items[size_t(k + 1)] : Value::undefined("there is no next item"));
-        put("cycle", Value::make_callable("cycle", [k](Renderer&, Args& a) -> Value {
-              if (a.pos.empty()) eval_fail("no items for cycling given");
-              return a.pos[size_t(k) % a.pos.size()];
-            }));
+        loop->items.reserve(12);
+        const Value vals[] = {Value::integer(k + 1), Value::integer(k), Value::integer(n - k),
+                              Value::integer(n - k - 1), Value::boolean(k == 0), Value::boolean(k == n - 1),
+                              Value::integer(n), Value::integer(1), Value::integer(0),
+                              k > 0 ? items[size_t(k - 1)] : no_prev, k + 1 < n ? items[size_t(k + 1)] : no_next, cycle};
+        for (size_t j = 0; j < 12; j++) loop->items.emplace_back(keys[j], vals[j]);
         Value lv;
         lv.type = Value::Type::Dict;
         lv.dict = std::move(loop);

@@ -3,6 +3,9 @@
 // that side of a tag, a block or comment tag eats the single newline after it, and whitespace between the
 // start of a line and a block or comment tag is dropped. The parser follows Jinja2's grammar and
 // operator precedence (filters and tests bind tighter than arithmetic; ** is left-associative).
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
