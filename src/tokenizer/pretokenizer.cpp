@@ -6,7 +6,9 @@
 #include <pcre2.h>
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -570,6 +572,65 @@ nlohmann::json Normalizer::to_json() const {
   return {{"type", "Sequence"}, {"normalizers", seq}};
 }
 
+namespace {
+// Code points that NFC leaves alone whatever surrounds them: combining class 0, NFC of the character alone is
+// itself, and never the second element of a canonical composition. Text made only of these is already NFC.
+struct NfcInert {
+  std::vector<uint64_t> bits;  // 0x110000 bits
+  bool test(uint32_t cp) const { return (bits[cp >> 6] >> (cp & 63)) & 1; }
+  NfcInert() : bits(0x110000 / 64, 0) {
+    std::vector<uint8_t> second(0x110000, 0);
+    utf8proc_int32_t buf[8];
+    for (uint32_t cp = 0; cp < 0x110000; ++cp) {
+      const utf8proc_property_t* p = utf8proc_get_property(cp);
+      if (p->decomp_seqindex == UINT16_MAX || p->decomp_type != 0) continue;  // no canonical decomposition
+      int last = 0;
+      utf8proc_ssize_t n = utf8proc_decompose_char(cp, buf, 8, UTF8PROC_DECOMPOSE, &last);
+      for (utf8proc_ssize_t k = 1; k < n && k < 8; ++k) second[buf[k]] = 1;
+    }
+    for (uint32_t cp = 0; cp < 0x110000; ++cp) {
+      if (second[cp] || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xD800 && cp <= 0xDFFF)) continue;  // jamo
+      const utf8proc_property_t* p = utf8proc_get_property(cp);
+      if (p->combining_class != 0) continue;
+      if (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0) {  // canonical decomposition: NFC must recompose
+        std::string u;
+        utf8_append(u, cp);
+        utf8proc_uint8_t* out = nullptr;
+        utf8proc_ssize_t len = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(u.data()), u.size(), &out,
+                                            static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+        bool same = len == utf8proc_ssize_t(u.size()) && std::memcmp(out, u.data(), u.size()) == 0;
+        std::free(out);
+        if (!same) continue;
+      }
+      bits[cp >> 6] |= 1ull << (cp & 63);
+    }
+  }
+};
+const NfcInert& nfc_inert() {
+  static const NfcInert t;
+  return t;
+}
+
+bool is_nfc_quick(const std::string& s) {
+  const NfcInert& t = nfc_inert();
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t v = utf8_valid_prefix(s.data() + i, std::min<size_t>(4, n - i));
+    if (v == 0) return false;
+    size_t len;
+    uint32_t cp = utf8_decode(s.data() + i, &len);
+    if (len > v || !t.test(cp)) return false;
+    i += len;
+  }
+  return true;
+}
+}  // namespace
+
 std::string Normalizer::apply(const std::string& s) const {
   bool ascii = true;
   for (unsigned char c : s)
@@ -578,6 +639,7 @@ std::string Normalizer::apply(const std::string& s) const {
       break;
     }
   if (ascii || forms.empty()) return s;  // every normal form of ASCII is itself
+  if (forms.size() == 1 && forms[0] == NFC && is_nfc_quick(s)) return s;
   std::string cur = s;
   for (Form f : forms) {
     int opt = UTF8PROC_STABLE;

@@ -18,26 +18,34 @@ namespace r1 {
 // ---- PairMap ----
 void PairMap::reserve(size_t n) {
   size_t cap = 16;
-  while (cap < n * 2 + 2) cap <<= 1;
-  std::vector<Slot> old;
+  while (cap * 5 < n * 8 + 8) cap <<= 1;  // load factor <= 0.625
+  if (cap <= slots_.size()) return;
+  std::vector<uint64_t> old(cap, kEmpty);
   old.swap(slots_);
-  slots_.assign(cap, Slot{kEmpty, {0, 0}});
   mask_ = cap - 1;
   shift_ = 64 - __builtin_ctzll(cap);
-  size_ = 0;
-  for (auto& s : old)
-    if (s.key != kEmpty) insert(int(s.key >> 32), int(uint32_t(s.key)), s.m);
+  for (uint64_t s : old) {
+    if (s == kEmpty) continue;
+    size_t i = hash(s >> 22);
+    while (slots_[i] != kEmpty) i = (i + 1) & mask_;
+    slots_[i] = s;
+  }
 }
 
 bool PairMap::insert(int a, int b, Merge m) {
-  if ((size_ + 1) * 2 > slots_.size()) reserve(std::max<size_t>(size_ * 2, 16));
-  uint64_t key = pack(a, b);
+  R1_CHECK(a >= 0 && b >= 0 && a <= kMaxId && b <= kMaxId, "merge table: token ids above ", kMaxId,
+           " are not supported");
+  R1_CHECK(m.rank >= 0 && m.rank <= kMaxRank, "merge table: more than ", kMaxRank, " merges are not supported");
+  if ((size_ + 1) * 8 > slots_.size() * 5) reserve(std::max<size_t>(size_ * 2, 16));
+  uint64_t key = (uint64_t(uint32_t(a)) << 21) | uint32_t(b);
   size_t i = hash(key);
-  while (slots_[i].key != kEmpty) {
-    if (slots_[i].key == key) return false;
+  while (slots_[i] != kEmpty) {
+    if ((slots_[i] >> 22) == key) return false;
     i = (i + 1) & mask_;
   }
-  slots_[i] = Slot{key, m};
+  slots_[i] = (key << 22) | uint64_t(m.rank);
+  if (int(to_.size()) <= m.rank) to_.resize(m.rank + 1, -1);
+  to_[m.rank] = m.id;
   ++size_;
   return true;
 }
@@ -139,6 +147,8 @@ void Tokenizer::Impl::add_token(const AddedToken& t, const std::string& where) {
   R1_CHECK(t.id >= 0 && t.id < (1 << 28), where, ": added token '", t.content, "' has id ", t.id,
            " out of range [0, 2^28)");
   R1_CHECK(!t.content.empty(), where, ": added token with id ", t.id, " has empty content");
+  R1_CHECK(t.id < int(tokens.size()) + 65536, where, ": added token '", t.content, "' has id ", t.id,
+           ", far beyond the vocabulary size ", tokens.size(), " (ids must be dense)");
   grow(*this, t.id);
   for (auto& a : added)
     if (a.id == t.id) {  // the same id given again (tokenizer_config.json repeating tokenizer.json): update flags
@@ -255,12 +265,9 @@ inline uint64_t hash_bytes(const char* s, size_t n) {
 // Merges `sym` in place: lowest rank first, leftmost on ties. Short words: rescan an array of pair ranks.
 void merge_short(const PairMap& merges, std::vector<int>& sym) {
   size_t n = sym.size();
-  int rank[64], to[64];
-  for (size_t i = 0; i + 1 < n; ++i) {
-    const PairMap::Merge* m = merges.find(sym[i], sym[i + 1]);
-    rank[i] = m ? m->rank : INT_MAX;
-    to[i] = m ? m->id : -1;
-  }
+  int rank[64];
+  for (size_t i = 0; i + 1 < n; ++i) merges.prefetch(sym[i], sym[i + 1]);  // overlap the cache misses
+  for (size_t i = 0; i + 1 < n; ++i) rank[i] = merges.rank(sym[i], sym[i + 1]);
   while (n > 1) {
     int best = INT_MAX;
     size_t bi = 0;
@@ -270,24 +277,17 @@ void merge_short(const PairMap& merges, std::vector<int>& sym) {
         bi = i;
       }
     if (best == INT_MAX) break;
-    sym[bi] = to[bi];
+    sym[bi] = merges.merged_id(best);
     for (size_t i = bi + 1; i + 1 < n; ++i) {
       sym[i] = sym[i + 1];
       rank[i] = rank[i + 1];
-      to[i] = to[i + 1];
     }
     --n;
-    // pair bi-1 and bi changed
-    if (bi > 0) {
-      const PairMap::Merge* m = merges.find(sym[bi - 1], sym[bi]);
-      rank[bi - 1] = m ? m->rank : INT_MAX;
-      to[bi - 1] = m ? m->id : -1;
-    }
-    if (bi + 1 < n) {
-      const PairMap::Merge* m = merges.find(sym[bi], sym[bi + 1]);
-      rank[bi] = m ? m->rank : INT_MAX;
-      to[bi] = m ? m->id : -1;
-    }
+    // pairs bi-1 and bi changed
+    if (bi > 0) merges.prefetch(sym[bi - 1], sym[bi]);
+    if (bi + 1 < n) merges.prefetch(sym[bi], sym[bi + 1]);
+    if (bi > 0) rank[bi - 1] = merges.rank(sym[bi - 1], sym[bi]);
+    if (bi + 1 < n) rank[bi] = merges.rank(sym[bi], sym[bi + 1]);
   }
   sym.resize(n);
 }
@@ -307,8 +307,8 @@ void merge_long(const PairMap& merges, std::vector<int>& sym) {
   std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> heap;
   auto consider = [&](int i) {
     if (i < 0 || next[i] < 0) return;
-    const PairMap::Merge* m = merges.find(sym[i], sym[next[i]]);
-    if (m) heap.push({m->rank, i, sym[i], sym[next[i]], m->id});
+    int r = merges.rank(sym[i], sym[next[i]]);
+    if (r != INT_MAX) heap.push({r, i, sym[i], sym[next[i]], merges.merged_id(r)});
   };
   for (int i = 0; i + 1 < n; ++i) consider(i);
   std::vector<char> alive(n, 1);

@@ -170,6 +170,9 @@ void fill_vocab(Tokenizer::Impl& m, const std::vector<std::pair<std::string, lon
   m.token_to_id.reserve(vocab.size() + 1024);
   long long max_id = 0;
   for (auto& [k, id] : vocab) max_id = std::max(max_id, id);
+  // Ids must be (nearly) dense: a stray huge id would otherwise allocate gigabytes.
+  R1_CHECK(max_id < (long long)vocab.size() + 65536, where, ": largest id ", max_id, " is far beyond the ",
+           vocab.size(), " entries (ids must be dense)");
   if (max_id < (1 << 28)) {
     m.tokens.reserve(max_id + 1);
   }
@@ -197,7 +200,16 @@ std::string token_content(const nlohmann::json& v, const std::string& where) {
   fail(where, ": expected a string or an object with a string \"content\"");
 }
 
+void apply_tokenizer_config_impl(Tokenizer::Impl& m, const std::string& path);
 void apply_tokenizer_config(Tokenizer::Impl& m, const std::string& path) {
+  try {
+    apply_tokenizer_config_impl(m, path);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": a field has the wrong type (", e.what(), ")");
+  }
+}
+
+void apply_tokenizer_config_impl(Tokenizer::Impl& m, const std::string& path) {
   nlohmann::json cfg = parse_json(read_file(path), path);
   R1_CHECK(cfg.is_object(), path, ": top level must be a JSON object");
   if (cfg.contains("added_tokens_decoder") && !cfg["added_tokens_decoder"].is_null()) {
@@ -263,7 +275,18 @@ std::string dir_of(const std::string& path) {
 
 }  // namespace
 
+static Tokenizer from_json_text_impl(const std::string& text, const std::string& source);
+
 Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& source) {
+  try {
+    return from_json_text_impl(text, source);
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong JSON type met by json::value()
+    fail(source, ": a field has the wrong type (", e.what(), ")");
+  }
+}
+
+static Tokenizer from_json_text_impl(const std::string& text, const std::string& source) {
+  using Impl = Tokenizer::Impl;
   TokenizerJsonSax sax;
   sax.source = source;
   json::sax_parse(text, &sax);

@@ -134,3 +134,40 @@ TEST(Utf8, ValidPrefix) {
   EXPECT_EQ(utf8_valid_prefix("\xF4\x90\x80\x80", 4), 0u);   // > U+10FFFF
   EXPECT_EQ(utf8_valid_prefix("\xF0\x9F\x98\x81", 4), 4u);
 }
+
+// The NFC fast path (text of "inert" code points is returned as is) must agree with utf8proc's NFC.
+#include <utf8proc.h>
+#include "core/rng.h"
+static std::string reference_nfc(const std::string& s) {
+  utf8proc_uint8_t* out = nullptr;
+  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), s.size(), &out,
+                                    static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  std::string r = n >= 0 ? std::string(reinterpret_cast<char*>(out), n) : s;
+  std::free(out);
+  return r;
+}
+
+TEST(Normalizer, NfcFastPathAgreesWithUtf8proc) {
+  Normalizer n;
+  n.forms = {Normalizer::NFC};
+  // Ranges with precomposed letters, combining marks, Greek singletons (U+0374, U+037E, U+0387, U+1F71),
+  // Hangul syllables and jamo, kana with voicing marks, Devanagari with nukta, CJK, compatibility characters.
+  static const std::vector<std::pair<uint32_t, uint32_t>> ranges = {
+      {0x41, 0x7A},     {0xC0, 0x17F},    {0x300, 0x36F},   {0x370, 0x3FF},   {0x1F00, 0x1FFF},
+      {0x1100, 0x11FF}, {0xAC00, 0xAC40}, {0x3040, 0x30FF}, {0x900, 0x97F},   {0x4E00, 0x4E40},
+      {0x2000, 0x2130}, {0xF900, 0xFA10}, {0x11099, 0x110BA}, {0x1D15E, 0x1D164}};
+  Rng rng(11);
+  int changed = 0;
+  for (int k = 0; k < 3000; ++k) {
+    std::string s;
+    int len = 1 + int(rng.below(6));
+    for (int i = 0; i < len; ++i) {
+      auto [lo, hi] = ranges[rng.below(ranges.size())];
+      utf8_append(s, uint32_t(lo + rng.below(hi - lo + 1)));
+    }
+    std::string want = reference_nfc(s);
+    ASSERT_EQ(n.apply(s), want) << "case " << k;
+    changed += want != s;
+  }
+  EXPECT_GT(changed, 100);  // the cases exercise the slow path too
+}
