@@ -246,6 +246,16 @@ TEST(MathVerify, Equivalence) {
   EXPECT_TRUE(eq("(-\\infty, 0] \\cup (1, \\infty)", "(1,\\infty) \\cup (-\\infty,0]"));
   EXPECT_TRUE(eq("x \\in [-2,7]", "[-2,7]"));
   EXPECT_TRUE(eq("x > 3", "(3, \\infty)"));
+  EXPECT_TRUE(eq("x<-2 \\text{ or } x>3", "(-\\infty,-2)\\cup(3,\\infty)"));
+  EXPECT_FALSE(eq("x<-2 \\text{ or } x>3", "(-\\infty,-2]\\cup(3,\\infty)"));
+  EXPECT_TRUE(eq("-1", "e^{i\\pi}"));
+  EXPECT_FALSE(eq("0", "0.1^{100000}"));  // underflow is not zero
+  EXPECT_FALSE(eq("5", "\\frac{1}{0}"));
+  EXPECT_TRUE(eq("3", "\\log_2 8"));
+  EXPECT_TRUE(eq("120", "5!"));
+  EXPECT_TRUE(eq("10", "\\binom{5}{2}"));
+  EXPECT_FALSE(eq("3", "3, 4"));  // hedging with two answers
+  EXPECT_FALSE(eq("5", "x"));
   EXPECT_TRUE(eq("1 \\pm \\sqrt{19}", "1+\\sqrt{19}, 1-\\sqrt{19}"));
   EXPECT_TRUE(eq("x=1, x=2", "2, 1"));  // a solution list is order-free
   EXPECT_FALSE(eq("3, 5, 7", "5, 3, 7"));  // a plain list is ordered (hendrycks)
@@ -270,7 +280,7 @@ TEST(MathVerify, Equivalence) {
 TEST(MathVerify, HugeExponentsReturnQuickly) {
   for (const char* p : {"2^{10^{10}}", "9^{9^{9}}", "9^9^9", "(x+1)^{100000}", "10^{10^{10}} - 1", "100000!",
                         "2^{2^{2^{2^{2^{2}}}}}", "\\binom{100000000}{50000000}",
-                        "(a+b+c+d+e+f+g)^{60}", "(x+1)^{60}(y+1)^{60}(z+1)^{60}(w+1)^{60}"}) {
+                        "(a+b+c+d+e+f+g)^{60}", "3^{100}", "e^{100}", "(x+1)^{60}(y+1)^{60}(z+1)^{60}(w+1)^{60}"}) {
     auto t0 = std::chrono::steady_clock::now();
     VerifyResult v = verify("5", std::string("\\boxed{") + p + "}");
     VerifyResult w = verify(p, std::string("\\boxed{") + p + "+1}");
