@@ -16,6 +16,20 @@ float lr_at(const OptimConfig& c, long step) {
   return (float)(c.lr * (c.min_lr_ratio + (1.0 - c.min_lr_ratio) * cosv));
 }
 
+void declare_optim(OptionSet& o, OptimConfig& c, const std::string& p) {
+  o.add(p + ".name", &c.name, "adamw | sgd");
+  o.add(p + ".lr", &c.lr, "peak learning rate");
+  o.add(p + ".beta1", &c.beta1, "AdamW beta1");
+  o.add(p + ".beta2", &c.beta2, "AdamW beta2");
+  o.add(p + ".eps", &c.eps, "AdamW epsilon");
+  o.add(p + ".weight_decay", &c.weight_decay, "decoupled weight decay");
+  o.add(p + ".decay_all", &c.decay_all, "decay every tensor (true) or only matrices (false)");
+  o.add(p + ".momentum", &c.momentum, "SGD momentum");
+  o.add(p + ".grad_clip", &c.grad_clip, "clip the global gradient norm to this (<= 0: off)");
+  o.add(p + ".warmup_steps", &c.warmup_steps, "linear warmup steps");
+  o.add(p + ".min_lr_ratio", &c.min_lr_ratio, "cosine floor as a fraction of lr (1: constant after warmup)");
+}
+
 float grad_norm(const float* g, size_t n) {
   double s = 0;
 #pragma omp parallel for reduction(+ : s) schedule(static)

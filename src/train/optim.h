@@ -2,6 +2,7 @@
 // computes), plain SGD, global-norm gradient clipping, linear warmup + cosine decay.
 #pragma once
 #include "model/transformer.h"
+#include "train/options.h"
 
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct OptimConfig {
 };
 
 float lr_at(const OptimConfig& c, long step);  // step counts from 0
+// Declares every OptimConfig field as `<prefix>.<field>` (e.g. optim.lr).
+void declare_optim(OptionSet& o, OptimConfig& c, const std::string& prefix = "optim");
 
 // Returns the global 2-norm before clipping; scales grads by max_norm/(norm+1e-6) when that is < 1 (as torch).
 float clip_grad_norm(float* grads, size_t n, float max_norm);

@@ -104,6 +104,42 @@ void OptionSet::add(const std::string& key, std::vector<std::string>* v, const s
            }});
 }
 
+static nlohmann::json yaml_to_json(const YAML::Node& n) {
+  if (n.IsMap()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (auto it = n.begin(); it != n.end(); ++it) j[it->first.as<std::string>()] = yaml_to_json(it->second);
+    return j;
+  }
+  if (n.IsSequence()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (size_t i = 0; i < n.size(); i++) j.push_back(yaml_to_json(n[i]));
+    return j;
+  }
+  if (n.IsNull()) return nullptr;
+  std::string s = n.as<std::string>();
+  if (n.Tag() == "!") return s;  // quoted in the YAML: a string
+  if (s == "true") return true;
+  if (s == "false") return false;
+  char* end = nullptr;
+  long li = std::strtol(s.c_str(), &end, 10);
+  if (!s.empty() && *end == 0) return li;
+  double d = std::strtod(s.c_str(), &end);
+  if (!s.empty() && *end == 0) return d;
+  return s;
+}
+
+void OptionSet::add(const std::string& key, nlohmann::json* v, const std::string& help) {
+  add_opt({key, "map", help, "",
+           [v, key](const std::string& s, const std::string& origin) {
+             try {
+               *v = yaml_to_json(YAML::Load(s));
+             } catch (const YAML::Exception& e) {
+               fail(origin, ": field '", key, "' expects a YAML/JSON map or list, got '", s, "' (", e.msg, ")");
+             }
+           },
+           [v] { return v->dump(); }});
+}
+
 void OptionSet::set(const std::string& key, const std::string& value, const std::string& origin) {
   Opt* o = find(key);
   if (!o) {
@@ -115,11 +151,15 @@ void OptionSet::set(const std::string& key, const std::string& value, const std:
 }
 
 static void flatten(const YAML::Node& n, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out,
-                    const std::string& path) {
+                    const std::string& path, const std::function<bool(const std::string&)>& is_map_opt) {
+  if (!prefix.empty() && is_map_opt(prefix)) {
+    out.push_back({prefix, yaml_to_json(n).dump()});
+    return;
+  }
   if (n.IsMap()) {
     for (auto it = n.begin(); it != n.end(); ++it) {
       std::string k = it->first.as<std::string>();
-      flatten(it->second, prefix.empty() ? k : prefix + "." + k, out, path);
+      flatten(it->second, prefix.empty() ? k : prefix + "." + k, out, path, is_map_opt);
     }
   } else if (n.IsSequence()) {
     std::string r;
@@ -146,7 +186,11 @@ void OptionSet::load_yaml(const std::string& path) {
   }
   R1_CHECK(root.IsMap() || root.IsNull(), path, ": a recipe must be a YAML mapping of fields");
   std::vector<std::pair<std::string, std::string>> kv;
-  flatten(root, "", kv, path);
+  flatten(root, "", kv, path, [this](const std::string& k) {
+    for (const auto& o : opts_)
+      if (o.key == k) return o.type == "map";
+    return false;
+  });
   for (auto& [k, v] : kv) set(k, v, path);
 }
 
@@ -182,6 +226,8 @@ std::string OptionSet::to_yaml() const {
       std::string item;
       while (std::getline(ls, item, ',')) e << item;
       e << YAML::EndSeq;
+    } else if (o.type == "map") {
+      e << YAML::Flow << YAML::Load(v);
     } else if (o.type == "string") {
       e << YAML::DoubleQuoted << v;
     } else {

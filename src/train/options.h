@@ -3,6 +3,8 @@
 // dotted keys) and are then overridden by `key=value` arguments on the command line. Unknown keys are errors
 // that list the known ones. The effective configuration is written into the run folder as YAML.
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,6 +20,9 @@ class OptionSet {
   void add(const std::string& key, double* v, const std::string& help);
   void add(const std::string& key, bool* v, const std::string& help);
   void add(const std::string& key, std::vector<std::string>* v, const std::string& help);  // YAML list / comma list
+  // A whole YAML subtree (map or list) kept as JSON, e.g. `rewards: {accuracy: 1.0, format: 0.1}`; on the command
+  // line the value is JSON or YAML flow text: rewards='{accuracy: 1.0, format: 0.1}'.
+  void add(const std::string& key, nlohmann::json* v, const std::string& help);
 
   void load_yaml(const std::string& path);                   // keys not registered -> r1::Error naming file+key
   void set(const std::string& key, const std::string& value, const std::string& origin);  // parse + assign

@@ -54,17 +54,7 @@ void PretrainConfig::declare(OptionSet& o) {
   o.add("resume", &resume, "continue from the run folder's checkpoint when present");
   o.add("stop_after", &stop_after, "stop with a checkpoint at this step, keeping the schedule of `steps` (0: off)");
   o.add("save_dtype", &save_dtype, "dtype of the final model: f32 | bf16");
-  o.add("optim.name", &optim.name, "adamw | sgd");
-  o.add("optim.lr", &optim.lr, "peak learning rate");
-  o.add("optim.beta1", &optim.beta1, "AdamW beta1");
-  o.add("optim.beta2", &optim.beta2, "AdamW beta2");
-  o.add("optim.eps", &optim.eps, "AdamW epsilon");
-  o.add("optim.weight_decay", &optim.weight_decay, "decoupled weight decay");
-  o.add("optim.decay_all", &optim.decay_all, "decay every tensor (true) or only matrices (false)");
-  o.add("optim.momentum", &optim.momentum, "SGD momentum");
-  o.add("optim.grad_clip", &optim.grad_clip, "clip the global gradient norm to this (<= 0: off)");
-  o.add("optim.warmup_steps", &optim.warmup_steps, "linear warmup steps");
-  o.add("optim.min_lr_ratio", &optim.min_lr_ratio, "cosine floor as a fraction of lr");
+  declare_optim(o, optim);
 }
 
 static const std::vector<std::string> kSpecials = {"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"};
@@ -211,7 +201,7 @@ float run_pretrain(const PretrainConfig& c) {
     });
   };
 
-  Progress prog("pretrain", c.steps);
+  Progress prog("pretrain", c.steps - start);
   float loss = 0;
   double tokens_per_step = (double)B * T * c.grad_accum;
   for (long step = start; step < c.steps; step++) {

@@ -1,0 +1,67 @@
+// `r1 grpo`: R1-Zero's reinforcement learning. Per step: draw prompts, sample G completions each with the rollout
+// engine (π_old), score them with the task's rule-based rewards, compute group-normalised advantages, and run
+// μ passes over mini-batches of the GRPO objective (train/grpo_loss.h states the exact variant) against a frozen
+// reference model, replaced by the policy every ref_update_every steps.
+//
+// The run folder holds: config.yaml (effective recipe), metrics.jsonl (one object per step), completions.jsonl
+// (every sampled completion with its rewards; appended, never overwritten), checkpoint/ (policy in Hugging Face
+// layout, optimizer state, reference weights once replaced, data cursor, step; written atomically) and model/
+// (the final policy). A run killed at any moment and started again resumes from its last checkpoint and
+// produces the same metrics as an uninterrupted run.
+#pragma once
+#include "train/grpo_loss.h"
+#include "train/optim.h"
+#include "train/options.h"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace r1 {
+
+struct GrpoRecipe {
+  std::string out = "runs/grpo";            // run folder
+  std::string model;                        // policy initialisation (Hugging Face folder)
+  std::string tokenizer;                    // default: the model folder
+  std::string task = "arithmetic";          // a built-in task name (data/tasks.h)
+  nlohmann::json task_config = nlohmann::json::object();
+  std::string train_split = "train", eval_split = "test";
+  std::string prompt_template = "r1_zero";  // r1_zero | plain (the question as is) | chat (model's chat template)
+  std::string think_prefix;                 // text appended after the template (e.g. "<think>")
+  nlohmann::json rewards = {{"accuracy", 1.0}, {"format", 0.1}};
+  // sampling
+  int group_size = 8;                       // G
+  int prompts_per_step = 8;
+  float temperature = 1.0f, top_p = 1.0f;   // R1: temperature 1
+  int top_k = 0;
+  int max_new_tokens = 128;
+  // optimisation
+  long steps = 100;
+  int mu = 1;                               // inner passes over each rollout batch
+  int mini_batches = 1;                     // optimizer steps per pass (the batch split into this many parts)
+  long ref_update_every = 400;              // R1: the reference is replaced by the policy every 400 steps
+  bool dynamic_sampling = false;            // DAPO: drop all-equal groups and refill from new prompts
+  int max_refill_rounds = 3;
+  GrpoConfig loss;
+  OptimConfig optim;
+  long seed = 1;
+  // evaluation and bookkeeping
+  long eval_every = 0;                      // greedy accuracy on eval_problems held-out problems (0: off)
+  int eval_problems = 64;
+  long ckpt_every = 10;
+  long stop_after = 0;                      // stop with a checkpoint at this step (0: off)
+  bool resume = true;
+  // warnings
+  float warn_entropy_below = 0.05f, warn_kl_above = 1.0f, warn_ratio_above = 5.0f, warn_zero_std_above = 0.8f;
+
+  GrpoRecipe();
+  void declare(OptionSet& o);
+};
+
+struct GrpoSummary {
+  double first_reward = 0, last_reward = 0;
+  long steps_run = 0;
+};
+
+GrpoSummary run_grpo(const GrpoRecipe& r);
+
+}  // namespace r1
