@@ -265,9 +265,18 @@ inline uint64_t hash_bytes(const char* s, size_t n) {
 // Merges `sym` in place: lowest rank first, leftmost on ties. Short words: rescan an array of pair ranks.
 void merge_short(const PairMap& merges, std::vector<int>& sym) {
   size_t n = sym.size();
-  int rank[64];
-  for (size_t i = 0; i + 1 < n; ++i) merges.prefetch(sym[i], sym[i + 1]);  // overlap the cache misses
-  for (size_t i = 0; i + 1 < n; ++i) rank[i] = merges.rank(sym[i], sym[i + 1]);
+  int rank[64], to[64];
+  // Independent lookups first, with prefetches, so their cache misses overlap.
+  for (size_t i = 0; i + 1 < n; ++i) merges.prefetch(sym[i], sym[i + 1]);
+  for (size_t i = 0; i + 1 < n; ++i) {
+    rank[i] = merges.rank(sym[i], sym[i + 1]);
+    if (rank[i] != INT_MAX) merges.prefetch_merged(rank[i]);
+  }
+  for (size_t i = 0; i + 1 < n; ++i) to[i] = rank[i] != INT_MAX ? merges.merged_id(rank[i]) : -1;
+  auto set_pair = [&](size_t i) {
+    rank[i] = merges.rank(sym[i], sym[i + 1]);
+    to[i] = rank[i] != INT_MAX ? merges.merged_id(rank[i]) : -1;
+  };
   while (n > 1) {
     int best = INT_MAX;
     size_t bi = 0;
@@ -277,17 +286,18 @@ void merge_short(const PairMap& merges, std::vector<int>& sym) {
         bi = i;
       }
     if (best == INT_MAX) break;
-    sym[bi] = merges.merged_id(best);
+    sym[bi] = to[bi];
     for (size_t i = bi + 1; i + 1 < n; ++i) {
       sym[i] = sym[i + 1];
       rank[i] = rank[i + 1];
+      to[i] = to[i + 1];
     }
     --n;
     // pairs bi-1 and bi changed
     if (bi > 0) merges.prefetch(sym[bi - 1], sym[bi]);
     if (bi + 1 < n) merges.prefetch(sym[bi], sym[bi + 1]);
-    if (bi > 0) rank[bi - 1] = merges.rank(sym[bi - 1], sym[bi]);
-    if (bi + 1 < n) rank[bi] = merges.rank(sym[bi], sym[bi + 1]);
+    if (bi > 0) set_pair(bi - 1);
+    if (bi + 1 < n) set_pair(bi);
   }
   sym.resize(n);
 }
@@ -331,6 +341,16 @@ void merge_long(const PairMap& merges, std::vector<int>& sym) {
 }  // namespace
 
 void Tokenizer::Impl::bpe_piece(const char* s, size_t n, std::vector<int>& out) const {
+  bpe_piece_hashed(s, n, n <= kCacheMaxKey ? hash_bytes(s, n) : 0, out);
+}
+
+void Tokenizer::Impl::prefetch_piece(uint64_t h) const {
+  __builtin_prefetch(word_cache(uid) + (h & (kCacheSize - 1)));
+}
+
+uint64_t Tokenizer::Impl::piece_hash(const char* s, size_t n) { return n <= kCacheMaxKey ? hash_bytes(s, n) : 0; }
+
+void Tokenizer::Impl::bpe_piece_hashed(const char* s, size_t n, uint64_t h, std::vector<int>& out) const {
   if (n == 1) {
     int id = byte_id[static_cast<unsigned char>(s[0])];
     if (id >= 0) out.push_back(id);
@@ -344,9 +364,7 @@ void Tokenizer::Impl::bpe_piece(const char* s, size_t n, std::vector<int>& out) 
     }
   }
   CacheEntry* entry = nullptr;
-  uint64_t h = 0;
   if (n <= kCacheMaxKey) {
-    h = hash_bytes(s, n);
     entry = word_cache(uid) + (h & (kCacheSize - 1));
     if (entry->hash == h && entry->klen == n && std::memcmp(entry->key, s, n) == 0) {
       out.insert(out.end(), entry->ids, entry->ids + entry->nids);
@@ -389,19 +407,47 @@ void Tokenizer::Impl::encode_segment(const char* s, size_t n, std::vector<int>& 
     }
     return;
   }
+  struct Piece {
+    const char* p;
+    size_t n;
+    uint64_t h;
+  };
   struct Ctx {
     const Impl* self;
     std::vector<int>* out;
-  } ctx{this, &out};
+    std::vector<Piece>* pieces;
+  };
+  thread_local std::vector<Piece> piece_buf;
+  // Pieces are collected first so the word-cache line of a later piece can be prefetched while an earlier one
+  // is merged. With add_prefix_space the pieces live in a temporary string, so they are merged at once.
+  const bool batch = !(pre.byte_level && pre.add_prefix_space);
+  Ctx ctx{this, &out, batch ? &piece_buf : nullptr};
   auto cb = [](void* c, const char* p, size_t len) {
     auto* x = static_cast<Ctx*>(c);
-    x->self->bpe_piece(p, len, *x->out);
+    if (x->pieces)
+      x->pieces->push_back({p, len, piece_hash(p, len)});
+    else
+      x->self->bpe_piece(p, len, *x->out);
+  };
+  auto drain = [&]() {
+    constexpr size_t kAhead = 6;
+    const size_t np = piece_buf.size();
+    for (size_t k = 0; k < np && k < kAhead; ++k) prefetch_piece(piece_buf[k].h);
+    for (size_t k = 0; k < np; ++k) {
+      if (k + kAhead < np) prefetch_piece(piece_buf[k + kAhead].h);
+      bpe_piece_hashed(piece_buf[k].p, piece_buf[k].n, piece_buf[k].h, out);
+    }
+    piece_buf.clear();
   };
   // Invalid UTF-8 bytes (not reachable from HF, whose input is a Rust str) become single-byte pieces.
   size_t i = 0;
   while (i < n) {
     size_t v = utf8_valid_prefix(s + i, n - i);
-    if (v) pre.run(s + i, v, cb, &ctx);
+    if (v) {
+      piece_buf.clear();
+      pre.run(s + i, v, cb, &ctx);
+      if (batch) drain();
+    }
     i += v;
     if (i < n) {
       bpe_piece(s + i, 1, out);

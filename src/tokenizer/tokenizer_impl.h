@@ -37,6 +37,7 @@ class PairMap {
     }
   }
   int merged_id(int rank) const { return to_[rank]; }
+  void prefetch_merged(int rank) const { __builtin_prefetch(&to_[rank]); }
   void prefetch(int a, int b) const {
     if (!slots_.empty()) __builtin_prefetch(&slots_[hash((uint64_t(uint32_t(a)) << 21) | uint32_t(b))]);
   }
@@ -134,6 +135,9 @@ struct Tokenizer::Impl {
 
   void encode_segment(const char* s, size_t n, std::vector<int>& out) const;  // normalize + pre-tokenize + BPE
   void bpe_piece(const char* s, size_t n, std::vector<int>& out) const;
+  void bpe_piece_hashed(const char* s, size_t n, uint64_t hash, std::vector<int>& out) const;
+  void prefetch_piece(uint64_t hash) const;
+  static uint64_t piece_hash(const char* s, size_t n);
 };
 
 // Decoded bytes of a byte-level vocab string (HF ByteLevel decoder: if any char is not one of the 256, the
