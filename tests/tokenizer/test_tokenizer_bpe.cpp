@@ -310,3 +310,18 @@ TEST(BadInput, Gguf) {
   atomic_write(dir + "/x.gguf", "GGUF\x03\x00\x00\x00garbage");
   expect_error([&] { Tokenizer::load(dir + "/x.gguf"); }, {"x.gguf"});
 }
+
+TEST(Threads, ParallelEncodeMatchesSerial) {
+  // encode() is const and keeps its caches per thread: OpenMP threads must get the serial results.
+  Rng rng(77);
+  std::vector<std::string> corpus;
+  for (int i = 0; i < 200; ++i) corpus.push_back(random_text(rng, 50));
+  BpeTrainOptions opt;
+  opt.vocab_size = 600;
+  Tokenizer t = train_bpe(corpus, opt);
+  std::vector<std::vector<int>> serial(corpus.size()), par(corpus.size());
+  for (size_t i = 0; i < corpus.size(); ++i) serial[i] = t.encode(corpus[i]);
+#pragma omp parallel for num_threads(4) schedule(dynamic)
+  for (int i = 0; i < int(corpus.size()); ++i) par[i] = t.encode(corpus[i]);
+  EXPECT_EQ(serial, par);
+}

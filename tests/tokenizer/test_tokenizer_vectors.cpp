@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <unistd.h>
 
 using namespace r1;
 
@@ -77,4 +78,39 @@ TEST(Vectors, Gpt2FromGguf) {
   EXPECT_EQ(t.pre_name(), "gpt2");
   Vectors v = read_vectors(kVectors + "/ggml-vocab-gpt-2.gguf");
   check_all(t, v);
+}
+
+// A Hugging Face folder: vocab.json + merges.txt + Qwen3's tokenizer_config.json (added_tokens_decoder with
+// <think> = 151667 and </think> = 151668, not special; <|im_start|> special; eos <|im_end|>).
+TEST(Vectors, Qwen3FolderWithTokenizerConfig) {
+  std::string cfg = std::string(R1_SOURCE_DIR) + "/../shared/refs/model_configs/qwen3_30b/tokenizer_config.json";
+  if (!file_exists(kShared + "/vocab.json") || !file_exists(cfg)) GTEST_SKIP() << "../shared files absent";
+  std::string dir = std::string(::testing::TempDir()) + "/r1_q3_" + std::to_string(::getpid());
+  make_dirs(dir);
+  for (auto [from, to] : {std::pair<std::string, std::string>{kShared + "/vocab.json", "vocab.json"},
+                          {kShared + "/merges_noheader.txt", "merges.txt"},
+                          {cfg, "tokenizer_config.json"}}) {
+    std::string link = dir + "/" + to;
+    ::unlink(link.c_str());
+    ASSERT_EQ(::symlink(from.c_str(), link.c_str()), 0);
+  }
+  Tokenizer t = Tokenizer::load(dir);
+  EXPECT_EQ(t.pre_name(), "qwen2");  // chosen from tokenizer_class Qwen2Tokenizer
+  EXPECT_EQ(t.token_id("<think>"), 151667);
+  EXPECT_EQ(t.token_id("</think>"), 151668);
+  EXPECT_FALSE(t.is_special(151667));
+  EXPECT_TRUE(t.is_special(151644));
+  EXPECT_EQ(t.eos_id(), t.token_id("<|im_end|>"));
+  EXPECT_EQ(t.bos_id(), -1);
+  EXPECT_EQ(t.model_max_length(), 131072);
+  std::vector<int> ids = t.encode("<|im_start|>user\nHi<|im_end|>\n<think>\nok</think>");
+  std::vector<int> want = {151644};
+  for (int x : t.encode("user\nHi")) want.push_back(x);
+  want.push_back(151645);
+  want.push_back(t.encode("\n")[0]);
+  want.push_back(151667);
+  for (int x : t.encode("\nok")) want.push_back(x);
+  want.push_back(151668);
+  EXPECT_EQ(ids, want);
+  EXPECT_EQ(t.decode(ids, /*skip_special=*/true), "user\nHi\n<think>\nok</think>");
 }
