@@ -7,17 +7,21 @@
 //   (RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE=0), and, when we are root,
 //   a switch to an unprivileged uid/gid (uid_base + slot). That switch is what makes RLIMIT_NPROC bite: the
 //   kernel never applies RLIMIT_NPROC to host uid 0, even inside a user namespace mapped to it. Each parallel
-//   slot has its own uid so one job's fork bomb cannot starve another.
-// bwrap then builds: new user/pid/net/ipc/uts/cgroup namespaces (no network: only a down loopback), no
-// capabilities, no further user namespaces, a new session (no terminal), death with its parent, a
-// read-only root holding only read-only binds of /usr (plus /bin /lib /lib64 /sbin as symlinks or binds, and
+//   slot has its own uid so one job's fork bomb cannot starve another. (Not running as root, there is no
+//   switch and RLIMIT_NPROC counts every process and thread of the caller's uid: max_processes must then
+//   exceed that count, or the availability probe fails and the reward refuses to run.)
+// bwrap runs the program as the pid namespace's pid 1 (--as-pid-1; see sandbox.cpp for why) and builds:
+// new user/pid/net/ipc/uts/cgroup namespaces (no network: only a down loopback), no capabilities, no
+// further user namespaces, a new session (no terminal), death with its parent, a read-only root holding
+// only read-only binds of /usr (plus /bin /lib /lib64 /sbin as symlinks or binds, and
 // /etc/ld.so.cache), a fresh /proc for the pid namespace, a minimal read-only /dev (null, zero, random...),
 // the job's files read-only under /box, and a size-capped private tmpfs on /tmp, the only writable place
 // (also the working directory). The environment is cleared except PATH, HOME=/tmp, TMPDIR, LANG.
 // The parent runs up to `parallelism` jobs at once with poll() over the pipes (and a pidfd per job): no
 // threads. It writes stdin, reads stdout up to max_output_bytes (more -> the job is killed, status
-// output_limit), keeps at most 64 KiB of stderr, and at the wall-clock deadline SIGKILLs the job's process
-// group (bwrap and the sandbox's pid 1; when pid 1 dies the kernel kills everything in the pid namespace).
+// output_limit), keeps at most 64 KiB of stderr, and at the wall-clock deadline SIGKILLs the sandbox's
+// pid 1 (its host pid comes from bwrap --info-fd; when it dies the kernel kills everything in the pid
+// namespace, and bwrap exits), falling back to bwrap's whole process group.
 #pragma once
 #include <cstdint>
 #include <mutex>
