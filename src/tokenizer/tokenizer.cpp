@@ -590,6 +590,29 @@ std::vector<std::string> Tokenizer::pretokenize(const std::string& text) const {
   return impl_->pre.split(impl_->normalizer.apply(text));
 }
 
+std::vector<std::string> Tokenizer::merges() const {
+  std::vector<std::string> r;
+  r.reserve(impl_->merge_list.size());
+  for (auto [a, b] : impl_->merge_list) r.push_back(impl_->tokens[a] + " " + impl_->tokens[b]);
+  return r;
+}
+
+int Tokenizer::gguf_token_type(int id) const {
+  R1_CHECK(id >= 0 && id < vocab_size(), "gguf_token_type: id ", id, " is out of range [0, ", vocab_size(), ")");
+  for (auto& a : impl_->added)
+    if (a.id == id) return a.special ? 3 : 4;
+  return 1;
+}
+
+std::string Tokenizer::gguf_pre() const {
+  const std::string& n = impl_->pre.name;
+  if (n == "gpt2") return "gpt-2";
+  if (n == "custom") return "default";
+  return n;
+}
+
+bool Tokenizer::add_bos() const { return impl_->add_bos; }
+
 Tokenizer Tokenizer::byte_level(const std::vector<std::string>& special_tokens) {
   auto m = std::make_shared<Impl>();
   for (int b = 0; b < 256; ++b) m->set_model_token(b, byte_to_unicode(static_cast<unsigned char>(b)), "byte_level");

@@ -61,6 +61,14 @@ class Tokenizer {
   // The pre-tokenizer pieces of `text` (after normalization, without special-token splitting): for tests.
   std::vector<std::string> pretokenize(const std::string& text) const;
 
+  // For exporters (GGUF tokenizer.ggml.*): merges as "A B" strings in rank order; llama.cpp token type of an id
+  // (1 normal, 3 control = special added token, 4 user-defined = other added token); the tokenizer.ggml.pre name
+  // ("gpt-2", "qwen2", "llama-bpe", "deepseek-llm", "deepseek-coder", "deepseek-v3", or "default" if unknown).
+  std::vector<std::string> merges() const;
+  int gguf_token_type(int id) const;
+  std::string gguf_pre() const;
+  bool add_bos() const;  // tokenizer_config.json add_bos_token / tokenizer.ggml.add_bos_token
+
   // Writes dir/tokenizer.json (+ tokenizer_config.json with bos/eos/model_max_length) that Hugging Face
   // `tokenizers`/transformers loads; atomic writes. Creates dir.
   void save(const std::string& dir) const;

@@ -114,3 +114,34 @@ TEST(Vectors, Qwen3FolderWithTokenizerConfig) {
   EXPECT_EQ(ids, want);
   EXPECT_EQ(t.decode(ids, /*skip_special=*/true), "user\nHi\n<think>\nok</think>");
 }
+
+// Export the Qwen2 tokenizer as GGUF tokenizer.ggml.* keys (formats/gguf.h writer) and read it back.
+#include "formats/gguf.h"
+TEST(Vectors, Qwen2GgufRoundTrip) {
+  if (!file_exists(kShared + "/vocab.json")) GTEST_SKIP() << "../shared/data/tokenizer absent";
+  Tokenizer t = Tokenizer::load_vocab_merges(kShared + "/vocab.json", kShared + "/merges_noheader.txt", "qwen2");
+  EXPECT_EQ(t.gguf_pre(), "qwen2");
+  std::vector<std::string> toks;
+  std::vector<int64_t> types;
+  for (int i = 0; i < t.vocab_size(); ++i) {
+    toks.push_back(t.token_string(i));
+    types.push_back(t.gguf_token_type(i));
+  }
+  GGUFWriter w;
+  w.set("general.architecture", GGUFValue::string("qwen2"));
+  w.set("tokenizer.ggml.model", GGUFValue::string("gpt2"));
+  w.set("tokenizer.ggml.pre", GGUFValue::string(t.gguf_pre()));
+  w.set("tokenizer.ggml.tokens", GGUFValue::strings(toks));
+  w.set("tokenizer.ggml.token_type", GGUFValue::array_i64(GGUFType::I32, types));
+  w.set("tokenizer.ggml.merges", GGUFValue::strings(t.merges()));
+  w.set("tokenizer.ggml.eos_token_id", GGUFValue::u32(151642));
+  std::string path = std::string(::testing::TempDir()) + "/r1_q2_" + std::to_string(::getpid()) + ".gguf";
+  w.write(path);
+  Tokenizer g = Tokenizer::load(path);
+  EXPECT_EQ(g.vocab_size(), t.vocab_size());
+  EXPECT_EQ(g.num_merges(), t.num_merges());
+  EXPECT_EQ(g.eos_id(), 151642);
+  Vectors v = read_vectors(kVectors + "/ggml-vocab-qwen2.gguf");
+  check_all(g, v);
+  ::unlink(path.c_str());
+}
