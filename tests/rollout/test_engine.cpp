@@ -268,6 +268,11 @@ TEST(Engine, SameSeedSameOutputsWhateverBatchAndThreads) {
       c.max_batch = mb;
       expect_same(e.generate(rq, c), ref, "threads " + std::to_string(threads) + " max_batch " + std::to_string(mb));
     }
+    // prompts prefilled in chunks of 3 rows (a prompt split across passes, Tq < Tk against its own cache)
+    c.max_batch = 64;
+    c.max_prefill_tokens = 3;
+    expect_same(e.generate(rq, c), ref, "threads " + std::to_string(threads) + " prefill chunks of 3");
+    c.max_prefill_tokens = 2048;
   }
   omp_set_num_threads(nt);
   // a different seed gives different samples
