@@ -7,16 +7,18 @@
 namespace r1 {
 
 void GrpoConfig::validate() const {
-  R1_CHECK(beta >= 0, "grpo.beta must be >= 0, got ", beta);
+  R1_CHECK(beta >= 0 && std::isfinite(beta), "grpo.beta must be finite and >= 0, got ", beta);
   R1_CHECK(kl_estimator == "k1" || kl_estimator == "k2" || kl_estimator == "k3", "grpo.kl_estimator: '", kl_estimator,
            "' is unknown; expected k1, k2 or k3");
   R1_CHECK(clip_eps_low >= 0 && clip_eps_low < 1, "grpo.clip_eps_low must be in [0, 1), got ", clip_eps_low);
-  R1_CHECK(clip_eps_high >= 0, "grpo.clip_eps_high must be >= 0, got ", clip_eps_high);
+  R1_CHECK(clip_eps_high >= 0 && std::isfinite(clip_eps_high), "grpo.clip_eps_high must be finite and >= 0, got ",
+           clip_eps_high);
   R1_CHECK(loss_agg == "seq-mean-token-mean" || loss_agg == "token-mean" || loss_agg == "seq-mean-token-sum-norm",
            "grpo.loss_agg: '", loss_agg, "' is unknown; expected seq-mean-token-mean, token-mean or seq-mean-token-sum-norm");
   R1_CHECK(ratio_level == "token" || ratio_level == "sequence", "grpo.ratio_level: '", ratio_level,
            "' is unknown; expected token or sequence");
-  R1_CHECK(adv_eps >= 0, "grpo.adv_eps must be >= 0, got ", adv_eps);
+  R1_CHECK(adv_eps >= 0 && std::isfinite(adv_eps), "grpo.adv_eps must be finite and >= 0, got ", adv_eps);
+  R1_CHECK(std::isfinite(entropy_coef), "grpo.entropy_coef must be finite, got ", entropy_coef);
   R1_CHECK(max_len >= 0, "grpo.max_len must be >= 0, got ", max_len);
 }
 
@@ -25,7 +27,10 @@ std::vector<float> group_advantages(const std::vector<float>& r, int G, bool std
   std::vector<float> a(r.size());
   for (size_t g0 = 0; g0 < r.size(); g0 += G) {
     double mean = 0;
-    for (int i = 0; i < G; i++) mean += r[g0 + i];
+    for (int i = 0; i < G; i++) {
+      R1_CHECK(std::isfinite(r[g0 + i]), "group_advantages: reward ", g0 + i, " is ", r[g0 + i], "; expected a finite number");
+      mean += r[g0 + i];
+    }
     mean /= G;
     double var = 0;
     for (int i = 0; i < G; i++) var += (r[g0 + i] - mean) * (r[g0 + i] - mean);
@@ -40,7 +45,9 @@ std::vector<float> group_advantages(const std::vector<float>& r, int G, bool std
 }
 
 // KL estimator D(x) with x = lp − ref_lp, and dD/dx.
+// Outside the ±20 clamp D is constant, so dD/dx = 0 there (as autograd through torch.clamp gives).
 static inline void kl_term(const std::string& est, double x, double* D, double* dD) {
+  const bool clamped = x < -20.0 || x > 20.0;
   x = std::max(-20.0, std::min(20.0, x));
   if (est == "k1") {
     *D = x;
@@ -52,6 +59,7 @@ static inline void kl_term(const std::string& est, double x, double* D, double* 
     *D = std::exp(-x) + x - 1;
     *dD = 1 - std::exp(-x);
   }
+  if (clamped) *dD = 0;
 }
 
 GrpoLossResult grpo_loss(const GrpoConfig& c, const float* lp, const float* old_lp, const float* ref_lp,
@@ -67,10 +75,12 @@ GrpoLossResult grpo_loss(const GrpoConfig& c, const float* lp, const float* old_
   long counted_tokens = 0;
   int counted_seqs = 0, longest = 0;
   for (const auto& s : seqs) {
+    R1_CHECK(s.offset >= 0 && s.length >= 0 && (long)s.offset + s.length <= N, "grpo_loss: sequence span [", s.offset,
+             ", ", (long)s.offset + s.length, ") is outside the ", N, " token arrays");
+    longest = std::max(longest, s.length);  // Dr. GRPO: the longest completion in the batch, masked or not
     if (s.length <= 0 || (c.mask_truncated && s.truncated)) continue;
     counted_tokens += s.length;
     counted_seqs++;
-    longest = std::max(longest, s.length);
   }
   if (counted_seqs == 0) return res;
   const int nseq = num_seqs_norm > 0 ? num_seqs_norm : (int)seqs.size();
@@ -80,7 +90,6 @@ GrpoLossResult grpo_loss(const GrpoConfig& c, const float* lp, const float* old_
   long clip_lo = 0, clip_hi = 0;
   for (const auto& s : seqs) {
     if (s.length <= 0 || (c.mask_truncated && s.truncated)) continue;
-    R1_ASSERT(s.offset >= 0 && s.offset + s.length <= N);
     // weight of each token of this sequence in the aggregate
     double w;
     if (c.loss_agg == "seq-mean-token-mean") w = 1.0 / ((double)s.length * nseq);
@@ -126,7 +135,7 @@ GrpoLossResult grpo_loss(const GrpoConfig& c, const float* lp, const float* old_
       }
       if (ent) entsum += ent[n];
       if (c.entropy_coef != 0) {
-        tok -= c.entropy_coef * ent[n];
+        tok -= (double)c.entropy_coef * ent[n];  // in double, like the rest of the loss
         if (dent) dent[n] = (float)(-c.entropy_coef * w);
       }
       loss += w * tok;

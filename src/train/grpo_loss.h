@@ -28,7 +28,7 @@ struct GrpoConfig {
   std::string kl_estimator = "k3";                  // k1 | k2 | k3
   float clip_eps_low = 0.2f, clip_eps_high = 0.2f; // clip range [1−low, 1+high]
   std::string loss_agg = "seq-mean-token-mean";     // | token-mean | seq-mean-token-sum-norm
-  int max_len = 0;                                  // Dr. GRPO normaliser (0: the longest completion in the batch)
+  int max_len = 0;                                  // Dr. GRPO normaliser (0: the longest completion in the batch, masked or not)
   bool std_norm = true;                             // divide advantages by the group std
   float adv_eps = 1e-6f;                            // added to the std
   std::string ratio_level = "token";                // token | sequence (GSPO)
