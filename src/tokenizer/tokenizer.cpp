@@ -193,18 +193,32 @@ void Tokenizer::Impl::build_trie() {
   }
 }
 
-void Tokenizer::Impl::add_merge(const std::string& a, const std::string& b, const std::string& where) {
+void Tokenizer::Impl::add_merge(const std::string& a, const std::string& b, const std::string& where_base, long index,
+                                bool line_style) {
   int ia = token_to_id.find(a), ib = token_to_id.find(b);
-  R1_CHECK(ia >= 0, where, ": merge '", a, " ", b, "' names token '", a, "' that is not in the vocab");
-  R1_CHECK(ib >= 0, where, ": merge '", a, " ", b, "' names token '", b, "' that is not in the vocab");
   thread_local std::string ab;
   ab.assign(a);
   ab += b;
   int ic = token_to_id.find(ab);
-  R1_CHECK(ic >= 0, where, ": merge '", a, " ", b, "' gives '", ab, "' that is not in the vocab");
+  if (ia < 0 || ib < 0 || ic < 0) {
+    std::string where = where_base;
+    if (index >= 0) where += line_style ? " line " + std::to_string(index) : "[" + std::to_string(index) + "]";
+    R1_CHECK(ia >= 0, where, ": merge '", a, " ", b, "' names token '", a, "' that is not in the vocab");
+    R1_CHECK(ib >= 0, where, ": merge '", a, " ", b, "' names token '", b, "' that is not in the vocab");
+    fail(where, ": merge '", a, " ", b, "' gives '", ab, "' that is not in the vocab");
+  }
   int rank = int(merge_list.size());
   // A repeated merge keeps its first (lowest) rank, as HF does.
   if (merges.insert(ia, ib, {rank, ic})) merge_list.emplace_back(ia, ib);
+}
+
+void Tokenizer::Impl::prefetch_merge(const std::string& a, const std::string& b) const {
+  token_to_id.prefetch(a);
+  token_to_id.prefetch(b);
+  thread_local std::string ab;
+  ab.assign(a);
+  ab += b;
+  token_to_id.prefetch(ab);
 }
 
 void Tokenizer::Impl::finalize() {

@@ -48,12 +48,13 @@ Tokenizer Tokenizer::load_gguf(const std::string& path) {
     const std::vector<std::string>& merges = f.get_strings("tokenizer.ggml.merges");
     m->merges.reserve(merges.size());
     m->merge_list.reserve(merges.size());
+    const std::string where = path + ": tokenizer.ggml.merges";
     for (size_t i = 0; i < merges.size(); ++i) {
-      std::string w = path + ": tokenizer.ggml.merges[" + std::to_string(i) + "]";
       const std::string& line = merges[i];
       size_t sp = line.find(' ', 1);  // the first token may itself start with a space
-      R1_CHECK(sp != std::string::npos && sp + 1 < line.size(), w, ": expected \"A B\", got '", line, "'");
-      m->add_merge(line.substr(0, sp), line.substr(sp + 1), w);
+      R1_CHECK(sp != std::string::npos && sp + 1 < line.size(), where, "[", i, "]: expected \"A B\", got '", line,
+               "'");
+      m->add_merge(line.substr(0, sp), line.substr(sp + 1), where, long(i));
     }
   }
   auto opt_id = [&](const char* key) -> int {

@@ -67,6 +67,9 @@ class StrIdMap {
         return sl.id;
     }
   }
+  void prefetch(std::string_view s) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[std::hash<std::string_view>()(s) & mask_]);
+  }
   // Inserts s -> id unless present; returns the id already there, or -1 if inserted.
   int insert(std::string_view s, int id) { return put(s, id, false); }
   void set(std::string_view s, int id) { put(s, id, true); }
@@ -130,7 +133,12 @@ struct Tokenizer::Impl {
   void add_token(const AddedToken& t, const std::string& where);
   void build_trie();
   // Adds merge (a, b) with the next rank; the merged string must be in the vocab.
-  void add_merge(const std::string& a, const std::string& b, const std::string& where);
+  // `where` names the source in errors; with index >= 0 it is followed by "[index]" (or " line index" when
+  // line_style), built only if there is an error.
+  void add_merge(const std::string& a, const std::string& b, const std::string& where, long index = -1,
+                 bool line_style = false);
+  // Prefetches the lookups a later add_merge(a, b) will make (loading is bound by cache misses).
+  void prefetch_merge(const std::string& a, const std::string& b) const;
   void finalize();  // byte ids, uid
 
   void encode_segment(const char* s, size_t n, std::vector<int>& out) const;  // normalize + pre-tokenize + BPE

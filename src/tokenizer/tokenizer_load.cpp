@@ -176,7 +176,9 @@ void fill_vocab(Tokenizer::Impl& m, const std::vector<std::pair<std::string, lon
   if (max_id < (1 << 28)) {
     m.tokens.reserve(max_id + 1);
   }
-  for (auto& [k, id] : vocab) {
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    if (i + 8 < vocab.size()) m.token_to_id.prefetch(vocab[i + 8].first);
+    const auto& [k, id] = vocab[i];
     R1_CHECK(id >= 0 && id < (1 << 28), where, "[\"", k, "\"]: id ", id, " is out of range [0, 2^28)");
     m.set_model_token(int(id), k, where);
   }
@@ -306,8 +308,11 @@ static Tokenizer from_json_text_impl(const std::string& text, const std::string&
            ": model.merges must be an array");
   m->merge_list.reserve(sax.merges.size());
   m->merges.reserve(sax.merges.size());
-  for (size_t i = 0; i < sax.merges.size(); ++i)
-    m->add_merge(sax.merges[i].first, sax.merges[i].second, source + ": model.merges[" + std::to_string(i) + "]");
+  const std::string merges_where = source + ": model.merges";
+  for (size_t i = 0; i < sax.merges.size(); ++i) {
+    if (i + 8 < sax.merges.size()) m->prefetch_merge(sax.merges[i + 8].first, sax.merges[i + 8].second);
+    m->add_merge(sax.merges[i].first, sax.merges[i].second, merges_where, long(i));
+  }
   if (model.contains("ignore_merges") && model["ignore_merges"].is_boolean()) m->ignore_merges = model["ignore_merges"];
   if (model.contains("continuing_subword_prefix") && !model["continuing_subword_prefix"].is_null() &&
       model["continuing_subword_prefix"] != "")
@@ -386,9 +391,9 @@ Tokenizer Tokenizer::load_vocab_merges(const std::string& vocab_json, const std:
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line_no == 1 && line.rfind("#version", 0) == 0) continue;
     if (line.empty()) continue;
-    std::string w = merges_txt + " line " + std::to_string(line_no);
-    R1_CHECK(split_merge_line(line, a, b), w, ": expected two tokens separated by one space, got '", line, "'");
-    m->add_merge(a, b, w);
+    R1_CHECK(split_merge_line(line, a, b), merges_txt, " line ", line_no,
+             ": expected two tokens separated by one space, got '", line, "'");
+    m->add_merge(a, b, merges_txt, long(line_no), /*line_style=*/true);
   }
   m->finalize();
   default_bos_eos(*m);
