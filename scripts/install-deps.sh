@@ -12,6 +12,7 @@ PKGS=(
   libginac-dev                     # math verifier
   bubblewrap                       # code sandbox
   libgtest-dev googletest libbenchmark-dev  # tests and benchmarks
+  clang libclang-rt-14-dev         # libFuzzer targets (fuzz smoke run in the tests)
   python3 python3-matplotlib       # plots
 )
 if [ "${R1_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch python3-jinja2 libopenblas0-openmp); fi
