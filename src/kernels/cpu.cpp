@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace r1 {
@@ -261,6 +262,40 @@ static void attention_head_forward(F* out, F* probs, const F* q, const F* k, con
   }
 }
 
+// Matrix-product form of one head, for float and Tq >= kGemmAttentionMinRows: the score and output products go
+// through oneDNN (single-threaded inside the caller's parallel region); the causal half is computed and masked.
+static constexpr int kGemmAttentionMinRows = 8;
+
+static inline void sgemm_raw(bool ta, bool tb, int M, int N, int K, float alpha, const float* a, int lda,
+                             const float* b, int ldb, float beta, float* c, int ldc) {
+  dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static void attention_head_forward_gemm(float* out, float* P, const float* q, const float* k, const float* v, int Tq,
+                                        int Tk, int HS, int q_stride, int kv_stride, int out_stride) {
+  const float scale = 1.0f / std::sqrt((float)HS);
+  const int off = Tk - Tq;
+  // S = scale · q k^T                         [Tq, Tk]
+  sgemm_raw(false, true, Tq, Tk, HS, scale, q, q_stride, k, kv_stride, 0.f, P, Tk);
+  // P = causal softmax(S), row t sees keys 0..off+t
+  for (int t = 0; t < Tq; t++) {
+    float* p = P + (size_t)t * Tk;
+    int n = off + t + 1;
+    float mx = -INFINITY;
+    for (int s = 0; s < n; s++) mx = std::max(mx, p[s]);
+    float sum = 0.f;
+    for (int s = 0; s < n; s++) {
+      p[s] = std::exp(p[s] - mx);
+      sum += p[s];
+    }
+    float inv = 1.0f / sum;
+    for (int s = 0; s < n; s++) p[s] *= inv;
+    for (int s = n; s < Tk; s++) p[s] = 0.f;
+  }
+  // out = P v                                 [Tq, HS]
+  sgemm_raw(false, false, Tq, HS, Tk, 1.f, P, Tk, v, kv_stride, 0.f, out, out_stride);
+}
+
 template <class F>
 void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int Tq, int Tk,
                        int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel) {
@@ -272,6 +307,15 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
 #pragma omp for schedule(static)
     for (int h = 0; h < NH; h++) {
       int g = h / rep;
+      if constexpr (std::is_same_v<F, float>) {
+        if (Tq >= kGemmAttentionMinRows) {
+          if (!probs && scratch.size() < (size_t)Tq * Tk) scratch.resize((size_t)Tq * Tk);
+          attention_head_forward_gemm(out + (size_t)h * HS, probs ? probs + (size_t)h * Tq * Tk : scratch.data(),
+                                      q + (size_t)h * HS, k + (size_t)g * HS, v + (size_t)g * HS, Tq, Tk, HS,
+                                      q_stride, kv_stride, out_stride);
+          continue;
+        }
+      }
       attention_head_forward(out + (size_t)h * HS, probs ? probs + (size_t)h * Tq * Tk : nullptr, q + (size_t)h * HS,
                              k + (size_t)g * HS, v + (size_t)g * HS, Tq, Tk, HS, q_stride, kv_stride, out_stride,
                              scratch.data());
@@ -293,6 +337,7 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, cons
 #pragma omp parallel if (parallel)
   {
     std::vector<F> dp(Tk);
+    std::vector<float> dS;
 #pragma omp for schedule(static)
     for (int g = 0; g < NKV; g++) {
       for (int s = 0; s < Tk; s++) {
@@ -301,6 +346,30 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, cons
       }
       for (int h = g * rep; h < (g + 1) * rep; h++) {
         const F* P = probs + (size_t)h * Tq * Tk;
+        if constexpr (std::is_same_v<F, float>) {
+          if (Tq >= kGemmAttentionMinRows) {
+            // dP = dout_h v^T ; dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale ; dq_h = dS k ; dk += dS^T q_h ; dv += P^T dout_h
+            if (dS.size() < (size_t)Tq * Tk) dS.resize((size_t)Tq * Tk);
+            const float* doh = dout + (size_t)h * HS;
+            const float* qh = q + (size_t)h * HS;
+            const float* kg = k + (size_t)g * HS;
+            const float* vg = v + (size_t)g * HS;
+            sgemm_raw(false, true, Tq, Tk, HS, 1.f, doh, out_stride, vg, kv_stride, 0.f, dS.data(), Tk);
+            for (int t = 0; t < Tq; t++) {
+              const float* pt = P + (size_t)t * Tk;
+              float* d = dS.data() + (size_t)t * Tk;
+              int n = off + t + 1;
+              float sum = 0.f;
+              for (int s2 = 0; s2 < n; s2++) sum += pt[s2] * d[s2];
+              for (int s2 = 0; s2 < n; s2++) d[s2] = pt[s2] * (d[s2] - sum) * scale;
+              for (int s2 = n; s2 < Tk; s2++) d[s2] = 0.f;
+            }
+            sgemm_raw(false, false, Tq, HS, Tk, 1.f, dS.data(), Tk, kg, kv_stride, 0.f, dq + (size_t)h * HS, q_stride);
+            sgemm_raw(true, false, Tk, HS, Tq, 1.f, dS.data(), Tk, qh, q_stride, 1.f, dk + (size_t)g * HS, kv_stride);
+            sgemm_raw(true, false, Tk, HS, Tq, 1.f, P, Tk, doh, out_stride, 1.f, dv + (size_t)g * HS, kv_stride);
+            continue;
+          }
+        }
         for (int t = 0; t < Tq; t++) {
           int n = off + t + 1;
           const F* pt = P + (size_t)t * Tk;
