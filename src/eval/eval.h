@@ -1,0 +1,48 @@
+// `r1 eval`: DeepSeek-R1's evaluation protocol on a task.
+//
+// Per problem: k samples at temperature 0.6, top-p 0.95 (configurable) and one greedy completion. Reported per
+// task: pass@1 (mean correctness over the k samples), the unbiased pass@k for each requested k <= samples
+// (eval/metrics.h), cons@k (majority vote over all k samples' extracted answers, eval/metrics.h states the tie
+// rule), greedy accuracy, mean response length in tokens (of the k samples, an ending eos not counted) and the
+// format rate (strict R1 format, rewards/format.h). Correctness is the task's verifier (Task::accuracy); the
+// voted answers are the math extractor's (rewards/math_verify.h, strict: an <answer> block or \boxed{} after
+// </think>). Sample s of problem p is seeded by (seed, p, s), so results do not depend on batching.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace r1 {
+
+struct EvalConfig {
+  std::string model;                 // Hugging Face folder (with the tokenizer unless `tokenizer` is set)
+  std::string tokenizer;
+  std::string task = "arithmetic";   // a built-in task name, or a path ending in .jsonl (generic jsonl task)
+  nlohmann::json task_config = nlohmann::json::object();
+  std::string split = "test";
+  int k = 8;                         // samples per problem (0: greedy only)
+  float temperature = 0.6f, top_p = 0.95f;
+  int top_k = 0;
+  int max_new_tokens = 1024;
+  std::vector<int> pass_k = {1};     // pass@k values reported (each <= k; larger ones are skipped with a note)
+  long limit = 0;                    // first N problems (0: all)
+  std::string prompt_template = "r1_zero";  // r1_zero | plain | chat
+  std::string think_prefix;          // text appended after the template (e.g. "<think>")
+  bool greedy = true;                // also run one greedy pass
+  bool save_text = true;             // keep completion texts in the JSON
+  uint64_t seed = 0;
+  int max_batch = 64;
+};
+
+// Runs the evaluation; returns {"task","model","config","summary":{...},"problems":[...]}.
+nlohmann::json run_eval(const EvalConfig& cfg);
+
+// Summary metrics over per-problem records (as run_eval builds them); pure, used by run_eval and the tests.
+nlohmann::json summarize_eval(const nlohmann::json& problems, int k, const std::vector<int>& pass_k, bool greedy);
+
+// One markdown table row set for a summary: | metric | value |.
+std::string eval_markdown(const nlohmann::json& result);
+
+}  // namespace r1

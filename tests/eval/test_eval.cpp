@@ -1,0 +1,222 @@
+// Evaluation metrics against hand-computed cases (pass@k, cons@k with ties and problems without answers) and an
+// end-to-end evaluation of a tiny random model on the arithmetic task (library and CLI).
+#include "core/check.h"
+#include "core/io.h"
+#include "eval/eval.h"
+#include "eval/metrics.h"
+#include "model/transformer.h"
+#include "tokenizer/tokenizer.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <cstdlib>
+#include <unistd.h>
+
+using namespace r1;
+using nlohmann::json;
+
+TEST(PassAtK, HandComputed) {
+  EXPECT_DOUBLE_EQ(pass_at_k(4, 1, 2), 0.5);          // 1 - C(3,2)/C(4,2) = 1 - 3/6
+  EXPECT_NEAR(pass_at_k(5, 2, 3), 0.9, 1e-15);        // 1 - C(3,3)/C(5,3) = 1 - 1/10
+  EXPECT_NEAR(pass_at_k(6, 2, 3), 0.8, 1e-15);        // 1 - C(4,3)/C(6,3) = 1 - 4/20
+  EXPECT_NEAR(pass_at_k(10, 3, 1), 0.3, 1e-15);       // pass@1 = c/n
+  EXPECT_NEAR(pass_at_k(8, 2, 4), 1.0 - 15.0 / 70.0, 1e-15);  // 1 - C(6,4)/C(8,4)
+  EXPECT_EQ(pass_at_k(8, 0, 4), 0.0);
+  EXPECT_EQ(pass_at_k(8, 8, 1), 1.0);
+  EXPECT_EQ(pass_at_k(3, 2, 2), 1.0);                 // n - c < k: every pair holds a correct one
+}
+
+TEST(PassAtK, StableForLargeN) {
+  // 1 - C(1000,500)/C(2000,500): binomials overflow doubles, the product form does not. Reference by lgamma.
+  double lc = [](double n, double k) { return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1); }(1000, 500) -
+              [](double n, double k) { return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1); }(2000, 500);
+  double p = pass_at_k(2000, 1000, 500);
+  EXPECT_TRUE(std::isfinite(p));
+  EXPECT_NEAR(p, 1.0 - std::exp(lc), 1e-12);
+  EXPECT_NEAR(pass_at_k(2000, 1, 1), 1.0 / 2000, 1e-15);
+}
+
+TEST(PassAtK, BadArguments) {
+  EXPECT_THROW(pass_at_k(4, 5, 1), Error);
+  EXPECT_THROW(pass_at_k(4, 1, 5), Error);
+  EXPECT_THROW(pass_at_k(4, 1, 0), Error);
+  EXPECT_THROW(pass_at_k(0, 0, 1), Error);
+}
+
+static VoteSample vs(const std::string& a, bool correct = false) {
+  VoteSample v;
+  v.has_answer = !a.empty();
+  v.answer = a;
+  v.correct = correct;
+  return v;
+}
+
+TEST(MajorityVote, PluralityWins) {
+  auto r = majority_vote({vs("7"), vs("5", true), vs("5", true), vs(""), vs("7"), vs("5", true)});
+  EXPECT_EQ(r.answer, "5");
+  EXPECT_EQ(r.votes, 3);
+  EXPECT_EQ(r.voters, 5);
+  EXPECT_EQ(r.groups, 2);
+  EXPECT_EQ(r.winner, 1);
+  EXPECT_TRUE(r.correct);
+  EXPECT_EQ(r.group_of, (std::vector<int>{0, 1, 1, -1, 0, 1}));
+}
+
+TEST(MajorityVote, TieGoesToTheAnswerVotedFirst) {
+  auto r = majority_vote({vs("A", true), vs("B"), vs("A", true), vs(""), vs("B")});
+  EXPECT_EQ(r.answer, "A");
+  EXPECT_TRUE(r.correct);
+  auto r2 = majority_vote({vs(""), vs("B"), vs("A", true), vs("A", true), vs("B")});
+  EXPECT_EQ(r2.answer, "B");  // B's first vote (sample 1) precedes A's (sample 2)
+  EXPECT_EQ(r2.votes, 2);
+  EXPECT_FALSE(r2.correct);
+  // Unanswered samples never break a tie, however many there are.
+  auto r3 = majority_vote({vs(""), vs(""), vs(""), vs("9"), vs("4", true)});
+  EXPECT_EQ(r3.answer, "9");
+  EXPECT_FALSE(r3.correct);
+}
+
+TEST(MajorityVote, NoValidAnswerScoresZero) {
+  auto r = majority_vote({vs(""), vs(""), vs("")});
+  EXPECT_EQ(r.winner, -1);
+  EXPECT_EQ(r.votes, 0);
+  EXPECT_EQ(r.voters, 0);
+  EXPECT_FALSE(r.correct);
+  EXPECT_EQ(majority_vote({}).winner, -1);
+}
+
+TEST(MajorityVote, CanonicalKeysAndEquivalenceMergeVotes) {
+  // Without an equivalence, distinct strings are distinct answers: "3" wins with 2 votes.
+  std::vector<VoteSample> s = {vs("0.5", true), vs("1/2", true), vs("3"), vs("3"), vs("\\frac{1}{2}", true)};
+  auto plain = majority_vote(s);
+  EXPECT_EQ(plain.answer, "3");
+  // The math verifier merges 0.5, 1/2 and \frac{1}{2}: 3 votes beat 2.
+  auto merged = majority_vote(s, math_answers_equivalent);
+  EXPECT_EQ(merged.answer, "0.5");
+  EXPECT_EQ(merged.votes, 3);
+  EXPECT_EQ(merged.groups, 2);
+  EXPECT_TRUE(merged.correct);
+  // Equal canonical keys vote together without consulting the equivalence.
+  std::vector<VoteSample> k = {vs("x"), vs("y", true), vs("z", true)};
+  k[1].key = "K";
+  k[2].key = "K";
+  auto byk = majority_vote(k, [](const std::string&, const std::string&) { return false; });
+  EXPECT_EQ(byk.answer, "y");
+  EXPECT_EQ(byk.votes, 2);
+  // A custom equivalence (case-insensitive) with a tie between merged groups: the earlier group wins.
+  auto ci = [](const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); i++)
+      if (std::tolower(a[i]) != std::tolower(b[i])) return false;
+    return true;
+  };
+  auto r = majority_vote({vs("b"), vs("a", true), vs("B"), vs("A", true)}, ci);
+  EXPECT_EQ(r.answer, "b");
+  EXPECT_EQ(r.votes, 2);
+  EXPECT_FALSE(r.correct);
+}
+
+TEST(Summary, HandComputed) {
+  // Two problems, k = 4: 1/4 and 3/4 correct; votes wrong / right; greedy right / wrong.
+  auto smp = [](bool c, int len, double fmt) { return json{{"correct", c}, {"length", len}, {"format", fmt}}; };
+  json probs = json::array();
+  probs.push_back({{"n_correct", 1}, {"vote", {{"correct", false}}}, {"greedy", {{"correct", true}, {"length", 5}, {"format", 1.0}}},
+                   {"samples", {smp(true, 10, 1), smp(false, 20, 0), smp(false, 30, 0), smp(false, 40, 1)}}});
+  probs.push_back({{"n_correct", 3}, {"vote", {{"correct", true}}}, {"greedy", {{"correct", false}, {"length", 5}, {"format", 0.0}}},
+                   {"samples", {smp(true, 1, 1), smp(true, 2, 1), smp(true, 3, 1), smp(false, 4, 1)}}});
+  json s = summarize_eval(probs, 4, {1, 2, 4}, true);
+  EXPECT_DOUBLE_EQ(s["pass@1"].get<double>(), 0.5);
+  // pass@2: problem 1: 1 - C(3,2)/C(4,2) = 0.5; problem 2: 1 (n-c = 1 < 2) -> 0.75
+  EXPECT_DOUBLE_EQ(s["pass@2"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(s["pass@4"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(s["cons@4"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(s["greedy_accuracy"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(s["mean_length"].get<double>(), 110.0 / 8);
+  EXPECT_DOUBLE_EQ(s["format_rate"].get<double>(), 6.0 / 8);
+  EXPECT_NE(eval_markdown(json{{"task", "t"}, {"summary", s}}).find("| cons@4 | 50.0% |"), std::string::npos);
+}
+
+static std::string tiny_model() {
+  std::string d = "/tmp/r1_eval_test_" + std::to_string(::getpid());
+  std::filesystem::remove_all(d);
+  Tokenizer tok = Tokenizer::byte_level({"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"});
+  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, tok.vocab_size(), 32, 1, 2, 1, 64, 512);
+  c.eos_id = tok.eos_id();
+  Model m(c);
+  m.init_random(3, 0.05f);
+  m.save(d);
+  tok.save(d);
+  return d;
+}
+
+TEST(EvalEndToEnd, TinyRandomModelOnArithmetic) {
+  std::string dir = tiny_model();
+  EvalConfig c;
+  c.model = dir;
+  c.task = "arithmetic";
+  c.k = 4;
+  c.pass_k = {1, 2, 4, 8};
+  c.limit = 3;
+  c.max_new_tokens = 12;
+  c.seed = 5;
+  json r = run_eval(c);
+  ASSERT_EQ(r["problems"].size(), 3u);
+  double p1 = 0;
+  for (const auto& p : r["problems"]) {
+    ASSERT_EQ(p["samples"].size(), 4u);
+    int nc = 0;
+    for (const auto& s : p["samples"]) {
+      nc += s["correct"].get<bool>();
+      EXPECT_LE(s["length"].get<int>(), 12);
+      EXPECT_TRUE(s.contains("answer") && s.contains("text") && s.contains("group"));
+    }
+    EXPECT_EQ(p["n_correct"].get<int>(), nc);
+    EXPECT_TRUE(p["vote"].contains("correct"));
+    EXPECT_TRUE(p["greedy"].contains("correct"));
+    p1 += nc / 4.0;
+  }
+  const json& s = r["summary"];
+  EXPECT_DOUBLE_EQ(s["pass@1"].get<double>(), p1 / 3);
+  EXPECT_TRUE(s.contains("pass@4") && s.contains("cons@4") && s.contains("greedy_accuracy") &&
+              s.contains("mean_length") && s.contains("format_rate"));
+  EXPECT_FALSE(s.contains("pass@8"));  // more than k: skipped
+  // Same seed, same results (samples are seeded per problem and sample).
+  json again = run_eval(c);
+  EXPECT_EQ(again["problems"], r["problems"]);
+
+  // Bad input: one clear error each.
+  EvalConfig bad = c;
+  bad.prompt_template = "fancy";
+  EXPECT_THROW(run_eval(bad), Error);
+  bad = c;
+  bad.task = "/nonexistent/problems.jsonl";
+  EXPECT_THROW(run_eval(bad), Error);
+  bad = c;
+  bad.task = "no_such_task";
+  EXPECT_THROW(run_eval(bad), Error);
+  bad = c;
+  bad.k = -1;
+  EXPECT_THROW(run_eval(bad), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(EvalEndToEnd, CliWithJsonlTask) {
+  const char* bin = std::getenv("R1_BIN");
+  if (!bin) GTEST_SKIP() << "R1_BIN not set (run through ctest to test the CLI)";
+  std::string dir = tiny_model();
+  std::string jl = dir + "/probs.jsonl", out = dir + "/res.json";
+  atomic_write(jl, "{\"prompt\": \"What is 2+3?\", \"answer\": \"5\"}\n{\"prompt\": \"What is 1+1?\", \"answer\": \"2\"}\n");
+  std::string cmd = std::string(bin) + " eval --model " + dir + " --task " + jl +
+                    " -k 3 --pass-k 1,2 --max-new-tokens 8 --output " + out + " > " + dir + "/table.md";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  json r = json::parse(read_file(out));
+  EXPECT_EQ(r["problems"].size(), 2u);
+  EXPECT_TRUE(r["summary"].contains("cons@3"));
+  EXPECT_NE(read_file(dir + "/table.md").find("| pass@2 |"), std::string::npos);
+  std::string badcmd = std::string(bin) + " eval --model " + dir + " --task " + jl + " --pass-k 0 2>/dev/null";
+  EXPECT_NE(std::system(badcmd.c_str()), 0);
+  std::filesystem::remove_all(dir);
+}
