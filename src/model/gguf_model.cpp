@@ -160,8 +160,8 @@ Model load_gguf_model(const std::string& path) {
   j["num_attention_heads"] = NH;
   j["num_key_value_heads"] = f.has(a + ".attention.head_count_kv") ? key_int("attention.head_count_kv", 1 << 16) : NH;
   j["intermediate_size"] = key_int("feed_forward_length", kMaxDim);
-  // The Model keeps a [max_pos, head_dim] rotary table; 4M positions bounds it.
-  j["max_position_embeddings"] = key_int("context_length", 1 << 22);
+  // The Model keeps a [max_pos, head_dim] rotary table; 2M positions bounds it (Qwen2.5-1M needs 1,010,000).
+  j["max_position_embeddings"] = key_int("context_length", 1 << 21);
   double eps = f.get_f64(a + ".attention.layer_norm_rms_epsilon");
   R1_CHECK(eps > 0 && eps < 1, path, ": key '", a, ".attention.layer_norm_rms_epsilon' = ", eps,
            "; expected a small positive number");

@@ -11,6 +11,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdlib>
@@ -484,6 +485,34 @@ TEST(GGUFCli, ExportGgufCommand) {
   Model g = load_gguf_model(p);
   expect_same_bits(logits(g), logits(m), "logits");
   EXPECT_EQ(GGUFFile(p).get_string("general.name"), "model_llama");
+  // A folder with a tokenizer, a chat template and a pad token in tokenizer_config.json.
+  std::string dir = tmp("cli_model");
+  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, 264, 32, 1, 4, 2, 40, 64);
+  Model tiny(c);
+  tiny.init_random(5);
+  tiny.save(dir);
+  Tokenizer tok = Tokenizer::byte_level({"<|endoftext|>", "<think>", "</think>"});
+  tok.save(dir);
+  nlohmann::json tc = nlohmann::json::parse(read_file(dir + "/tokenizer_config.json"));
+  tc["chat_template"] = "{% for m in messages %}{{ m.content }}{% endfor %}";
+  tc["pad_token"] = "</think>";
+  atomic_write(dir + "/tokenizer_config.json", tc.dump());
+  cmd = std::string(bin) + " export-gguf --model " + dir + " --output " + p + " --name tiny 2>" + log;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(log);
+  {
+    GGUFFile f(p);
+    EXPECT_EQ(f.get_string("general.name"), "tiny");
+    EXPECT_EQ(f.get_strings("tokenizer.ggml.tokens").size(), 264u);
+    EXPECT_EQ(f.get_string("tokenizer.chat_template"), tc["chat_template"].get<std::string>());
+    EXPECT_EQ(f.get_u64("tokenizer.ggml.padding_token_id"), 258u);
+  }
+  const std::string text = "a <think>b\xC3\xA9</think>";
+  EXPECT_EQ(Tokenizer::load(p).encode(text), tok.encode(text));
+  Model back = load_gguf_model(p);
+  expect_same_bits(logits(back), logits(tiny), "logits (tokenizer folder)");
+  cmd = "rm -rf " + dir;
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+
   cmd = std::string(bin) + " export-gguf --model " + fixture("model_llama") + " --output " + p + " --dtype q4 2>" + log;
   EXPECT_NE(std::system(cmd.c_str()), 0);
   cmd = std::string(bin) + " export-gguf --model " + tmp("nowhere") + " --output " + p + " 2>" + log;
