@@ -521,3 +521,50 @@ TEST(GGUFCli, ExportGgufCommand) {
   ::unlink(p.c_str());
   ::unlink(log.c_str());
 }
+
+// The real Qwen2 vocabulary (../shared) in a tiny Qwen2.5-shaped model (vocab_size 151936 > 151643 tokens): the
+// export pads the token list to the embedding rows, and the GGUF tokenizer still gives llama.cpp's Qwen2 test ids.
+TEST(GGUFTokenizer, Qwen2VocabularyMatchesLlamaCppVectors) {
+  const std::string sh = std::string(R1_SOURCE_DIR) + "/../shared/data/tokenizer";
+  if (!file_exists(sh + "/vocab.json")) GTEST_SKIP() << "../shared/data/tokenizer absent";
+  Tokenizer tok = Tokenizer::load_vocab_merges(sh + "/vocab.json", sh + "/merges_noheader.txt", "qwen2");
+  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, 151936, 8, 1, 2, 1, 8, 32);
+  Model m(c);
+  m.init_random(11);
+  std::string p = tmp("qwen2_vocab.gguf");
+  export_gguf(m, &tok, p, DType::BF16);
+  {
+    GGUFFile f(p);
+    EXPECT_EQ(f.get_string("tokenizer.ggml.pre"), "qwen2");
+    const auto& toks = f.get_strings("tokenizer.ggml.tokens");
+    ASSERT_EQ(toks.size(), 151936u);
+    EXPECT_EQ(toks[151935], "[PAD151935]");
+    EXPECT_EQ(f.get_strings("tokenizer.ggml.merges").size(), (size_t)tok.num_merges());
+  }
+  Tokenizer g = Tokenizer::load(p);
+  const std::string stem = sh + "/llama_cpp_tests/ggml-vocab-qwen2.gguf";
+  std::string inp = read_file(stem + ".inp"), out = read_file(stem + ".out");
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  size_t pos = 0, opos = 0, n = 0;
+  while (pos < inp.size()) {
+    size_t e = inp.find(sep, pos);
+    if (e == std::string::npos) e = inp.size();
+    std::string text = inp.substr(pos, e - pos);
+    pos = e + sep.size();
+    size_t oe = out.find('\n', opos);
+    ASSERT_NE(oe, std::string::npos);
+    std::vector<int> want;
+    std::string line = out.substr(opos, oe - opos);  // parse this line only (strtol would skip the newline)
+    const char* s = line.c_str();
+    char* end = nullptr;
+    for (long v = std::strtol(s, &end, 10); end != s; v = std::strtol(s, &end, 10)) {
+      want.push_back(int(v));
+      s = end;
+    }
+    opos = oe + 1;
+    EXPECT_EQ(g.encode(text), want) << "vector " << n << " '" << text << "'";
+    ++n;
+  }
+  EXPECT_GT(n, 30u);
+  ::unlink(p.c_str());
+}
