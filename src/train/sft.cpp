@@ -1,0 +1,387 @@
+#include "train/sft.h"
+
+#include "core/check.h"
+#include "core/io.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "formats/dtype.h"
+#include "model/transformer.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+#include "train/checkpoint_dir.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <sstream>
+
+namespace r1 {
+
+using json = nlohmann::json;
+
+SftConfig::SftConfig() {}
+
+void SftConfig::declare(OptionSet& o) {
+  o.add("out", &out, "run folder");
+  o.add("model", &model, "initial model (Hugging Face folder); required");
+  o.add("tokenizer", &tokenizer, "tokenizer folder (default: the model folder)");
+  o.add("data", &data, "training JSONL: {\"messages\": [...]} or {\"prompt\", \"completion\"} per line");
+  o.add("eval_data", &eval_data, "held-out JSONL (default: eval_fraction of data)");
+  o.add("eval_fraction", &eval_fraction, "fraction of data held out when eval_data is empty");
+  o.add("prompt_template", &prompt_template, "prompt/completion rows: plain | r1_zero | chat");
+  o.add("seq", &seq, "positions per row");
+  o.add("batch", &batch, "rows per micro-batch");
+  o.add("grad_accum", &grad_accum, "micro-batches per optimizer step");
+  o.add("pack", &pack, "pack several examples per row (attention crosses examples); false: one per row");
+  o.add("epochs", &epochs, "passes over the training rows");
+  o.add("seed", &seed, "shuffle and split seed");
+  o.add("eval_every", &eval_every, "eval loss every N steps (0: only at the end)");
+  o.add("ckpt_every", &ckpt_every, "checkpoint every N steps (0: only at the end)");
+  o.add("log_every", &log_every, "metrics line every N steps");
+  o.add("stop_after", &stop_after, "stop with a checkpoint at this step (0: off)");
+  o.add("resume", &resume, "continue from RUN/checkpoint when present");
+  o.add("save_dtype", &save_dtype, "f32 | bf16 for the final model");
+  declare_optim(o, optim);
+}
+
+PackedRows pack_examples(const std::vector<SftExample>& ex, int seq, bool pack, int pad_id) {
+  R1_CHECK(seq >= 1, "sft: seq must be >= 1");
+  PackedRows p;
+  p.seq = seq;
+  int used = seq;  // positions used in the current row; seq = no open row
+  for (const auto& e : ex) {
+    R1_CHECK(e.ids.size() == e.loss.size(), "sft: example ids and loss mask differ in length");
+    long n = (long)e.ids.size() - 1;  // positions
+    bool any = false;
+    for (size_t j = 1; j < e.ids.size() && j <= (size_t)seq; j++) any |= e.loss[j] != 0;
+    if (n < 1 || !any) {
+      p.dropped++;
+      continue;
+    }
+    if (n > seq) {
+      n = seq;
+      p.truncated++;
+    }
+    if (!pack || used + n > seq) {  // open a new row
+      p.ids.resize(p.ids.size() + seq, pad_id);
+      p.targets.resize(p.targets.size() + seq, -1);
+      p.rows++;
+      used = 0;
+    }
+    size_t base = (size_t)(p.rows - 1) * seq + used;
+    for (long t = 0; t < n; t++) {
+      p.ids[base + t] = e.ids[t];
+      p.targets[base + t] = e.loss[t + 1] ? e.ids[t + 1] : -1;
+    }
+    used += (int)n;
+    if (!pack) used = seq;
+  }
+  return p;
+}
+
+namespace {
+
+struct Encoder {
+  const Tokenizer& tok;
+  const ChatTemplate* chat;
+  std::string prompt_template;
+  int bos_to_add;  // model's BOS when the tokenizer does not write it, else -1
+
+  void add(SftExample& e, const std::string& text, bool learn) const {
+    auto ids = tok.encode(text, true);
+    e.ids.insert(e.ids.end(), ids.begin(), ids.end());
+    e.loss.insert(e.loss.end(), ids.size(), learn ? 1 : 0);
+  }
+  SftExample encode(const json& j, const std::string& where) const {
+    R1_CHECK(j.is_object(), where, ": expected an object with \"messages\" or \"prompt\" and \"completion\"");
+    SftExample e;
+    if (bos_to_add >= 0) {
+      e.ids.push_back(bos_to_add);
+      e.loss.push_back(0);
+    }
+    if (j.contains("messages")) {
+      R1_CHECK(chat, where, ": \"messages\" need a chat template (chat_template.jinja or tokenizer_config.json in the tokenizer folder)");
+      const json& m = j["messages"];
+      R1_CHECK(m.is_array() && !m.empty(), where, ": \"messages\" must be a non-empty array");
+      bool any = false;
+      for (const auto& msg : m) {
+        R1_CHECK(msg.is_object() && msg.contains("role") && msg["role"].is_string() && msg.contains("content") &&
+                     msg["content"].is_string(),
+                 where, ": each message needs a string \"role\" and a string \"content\"");
+        any |= msg["role"] == "assistant";
+      }
+      R1_CHECK(any, where, ": no assistant message (nothing to learn)");
+      std::string full = chat->render(m, false);
+      size_t done = 0;  // characters of `full` already encoded
+      for (size_t i = 0; i < m.size(); i++) {
+        if (m[i]["role"] != "assistant") continue;
+        json head = json::array(), upto = json::array();
+        for (size_t k = 0; k < i; k++) head.push_back(m[k]);
+        upto = head;
+        upto.push_back(m[i]);
+        std::string before = chat->render(head, true), through = chat->render(upto, false);
+        R1_CHECK(through.compare(0, before.size(), before) == 0 && full.compare(0, through.size(), through) == 0 &&
+                     before.size() >= done,
+                 where, ": the chat template does not render the conversation incrementally; cannot find assistant turn ", i);
+        add(e, full.substr(done, before.size() - done), false);
+        add(e, through.substr(before.size()), true);
+        done = through.size();
+      }
+      if (done < full.size()) add(e, full.substr(done), false);
+    } else {
+      R1_CHECK(j.contains("prompt") && j["prompt"].is_string() && j.contains("completion") && j["completion"].is_string(),
+               where, ": expected string fields \"prompt\" and \"completion\" (or \"messages\")");
+      std::string p = j["prompt"].get<std::string>();
+      if (prompt_template == "r1_zero") p = r1_zero_prompt(p);
+      else if (prompt_template == "chat") {
+        R1_CHECK(chat, where, ": prompt_template chat needs a chat template in the tokenizer folder");
+        p = chat->render(json::array({{{"role", "user"}, {"content", p}}}), true);
+      }
+      add(e, p, false);
+      add(e, j["completion"].get<std::string>(), true);
+      if (tok.eos_id() >= 0) {
+        e.ids.push_back(tok.eos_id());
+        e.loss.push_back(1);
+      }
+    }
+    return e;
+  }
+};
+
+std::vector<SftExample> read_examples(const std::string& path, const Encoder& enc) {
+  R1_CHECK(file_exists(path), "sft: data file ", path, " does not exist");
+  std::istringstream in(read_file(path));
+  std::string line;
+  long ln = 0;
+  std::vector<SftExample> out;
+  while (std::getline(in, line)) {
+    ln++;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string where = str(path, ":", ln);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      fail(where, ": not valid JSON (", e.what(), ")");
+    }
+    out.push_back(enc.encode(j, where));
+  }
+  R1_CHECK(!out.empty(), "sft: ", path, " holds no examples");
+  return out;
+}
+
+void truncate_metrics(const std::string& path, long last_step) {
+  if (!file_exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      if (json::parse(line).value("step", 0L) > last_step) continue;
+    } catch (const json::exception&) {
+      continue;  // a line cut short by a crash
+    }
+    kept += line + "\n";
+  }
+  atomic_write(path, kept);
+}
+
+}  // namespace
+
+SftExample encode_sft_row(const json& row, const Tokenizer& tok, const ChatTemplate* chat,
+                          const std::string& prompt_template, int bos, const std::string& where) {
+  return Encoder{tok, chat, prompt_template, bos}.encode(row, where);
+}
+
+SftSummary run_sft(const SftConfig& c) {
+  R1_CHECK(!c.model.empty(), "sft: field 'model' is required (a Hugging Face model folder)");
+  R1_CHECK(!c.data.empty(), "sft: field 'data' is required (a JSONL file)");
+  R1_CHECK(c.seq >= 2 && c.batch >= 1 && c.grad_accum >= 1 && c.epochs >= 1,
+           "sft: seq must be >= 2 and batch, grad_accum, epochs >= 1");
+  R1_CHECK(c.eval_fraction >= 0 && c.eval_fraction < 1, "sft: eval_fraction must be in [0, 1) (got ", c.eval_fraction, ")");
+  R1_CHECK(c.prompt_template == "plain" || c.prompt_template == "r1_zero" || c.prompt_template == "chat",
+           "sft: prompt_template '", c.prompt_template, "' is unknown; expected plain, r1_zero or chat");
+  R1_CHECK(c.save_dtype == "f32" || c.save_dtype == "bf16", "sft: save_dtype must be f32 or bf16");
+  make_dirs(c.out);
+  const std::string tdir = c.tokenizer.empty() ? c.model : c.tokenizer;
+  Tokenizer tok = Tokenizer::load(tdir);
+  std::unique_ptr<ChatTemplate> chat;
+  std::string jinja = path_join(tdir, "chat_template.jinja"), tcfg = path_join(tdir, "tokenizer_config.json");
+  if (file_exists(jinja)) chat = std::make_unique<ChatTemplate>(ChatTemplate::from_file(jinja));
+  else if (file_exists(tcfg) && json::parse(read_file(tcfg)).contains("chat_template"))
+    chat = std::make_unique<ChatTemplate>(ChatTemplate::from_file(tcfg));
+
+  std::string ck = c.resume ? find_checkpoint_dir(c.out) : "";
+  Model m = Model::load(ck.empty() ? c.model : ck);
+  R1_CHECK(c.seq <= m.cfg.max_pos, "sft: seq ", c.seq, " exceeds the model's max_position_embeddings ", m.cfg.max_pos);
+  R1_CHECK(m.cfg.V >= tok.vocab_size(), "sft: model vocab_size ", m.cfg.V, " is smaller than the tokenizer's ", tok.vocab_size());
+  int bos = (m.cfg.bos_id >= 0 && tok.bos_id() == m.cfg.bos_id) ? m.cfg.bos_id : -1;
+  Encoder enc{tok, chat.get(), c.prompt_template, bos};
+
+  std::vector<SftExample> train = read_examples(c.data, enc), held;
+  if (!c.eval_data.empty()) {
+    held = read_examples(c.eval_data, enc);
+  } else if (c.eval_fraction > 0 && train.size() >= 2) {
+    // a seeded shuffle picks the held-out examples; the rest keep their file order
+    std::vector<size_t> idx(train.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    Rng r((uint64_t)c.seed ^ 0xe7a1ull);
+    for (size_t i = idx.size(); i > 1; i--) std::swap(idx[i - 1], idx[r.below(i)]);
+    size_t n_eval = std::max<size_t>(1, (size_t)std::floor(train.size() * c.eval_fraction));
+    std::vector<uint8_t> is_eval(train.size(), 0);
+    for (size_t i = 0; i < n_eval; i++) is_eval[idx[i]] = 1;
+    std::vector<SftExample> kept;
+    for (size_t i = 0; i < train.size(); i++) (is_eval[i] ? held : kept).push_back(std::move(train[i]));
+    train = std::move(kept);
+  }
+  const int pad = tok.eos_id() >= 0 ? tok.eos_id() : 0;
+  PackedRows rows = pack_examples(train, c.seq, c.pack, pad);
+  PackedRows eval_rows = pack_examples(held, c.seq, c.pack, pad);
+  R1_CHECK(rows.rows > 0, "sft: no training example has a token to learn");
+  std::fprintf(stderr, "[sft] %zu train examples -> %ld rows of %d (%ld truncated, %ld dropped); %zu held out -> %ld rows\n",
+               train.size(), rows.rows, c.seq, rows.truncated, rows.dropped, held.size(), eval_rows.rows);
+
+  const long micro_per_epoch = (rows.rows + c.batch - 1) / c.batch;
+  const long steps_per_epoch = std::max(1L, micro_per_epoch / c.grad_accum);
+  const long total_steps = steps_per_epoch * c.epochs;
+  OptimConfig oc = c.optim;
+  oc.total_steps = total_steps;
+  Optimizer opt(oc, m.specs, m.n_params);
+  long start = 0;
+  const std::string metrics = path_join(c.out, "metrics.jsonl");
+  if (!ck.empty()) {
+    opt.load(path_join(ck, "optimizer.safetensors"), m.specs);
+    start = json::parse(read_file(path_join(ck, "state.json"))).at("step").get<long>();
+    truncate_metrics(metrics, start);
+    std::fprintf(stderr, "[sft] resuming from %s at step %ld\n", ck.c_str(), start);
+  } else {
+    std::remove(metrics.c_str());
+  }
+  {
+    OptionSet o;
+    SftConfig copy = c;
+    copy.declare(o);
+    atomic_write(path_join(c.out, "config.yaml"), o.to_yaml());
+  }
+
+  const int B = c.batch, T = c.seq;
+  std::vector<int> ids((size_t)B * T), tg((size_t)B * T);
+  std::vector<long> order;
+  long order_epoch = -1;
+  // Micro-batch `mb` (global index) of the run: rows of epoch mb / micro_per_epoch in that epoch's shuffled order.
+  auto fill = [&](long mb) {
+    long epoch = mb / micro_per_epoch, j = mb % micro_per_epoch;
+    if (epoch != order_epoch) {
+      order.resize(rows.rows);
+      std::iota(order.begin(), order.end(), 0L);
+      Rng r((uint64_t)c.seed * 1000003ull + (uint64_t)epoch);
+      for (size_t i = order.size(); i > 1; i--) std::swap(order[i - 1], order[r.below(i)]);
+      order_epoch = epoch;
+    }
+    std::fill(ids.begin(), ids.end(), pad);
+    std::fill(tg.begin(), tg.end(), -1);
+    for (int b = 0; b < B; b++) {
+      long k = j * B + b;
+      if (k >= rows.rows) break;  // last micro-batch of an epoch: fewer rows (masked padding)
+      std::copy_n(rows.ids.begin() + order[k] * T, T, ids.begin() + (size_t)b * T);
+      std::copy_n(rows.targets.begin() + order[k] * T, T, tg.begin() + (size_t)b * T);
+    }
+  };
+  auto evaluate = [&]() -> double {
+    if (eval_rows.rows == 0) return -1;
+    double sum = 0;
+    long cnt = 0;
+    for (long r0 = 0; r0 < eval_rows.rows; r0 += B) {
+      std::fill(ids.begin(), ids.end(), pad);
+      std::fill(tg.begin(), tg.end(), -1);
+      long n = std::min<long>(B, eval_rows.rows - r0);
+      std::copy_n(eval_rows.ids.begin() + r0 * T, n * T, ids.begin());
+      std::copy_n(eval_rows.targets.begin() + r0 * T, n * T, tg.begin());
+      m.forward(ids.data(), tg.data(), B, T);
+      const float* lp = m.act().lp;
+      for (size_t i = 0; i < ids.size(); i++)
+        if (tg[i] >= 0) {
+          sum -= lp[i];
+          cnt++;
+        }
+    }
+    return cnt ? sum / cnt : -1;
+  };
+  auto save_ckpt = [&](long step) {
+    write_checkpoint_dir(c.out, [&](const std::string& d) {
+      m.save(d);
+      tok.save(d);
+      if (chat) atomic_write(path_join(d, "chat_template.jinja"), chat->source());
+      opt.save(path_join(d, "optimizer.safetensors"), m.specs);
+      atomic_write(path_join(d, "state.json"), json{{"step", step}}.dump(2));
+    });
+  };
+
+  SftSummary sum;
+  Progress prog("sft", total_steps - start);
+  if (start == 0) {  // the starting eval loss, always
+    double el = evaluate();
+    if (el >= 0) {
+      append_line(metrics, json{{"step", 0}, {"eval_loss", el}}.dump());
+      sum.first_eval_loss = el;
+    }
+  }
+  for (long step = start; step < total_steps; step++) {
+    auto t0 = std::chrono::steady_clock::now();
+    m.zero_grad();
+    double lsum = 0;
+    long tokens = 0;
+    for (int a = 0; a < c.grad_accum; a++) {
+      fill(step * c.grad_accum + a);
+      for (int t : tg) tokens += t >= 0;
+      lsum += m.cross_entropy_step(ids.data(), tg.data(), B, T, true);
+    }
+    float loss = (float)(lsum / c.grad_accum);
+    if (c.grad_accum > 1) {
+      float s = 1.f / c.grad_accum;
+      for (size_t i = 0; i < m.n_params; i++) m.grads()[i] *= s;
+    }
+    float gn = clip_grad_norm(m.grads(), m.n_params, oc.grad_clip);
+    float lr = lr_at(oc, step);
+    opt.step(m.params(), m.grads(), lr);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (step == start) sum.first_loss = loss;
+    sum.last_loss = loss;
+    sum.steps = step + 1;
+    bool last = step + 1 == total_steps;
+    json rec = {{"step", step + 1}, {"epoch", (double)(step + 1) / steps_per_epoch}, {"loss", loss}, {"lr", lr},
+                {"grad_norm", gn}, {"loss_tokens", tokens}, {"tokens_per_s", (double)B * T * c.grad_accum / dt}};
+    if ((c.eval_every > 0 && (step + 1) % c.eval_every == 0) || last) {
+      double el = evaluate();
+      if (el >= 0) {
+        rec["eval_loss"] = el;
+        sum.last_eval_loss = el;
+        if (sum.first_eval_loss < 0) sum.first_eval_loss = el;
+      }
+    }
+    if ((step + 1) % std::max(1L, c.log_every) == 0 || last || rec.contains("eval_loss")) append_line(metrics, rec.dump());
+    char extra[96];
+    std::snprintf(extra, sizeof extra, "loss %.4f  lr %.2e", loss, lr);
+    prog.update(step + 1 - start, extra);
+    bool stop = c.stop_after > 0 && step + 1 >= c.stop_after && !last;
+    if ((c.ckpt_every > 0 && (step + 1) % c.ckpt_every == 0) || last || stop) save_ckpt(step + 1);
+    if (stop) {
+      std::fprintf(stderr, "\n[sft] stopped at step %ld (stop_after); rerun to resume\n", step + 1);
+      return sum;
+    }
+  }
+  prog.finish();
+  std::string md = path_join(c.out, "model");
+  m.save(md, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
+  tok.save(md);
+  if (chat) atomic_write(path_join(md, "chat_template.jinja"), chat->source());
+  std::fprintf(stderr, "[sft] final model written to %s\n", md.c_str());
+  return sum;
+}
+
+}  // namespace r1
