@@ -57,6 +57,17 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--no-memory")) memory = false;
   }
   int steps = quick ? 2 : 5;
+  {
+    // the ceiling on this machine: oneDNN sgemm on a square 2048 product
+    const int n = 2048;
+    std::vector<float> a((size_t)n * n, 1.f), b((size_t)n * n, 1.f), c((size_t)n * n);
+    gemm(false, true, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
+    auto t0 = clk::now();
+    for (int i = 0; i < 3; i++) gemm(false, true, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
+    double dt = std::chrono::duration<double>(clk::now() - t0).count() / 3;
+    std::printf("oneDNN sgemm %dx%dx%d: %.1f GFLOP/s with %d threads (the fp32 ceiling the ratios below refer to)\n\n",
+                n, n, n, 2.0 * n * n * n / dt / 1e9, omp_get_max_threads());
+  }
   std::vector<Shape> shapes;
   for (int C : {256, 512, 1024}) shapes.push_back({C, 4, C / 64, C / 128, inter_for(C), 32000, 4, 256});
   std::printf("## Training step (forward + masked CE + backward + AdamW), fp32, %d threads\n\n", omp_get_max_threads());
