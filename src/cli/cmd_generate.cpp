@@ -5,6 +5,7 @@
 #include "cli/registry.h"
 #include "core/check.h"
 #include "core/io.h"
+#include "model/gguf_model.h"
 #include "model/transformer.h"
 #include "rollout/engine.h"
 #include "tokenizer/chat_template.h"
@@ -90,7 +91,7 @@ struct PromptSource {
 int run_generate(const GenerateArgs& a) {
   const int given = !a.prompt.empty() + !a.prompt_ids.empty() + !a.prompts_file.empty();
   R1_CHECK(given == 1, "generate: give exactly one of --prompt TEXT, --prompt-ids \"1 2 3\" or --prompts FILE.jsonl");
-  r1::Model m = r1::Model::load(a.model);
+  r1::Model m = r1::load_any_model(a.model);
   std::unique_ptr<r1::Tokenizer> tok;
   if (has_tokenizer(a.model)) tok = std::make_unique<r1::Tokenizer>(r1::Tokenizer::load(a.model));
   std::unique_ptr<r1::ChatTemplate> tmpl;

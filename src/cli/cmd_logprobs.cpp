@@ -1,6 +1,7 @@
 // `r1 logprobs --model DIR --ids "1 2 3"`: the log-probability of every token after the first, given its prefix.
 #include "cli/registry.h"
 #include "core/check.h"
+#include "model/gguf_model.h"
 #include "model/transformer.h"
 
 #include <nlohmann/json.hpp>
@@ -12,7 +13,7 @@
 R1_COMMAND("logprobs", "Print {\"logprobs\": [...]}: log p(token_i | tokens_<i) for i >= 1", [](CLI::App* sub) {
   auto model = std::make_shared<std::string>();
   auto ids = std::make_shared<std::string>();
-  sub->add_option("--model", *model, "Hugging Face model folder (config.json + model.safetensors)")->required();
+  sub->add_option("--model", *model, "Hugging Face model folder (config.json + model.safetensors) or a .gguf file")->required();
   sub->add_option("--ids", *ids, "token ids separated by spaces or commas")->required();
   return [=]() {
     std::vector<int> v;
@@ -28,7 +29,7 @@ R1_COMMAND("logprobs", "Print {\"logprobs\": [...]}: log p(token_i | tokens_<i) 
       v.push_back((int)x);
     }
     R1_CHECK(v.size() >= 2, "--ids: need at least two token ids");
-    r1::Model m = r1::Model::load(*model);
+    r1::Model m = r1::load_any_model(*model);
     for (size_t i = 0; i < v.size(); i++)
       R1_CHECK(v[i] >= 0 && v[i] < m.cfg.V, "--ids: token ", v[i], " (position ", i, ") is outside the vocabulary [0, ", m.cfg.V, ")");
     int T = (int)v.size() - 1;
