@@ -86,6 +86,8 @@ PackedRows pack_examples(const std::vector<SftExample>& ex, int seq, bool pack, 
 
 namespace {
 
+std::string msg_at(const json& m, size_t i) { return m[i]["content"].get<std::string>(); }
+
 struct Encoder {
   const Tokenizer& tok;
   const ChatTemplate* chat;
@@ -125,12 +127,34 @@ struct Encoder {
         upto = head;
         upto.push_back(m[i]);
         std::string before = chat->render(head, true), through = chat->render(upto, false);
-        R1_CHECK(through.compare(0, before.size(), before) == 0 && full.compare(0, through.size(), through) == 0 &&
-                     before.size() >= done,
-                 where, ": the chat template does not render the conversation incrementally; cannot find assistant turn ", i);
-        add(e, full.substr(done, before.size() - done), false);
-        add(e, through.substr(before.size()), true);
-        done = through.size();
+        // The turn starts where the generation prompt and the rendered turn part ways: their common text (e.g.
+        // "<|im_start|>assistant\n") is prompt; anything a generation prompt adds that the rendered turn lacks
+        // (R1's "<think>\n") is not in the data, so it cannot be scored.
+        size_t lcp = 0;
+        while (lcp < before.size() && lcp < through.size() && before[lcp] == through[lcp]) lcp++;
+        const std::string reply = through.substr(lcp);
+        R1_CHECK(!reply.empty(), where, ": assistant turn ", i, " renders as nothing");
+        size_t pos = full.find(reply, done), len = reply.size();
+        if (pos == std::string::npos) {
+          // Inside the whole conversation the template renders this turn differently than as the last turn
+          // (Qwen3 drops the empty think block of earlier turns): score the message text as the whole
+          // conversation shows it, with the turn's closing text when it follows.
+          std::string content = msg_at(m, i);
+          size_t cut = content.rfind("</think>");
+          if (cut != std::string::npos) content = content.substr(cut + 8);
+          size_t a = content.find_first_not_of(" \t\r\n"), b = content.find_last_not_of(" \t\r\n");
+          R1_CHECK(a != std::string::npos, where, ": assistant turn ", i, " has no text to learn outside its think block");
+          content = content.substr(a, b - a + 1);
+          size_t in_reply = reply.rfind(content);
+          pos = full.find(content, done);
+          R1_CHECK(pos != std::string::npos && in_reply != std::string::npos, where,
+                   ": cannot find assistant turn ", i, " in the rendered conversation");
+          std::string closing = reply.substr(in_reply + content.size());
+          len = content.size() + (full.compare(pos + content.size(), closing.size(), closing) == 0 ? closing.size() : 0);
+        }
+        add(e, full.substr(done, pos - done), false);
+        add(e, full.substr(pos, len), true);
+        done = pos + len;
       }
       if (done < full.size()) add(e, full.substr(done), false);
     } else {

@@ -2,9 +2,12 @@
 //
 // Data (one JSON object per line):
 //   {"messages": [{"role": ..., "content": ...}, ...]}  rendered with the tokenizer folder's chat template
-//       (chat_template.jinja or tokenizer_config.json); loss on the assistant turns only. Each assistant turn's
-//       text is the difference between render(messages[:i+1]) and render(messages[:i], add_generation_prompt):
-//       the template's generation prompt stays unscored, the turn's closing tokens are scored.
+//       (chat_template.jinja or tokenizer_config.json); loss on the assistant turns only. Assistant turn i is
+//       the text of render(messages[:i+1]) after its common prefix with render(messages[:i],
+//       add_generation_prompt): the generation prompt stays unscored, the reply and its closing tokens are
+//       scored. Templates that rewrite assistant content are followed as transformers renders them: R1's own
+//       template drops everything up to </think> from assistant messages, so train reasoning traces with
+//       prompt/completion rows (what `r1 sample` writes) or a template that keeps the think block.
 //   {"prompt": ..., "completion": ...}  prompt text = the `prompt_template` (plain | r1_zero | chat) applied to
 //       the prompt; loss on the completion tokens and a closing eos.
 // Text segments are tokenized separately (prompt / scored turn / rest), so the mask boundaries are exact.

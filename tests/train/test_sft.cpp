@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 #include <unistd.h>
 
@@ -232,4 +233,45 @@ TEST(Sft, ShippedRecipesParse) {
   OptionSet o;
   c.declare(o);
   EXPECT_THROW(o.apply_overrides({"no_such_field=1"}), Error);
+}
+
+// Real chat templates (../shared/refs/chat_templates): the assistant turn is scored, the prompt is not, and the
+// scored text is exactly the reply plus the template's closing text.
+TEST(Sft, RealChatTemplatesScoreOnlyTheReply) {
+  const std::string dir = "../shared/refs/chat_templates/";
+  if (!file_exists(dir)) GTEST_SKIP() << dir << " absent (read-only shared data)";
+  Tokenizer tok = Tokenizer::byte_level({"<|endoftext|>"});
+  int tested = 0;
+  for (const char* name : {"deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "Qwen-Qwen2.5-7B-Instruct.jinja",
+                           "Qwen-Qwen3-0.6B.jinja", "Qwen-QwQ-32B.jinja"}) {
+    if (!file_exists(dir + name)) continue;
+    ChatTemplate chat = ChatTemplate::from_file(dir + name);
+    json msgs = {{{"role", "user"}, {"content", "What is 2+3?"}}, {{"role", "assistant"}, {"content", "It is 5."}}};
+    SftExample e = encode_sft_row(json{{"messages", msgs}}, tok, &chat, "plain", -1, name);
+    std::string scored, all;
+    for (size_t j = 0; j < e.ids.size(); j++) {
+      std::string t = tok.decode({e.ids[j]});
+      all += t;
+      if (e.loss[j]) scored += t;
+    }
+    EXPECT_EQ(all, chat.render(msgs, false)) << name;
+    EXPECT_NE(scored.find("It is 5."), std::string::npos) << name << ": scored '" << scored << "'";
+    EXPECT_EQ(scored.find("2+3"), std::string::npos) << name << ": scored '" << scored << "'";
+    // two exchanges: both replies scored, neither question
+    json two = msgs;
+    two.push_back({{"role", "user"}, {"content", "And 4+4?"}});
+    two.push_back({{"role", "assistant"}, {"content", "It is 8."}});
+    SftExample e2 = encode_sft_row(json{{"messages", two}}, tok, &chat, "plain", -1, name);
+    std::string scored2;
+    for (size_t j = 0; j < e2.ids.size(); j++)
+      if (e2.loss[j]) scored2 += tok.decode({e2.ids[j]});
+    EXPECT_NE(scored2.find("It is 5."), std::string::npos) << name << ": scored '" << scored2 << "'";
+    EXPECT_NE(scored2.find("It is 8."), std::string::npos) << name << ": scored '" << scored2 << "'";
+    EXPECT_EQ(scored2.find("4+4"), std::string::npos) << name << ": scored '" << scored2 << "'";
+    // the closing text of each turn is learned too (the model must learn to stop)
+    EXPECT_GT(scored2.size(), std::string("It is 5.It is 8.").size() + 4) << name << ": scored '" << scored2 << "'";
+    if (std::getenv("R1_SFT_SHOW")) std::printf("%s: [%s]\n", name, scored2.c_str());
+    tested++;
+  }
+  EXPECT_EQ(tested, 4);
 }
