@@ -173,12 +173,16 @@ json run_eval(const EvalConfig& c) {
 
   Progress prog("eval " + task_name, (long)probs.size() * (c.k + (c.greedy ? 1 : 0)));
   long done = 0;
+  // a sample is finished when it emits an eos id or reaches the budget
+  auto tick = [&](const GenSample& s, int tok_id) {
+    if (std::find(eos.begin(), eos.end(), tok_id) != eos.end() || (int)s.ids.size() >= c.max_new_tokens)
+      prog.update(++done);
+  };
   if (c.k > 0) {
-    auto out = engine.generate(reqs, gen);
+    auto out = engine.generate(reqs, gen, tick);
     for (auto& p : problems) p["samples"] = json::array();
     for (const auto& s : out) {
       problems[s.request]["samples"].push_back(record(s, s.request));
-      prog.update(++done);
     }
     for (auto& p : problems) {
       std::vector<VoteSample> vs;
@@ -209,10 +213,9 @@ json run_eval(const EvalConfig& c) {
     g.sampling = SamplingParams{};
     g.sampling.greedy = true;
     g.sampling.temperature = 0;
-    auto out = engine.generate(reqs, g);
+    auto out = engine.generate(reqs, g, tick);
     for (const auto& s : out) {
       problems[s.request]["greedy"] = record(s, s.request);
-      prog.update(++done);
     }
   }
   prog.finish();

@@ -139,11 +139,11 @@ TEST(Summary, HandComputed) {
   EXPECT_NE(eval_markdown(json{{"task", "t"}, {"summary", s}}).find("| cons@4 | 50.0% |"), std::string::npos);
 }
 
-static std::string tiny_model() {
+static std::string tiny_model(int max_pos = 512) {
   std::string d = "/tmp/r1_eval_test_" + std::to_string(::getpid());
   std::filesystem::remove_all(d);
   Tokenizer tok = Tokenizer::byte_level({"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"});
-  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, tok.vocab_size(), 32, 1, 2, 1, 64, 512);
+  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, tok.vocab_size(), 32, 1, 2, 1, 64, max_pos);
   c.eos_id = tok.eos_id();
   Model m(c);
   m.init_random(3, 0.05f);
@@ -219,4 +219,37 @@ TEST(EvalEndToEnd, CliWithJsonlTask) {
   std::string badcmd = std::string(bin) + " eval --model " + dir + " --task " + jl + " --pass-k 0 2>/dev/null";
   EXPECT_NE(std::system(badcmd.c_str()), 0);
   std::filesystem::remove_all(dir);
+}
+
+TEST(EvalEndToEnd, BenchmarkFiles) {
+  const std::string dir = "../shared/data/benchmarks";
+  if (!file_exists(dir + "/math500_test.jsonl")) GTEST_SKIP() << dir << " absent (read-only shared data)";
+  std::string m = tiny_model(4096);  // byte-level prompts of competition problems run to ~2k tokens
+  for (const char* t : {"gsm8k", "math500", "aime24", "amc23"}) {
+    EvalConfig c;
+    c.model = m;
+    c.task = t;
+    c.k = 2;
+    c.limit = 2;
+    c.max_new_tokens = 4;
+    json r = run_eval(c);
+    EXPECT_EQ(r["problems"].size(), 2u) << t;
+    EXPECT_FALSE(r["problems"][0]["gold"].get<std::string>().empty()) << t;
+    EXPECT_TRUE(r["summary"].contains("cons@2")) << t;
+  }
+  // A benchmark file given as FILE.jsonl (the generic task) reads the same problems as the built-in name
+  // when told its fields.
+  EvalConfig c;
+  c.model = m;
+  c.task = dir + "/aime24_test.jsonl";
+  c.task_config = {{"prompt_field", "problem"}};
+  c.k = 1;
+  c.limit = 3;
+  c.max_new_tokens = 2;
+  json r = run_eval(c);
+  c.task = "aime24";
+  c.task_config = json::object();
+  json b = run_eval(c);
+  for (int i = 0; i < 3; i++) EXPECT_EQ(r["problems"][i]["gold"], b["problems"][i]["gold"]);
+  std::filesystem::remove_all(m);
 }
