@@ -76,12 +76,24 @@ std::string eval_markdown(const json& result) {
   std::string out = "### " + result.value("task", std::string("?")) + " (" +
                     std::to_string(result.at("summary").value("problems", 0)) + " problems, k = " +
                     std::to_string(result.at("summary").value("samples_per_problem", 0)) + ")\n\n| metric | value |\n|---|---|\n";
-  for (const auto& [key, v] : result.at("summary").items()) {
-    if (key == "problems" || key == "samples_per_problem") continue;
+  // R1's reading order: pass@k ascending, cons@k, greedy accuracy, format rate, length
+  const json& sm = result.at("summary");
+  std::vector<std::string> keys;
+  for (const auto& [key, v] : sm.items())
+    if (key.rfind("pass@", 0) == 0) keys.push_back(key);
+  std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
+    return std::stoi(a.substr(5)) < std::stoi(b.substr(5));
+  });
+  for (const auto& [key, v] : sm.items())
+    if (key.rfind("cons@", 0) == 0) keys.push_back(key);
+  for (const char* k : {"greedy_accuracy", "format_rate", "mean_length"})
+    if (sm.contains(k)) keys.push_back(k);
+  for (const auto& key : keys) {
+    const json& v = sm.at(key);
     char buf[64];
-    bool pct = key.rfind("pass@", 0) == 0 || key.rfind("cons@", 0) == 0 || key == "greedy_accuracy" || key == "format_rate";
+    bool pct = key != "mean_length";
     if (pct) std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v.get<double>());
-    else std::snprintf(buf, sizeof buf, "%.1f", v.get<double>());
+    else std::snprintf(buf, sizeof buf, "%.1f tokens", v.get<double>());
     out += "| " + key + " | " + buf + " |\n";
   }
   return out;

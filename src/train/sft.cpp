@@ -231,7 +231,6 @@ SftSummary run_sft(const SftConfig& c) {
   R1_CHECK(c.prompt_template == "plain" || c.prompt_template == "r1_zero" || c.prompt_template == "chat",
            "sft: prompt_template '", c.prompt_template, "' is unknown; expected plain, r1_zero or chat");
   R1_CHECK(c.save_dtype == "f32" || c.save_dtype == "bf16", "sft: save_dtype must be f32 or bf16");
-  make_dirs(c.out);
   const std::string tdir = c.tokenizer.empty() ? c.model : c.tokenizer;
   Tokenizer tok = Tokenizer::load(tdir);
   std::unique_ptr<ChatTemplate> chat;
@@ -267,6 +266,7 @@ SftSummary run_sft(const SftConfig& c) {
   PackedRows rows = pack_examples(train, c.seq, c.pack, pad);
   PackedRows eval_rows = pack_examples(held, c.seq, c.pack, pad);
   R1_CHECK(rows.rows > 0, "sft: no training example has a token to learn");
+  make_dirs(c.out);  // only once the inputs are known to be usable
   std::fprintf(stderr, "[sft] %zu train examples -> %ld rows of %d (%ld truncated, %ld dropped); %zu held out -> %ld rows\n",
                train.size(), rows.rows, c.seq, rows.truncated, rows.dropped, held.size(), eval_rows.rows);
 
