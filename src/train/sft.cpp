@@ -265,7 +265,8 @@ SftSummary run_sft(const SftConfig& c) {
   const int pad = tok.eos_id() >= 0 ? tok.eos_id() : 0;
   PackedRows rows = pack_examples(train, c.seq, c.pack, pad);
   PackedRows eval_rows = pack_examples(held, c.seq, c.pack, pad);
-  R1_CHECK(rows.rows > 0, "sft: no training example has a token to learn");
+  R1_CHECK(rows.rows > 0, "sft: no training example of ", c.data, " has a token to learn within seq = ", c.seq,
+           " positions (an example longer than seq keeps its first seq positions; raise seq)");
   make_dirs(c.out);  // only once the inputs are known to be usable
   std::fprintf(stderr, "[sft] %zu train examples -> %ld rows of %d (%ld truncated, %ld dropped); %zu held out -> %ld rows\n",
                train.size(), rows.rows, c.seq, rows.truncated, rows.dropped, held.size(), eval_rows.rows);

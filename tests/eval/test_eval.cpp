@@ -187,6 +187,14 @@ TEST(EvalEndToEnd, TinyRandomModelOnArithmetic) {
   json again = run_eval(c);
   EXPECT_EQ(again["problems"], r["problems"]);
 
+  // Greedy only (k = 0): accuracy, length and format come from the greedy pass; no sampled metrics.
+  EvalConfig g = c;
+  g.k = 0;
+  json gr = run_eval(g);
+  EXPECT_TRUE(gr["summary"].contains("greedy_accuracy") && gr["summary"].contains("mean_length"));
+  EXPECT_FALSE(gr["summary"].contains("pass@1") || gr["summary"].contains("cons@0"));
+  for (int i = 0; i < 3; i++) EXPECT_EQ(gr["problems"][i]["greedy"], r["problems"][i]["greedy"]);
+
   // Bad input: one clear error each.
   EvalConfig bad = c;
   bad.prompt_template = "fancy";

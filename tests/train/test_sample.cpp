@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <sstream>
 #include <unistd.h>
 
@@ -172,5 +173,31 @@ TEST(Sample, KeepsVerifiedTracesOfAFineTunedModel) {
     rows++;
   }
   EXPECT_EQ(rows, st["kept"].get<long>());
+  remove_tree(d);
+}
+
+TEST(Sample, CliSampleThenSft) {
+  const char* bin = std::getenv("R1_BIN");
+  if (!bin) GTEST_SKIP() << "R1_BIN not set (run through ctest to test the CLI)";
+  std::string d = "/tmp/r1_sample_cli_" + std::to_string(::getpid());
+  remove_tree(d);
+  Tokenizer tok = Tokenizer::byte_level({"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"});
+  ModelConfig mc = ModelConfig::tiny(Arch::Qwen2, tok.vocab_size(), 32, 1, 2, 1, 64, 512);
+  mc.eos_id = tok.eos_id();
+  Model m(mc);
+  m.init_random(5, 0.05f);
+  m.save(d + "/model");
+  tok.save(d + "/model");
+  std::string cmd = std::string(bin) + " sample model=" + d + "/model limit=2 k=2 max_new_tokens=8 output=" + d +
+                    "/t.jsonl 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  EXPECT_TRUE(file_exists(d + "/t.stats.json"));
+  atomic_write(d + "/sft.jsonl", "{\"prompt\": \"1+1=\", \"completion\": \"2\"}\n{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n");
+  cmd = std::string(bin) + " sft --config " + std::string(R1_SOURCE_DIR) + "/recipes/sft_tiny.yaml model=" + d +
+        "/model data=" + d + "/sft.jsonl out=" + d + "/run seq=64 epochs=1 prompt_template=plain > " + d + "/sft.log 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << "\n" << read_file(d + "/sft.log");
+  EXPECT_TRUE(file_exists(d + "/run/model/model.safetensors"));
+  EXPECT_NE(std::system((std::string(bin) + " sample model=" + d + "/model no_such_field=1 2>/dev/null").c_str()), 0);
+  EXPECT_NE(std::system((std::string(bin) + " sft model=" + d + "/model 2>/dev/null").c_str()), 0);  // no data
   remove_tree(d);
 }
