@@ -6,11 +6,14 @@
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_dir.h"
 #include "train/grpo.h"
+#include "spawn_r1.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,33 +99,37 @@ static void expect_same_logs(const std::string& a, const std::string& b) {
 }
 
 TEST(GrpoTrainer, KillNineAndResumeIsExact) {
+  ASSERT_TRUE(file_exists(r1_binary())) << "the r1 binary is needed: " << r1_binary();
   std::string model = tiny_model("resume");
-  GrpoRecipe a = tiny_recipe(model, tmp("ra"));
-  a.steps = 8;
-  a.ckpt_every = 2;
-  a.ref_update_every = 3;  // the reference changes mid-run: its weights must be checkpointed too
-  a.eval_every = 4;
-  run_grpo(a);
-  GrpoRecipe b = a;
-  b.out = tmp("rb");
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    run_grpo(b);
-    _exit(0);
-  }
-  // wait for the checkpoint at step 4 (after the reference update at 3), then kill -9 mid-run
-  for (int i = 0; i < 600000; i++) {
-    std::string ck = find_checkpoint_dir(b.out);
-    if (!ck.empty() && json::parse(read_file(ck + "/state.json"))["step"].get<long>() >= 4) break;
-    usleep(500);
-  }
-  kill(pid, SIGKILL);
+  std::string ra = tmp("ra"), rb = tmp("rb");
+  auto args = [&](const std::string& out) {
+    return std::vector<std::string>{"grpo", "model=" + model, "out=" + out, "sampling.group_size=8",
+                                    "sampling.prompts_per_step=4", "sampling.max_new_tokens=24", "eval_problems=8",
+                                    "optim.lr=0.003", "grpo.beta=0.01", "task_config={n: 200}", "steps=8",
+                                    "ckpt_every=2", "ref_update_every=3", "eval_every=4"};
+  };
+  // uninterrupted run
+  pid_t a = spawn_r1(args(ra));
   int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the child finished before it could be killed";
-  run_grpo(b);
-  expect_same_logs(a.out, b.out);
+  waitpid(a, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "uninterrupted run failed";
+  // killed run: wait for the checkpoint at step 4 (after the reference update at 3), then kill -9 mid-run
+  pid_t b = spawn_r1(args(rb));
+  for (int i = 0; i < 1200000; i++) {
+    std::string ck = find_checkpoint_dir(rb);
+    if (!ck.empty() && file_exists(ck + "/state.json") &&
+        json::parse(read_file(ck + "/state.json"))["step"].get<long>() >= 4)
+      break;
+    usleep(250);
+  }
+  kill(b, SIGKILL);
+  waitpid(b, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  // resume in another process
+  pid_t c = spawn_r1(args(rb));
+  waitpid(c, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "resumed run failed";
+  expect_same_logs(ra, rb);
 }
 
 TEST(GrpoTrainer, RecipesParse) {

@@ -6,6 +6,7 @@
 #include "train/checkpoint_dir.h"
 #include "train/options.h"
 #include "train/pretrain.h"
+#include "spawn_r1.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -98,27 +99,24 @@ TEST(Pretrain, StopAndResumeIsBitExact) {
 }
 
 TEST(Pretrain, KillNineAndResumeIsBitExact) {
+  ASSERT_TRUE(file_exists(r1_binary())) << "the r1 binary is needed: " << r1_binary();
   std::string a = tmp("ka"), b = tmp("kb");
-  PretrainConfig ca = tiny(a);
-  ca.steps = 30;
-  ca.log_every = 1;
-  ca.ckpt_every = 5;
-  run_pretrain(ca);
-  PretrainConfig cb = ca;
-  cb.out = b;
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    run_pretrain(cb);
-    _exit(0);
-  }
+  auto args = [](const std::string& out) {
+    return std::vector<std::string>{"pretrain", "out=" + out, "corpus_docs=3000", "model.hidden=32", "model.layers=2",
+                                    "model.heads=2", "model.kv_heads=1", "model.ffn=64", "batch=4", "seq=32",
+                                    "steps=30", "eval_every=20", "ckpt_every=5", "log_every=1", "optim.lr=0.01",
+                                    "optim.warmup_steps=5"};
+  };
+  ASSERT_EQ(wait_exit(spawn_r1(args(a))), 0) << "uninterrupted run failed";
+  pid_t pid = spawn_r1(args(b));
   // kill -9 once at least one checkpoint exists and the run is still going
-  for (int i = 0; i < 20000 && find_checkpoint_dir(b).empty(); i++) usleep(1000);
-  usleep(30000);
+  for (int i = 0; i < 200000 && find_checkpoint_dir(b).empty(); i++) usleep(100);
+  usleep(20000);
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  run_pretrain(cb);  // resumes
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  ASSERT_EQ(wait_exit(spawn_r1(args(b))), 0) << "resumed run failed";
   expect_same_metrics(a, b);
 }
 
