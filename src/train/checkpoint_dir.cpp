@@ -2,7 +2,10 @@
 #include "core/check.h"
 #include "core/io.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
+#include <sstream>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
@@ -41,6 +44,22 @@ void write_checkpoint_dir(const std::string& run, const std::function<void(const
     R1_CHECK(std::rename(cur.c_str(), old.c_str()) == 0, cur, ": cannot move aside (", std::strerror(errno), ")");
   R1_CHECK(std::rename(tmp.c_str(), cur.c_str()) == 0, tmp, ": cannot rename to ", cur, " (", std::strerror(errno), ")");
   remove_tree(old);
+}
+
+void truncate_jsonl_after_step(const std::string& path, long last_step) {
+  if (!file_exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      if (nlohmann::json::parse(line).value("step", 0L) > last_step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a line cut short by a crash
+    }
+    kept += line + "\n";
+  }
+  atomic_write(path, kept);
 }
 
 std::string find_checkpoint_dir(const std::string& run) {

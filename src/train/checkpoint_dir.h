@@ -13,5 +13,8 @@ void write_checkpoint_dir(const std::string& run_dir, const std::function<void(c
 // "" when there is none. A checkpoint is complete when its state.json exists (written last).
 std::string find_checkpoint_dir(const std::string& run_dir);
 void remove_tree(const std::string& path);
+// On resume: keeps only the lines of a JSONL log whose "step" is <= last_step (and drops a line cut short by a
+// crash), so the log matches an uninterrupted run. Rewritten atomically; a missing file is left missing.
+void truncate_jsonl_after_step(const std::string& path, long last_step);
 
 }  // namespace r1

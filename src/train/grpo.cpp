@@ -82,23 +82,6 @@ void GrpoRecipe::declare(OptionSet& o) {
 
 namespace {
 
-// Keeps the lines of a JSONL log whose "step" is <= last_step (the rest came after the checkpoint).
-void truncate_log(const std::string& path, long last_step) {
-  if (!file_exists(path)) return;
-  std::istringstream in(read_file(path));
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    try {
-      if (json::parse(line).value("step", 0L) > last_step) continue;
-    } catch (const json::exception&) {
-      continue;
-    }
-    kept += line + "\n";
-  }
-  atomic_write(path, kept);
-}
-
 // The order problems are drawn in: a fresh shuffle per epoch, a pure function of (seed, epoch), so the data
 // cursor alone restores it.
 struct Cursor {
@@ -188,8 +171,8 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     start = st.at("step").get<long>();
     cursor = st.at("cursor").get<long>();
     ref_version = st.at("ref_version").get<long>();
-    truncate_log(metrics_path, start);
-    truncate_log(comp_path, start);
+    truncate_jsonl_after_step(metrics_path, start);
+    truncate_jsonl_after_step(comp_path, start);
     std::fprintf(stderr, "[grpo] resuming from %s at step %ld\n", ck.c_str(), start);
   } else {
     std::remove(metrics_path.c_str());

@@ -100,23 +100,6 @@ static std::vector<int> build_token_stream(const PretrainConfig& c, const Tokeni
   return ids;
 }
 
-// Drops metric lines logged after the checkpoint a run resumes from, so the log matches an uninterrupted run.
-static void truncate_metrics(const std::string& path, long last_step) {
-  if (!file_exists(path)) return;
-  std::istringstream in(read_file(path));
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    try {
-      if (json::parse(line).value("step", 0L) > last_step) continue;
-    } catch (const json::exception&) {
-      continue;  // a line cut short by a crash
-    }
-    kept += line + "\n";
-  }
-  atomic_write(path, kept);
-}
-
 float run_pretrain(const PretrainConfig& c) {
   R1_CHECK(c.batch > 0 && c.seq > 1 && c.grad_accum > 0 && c.steps > 0, "pretrain: batch, seq, grad_accum and steps must be positive");
   make_dirs(c.out);
@@ -157,7 +140,7 @@ float run_pretrain(const PretrainConfig& c) {
     rng.s0 = std::stoull(st.at("rng_s0").get<std::string>());
     rng.s1 = std::stoull(st.at("rng_s1").get<std::string>());
     std::fprintf(stderr, "[pretrain] resuming from %s at step %ld\n", ck.c_str(), start);
-    truncate_metrics(path_join(c.out, "metrics.jsonl"), start);
+    truncate_jsonl_after_step(path_join(c.out, "metrics.jsonl"), start);
   } else {
     // a fresh run starts a fresh metrics log
     std::remove(path_join(c.out, "metrics.jsonl").c_str());

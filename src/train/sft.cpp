@@ -199,22 +199,6 @@ std::vector<SftExample> read_examples(const std::string& path, const Encoder& en
   return out;
 }
 
-void truncate_metrics(const std::string& path, long last_step) {
-  if (!file_exists(path)) return;
-  std::istringstream in(read_file(path));
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    try {
-      if (json::parse(line).value("step", 0L) > last_step) continue;
-    } catch (const json::exception&) {
-      continue;  // a line cut short by a crash
-    }
-    kept += line + "\n";
-  }
-  atomic_write(path, kept);
-}
-
 }  // namespace
 
 SftExample encode_sft_row(const json& row, const Tokenizer& tok, const ChatTemplate* chat,
@@ -282,7 +266,7 @@ SftSummary run_sft(const SftConfig& c) {
   if (!ck.empty()) {
     opt.load(path_join(ck, "optimizer.safetensors"), m.specs);
     start = json::parse(read_file(path_join(ck, "state.json"))).at("step").get<long>();
-    truncate_metrics(metrics, start);
+    truncate_jsonl_after_step(metrics, start);
     std::fprintf(stderr, "[sft] resuming from %s at step %ld\n", ck.c_str(), start);
   } else {
     std::remove(metrics.c_str());
