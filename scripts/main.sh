@@ -6,3 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
 ./build/r1 pretrain --config recipes/pretrain_tiny.yaml "$@"
+# training curves (loss, held-out loss) as PNG; the run folder is the recipe's unless out= was given
+out=runs/pretrain_tiny
+for a in "$@"; do case "$a" in out=*) out="${a#out=}";; esac; done
+./build/r1 plot "$out" || echo "(plots skipped: python3-matplotlib missing)"
