@@ -6,6 +6,21 @@
 #include <unordered_set>
 
 namespace r1::latex {
+
+// Index of the '}' matching the '{' at `open` (skipping \\{ and \\}), or npos.
+size_t match_brace(const std::string& s, size_t open) {
+  int depth = 0;
+  for (size_t i = open; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) {
+      ++i;
+      continue;
+    }
+    if (s[i] == '{') ++depth;
+    else if (s[i] == '}' && --depth == 0) return i;
+  }
+  return std::string::npos;
+}
+
 namespace {
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -34,19 +49,6 @@ void replace_cmd(std::string& s, const std::string& cmd, const std::string& to) 
   }
 }
 
-// Index of the '}' matching the '{' at `open`, or npos.
-size_t match_brace(const std::string& s, size_t open) {
-  int depth = 0;
-  for (size_t i = open; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) {
-      ++i;
-      continue;
-    }
-    if (s[i] == '{') ++depth;
-    else if (s[i] == '}' && --depth == 0) return i;
-  }
-  return std::string::npos;
-}
 
 const std::unordered_set<std::string>& known_commands() {
   static const std::unordered_set<std::string> k = {

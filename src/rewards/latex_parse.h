@@ -40,6 +40,9 @@ struct Node {
   int rows = 0, cols = 0;
 };
 
+// Index of the '}' matching the '{' at `open`, skipping escaped \{ and \}; npos when unclosed.
+size_t match_brace(const std::string& s, size_t open);
+
 // Canonical string form of an answer (no $ delimiters, no \left, \dfrac->\frac, single spaces...).
 std::string normalize_latex(const std::string& raw);
 // A looser key for the cheap string-equality check: normalize_latex without spaces and \text{} wrappers.

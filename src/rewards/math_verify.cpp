@@ -41,20 +41,6 @@ struct Span {
   bool closed = true;
 };
 
-// Matching '}' for the '{' at `open`, skipping \{ \}; npos when unclosed.
-size_t match_brace(const std::string& s, size_t open) {
-  int depth = 0;
-  for (size_t i = open; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) {
-      ++i;
-      continue;
-    }
-    if (s[i] == '{') ++depth;
-    else if (s[i] == '}' && --depth == 0) return i;
-  }
-  return std::string::npos;
-}
-
 std::vector<Span> find_boxes(const std::string& t) {
   std::vector<Span> out;
   size_t pos = 0;
@@ -66,7 +52,7 @@ std::vector<Span> find_boxes(const std::string& t) {
     Span sp;
     sp.b = at;
     if (k < t.size() && t[k] == '{') {
-      size_t close = match_brace(t, k);
+      size_t close = latex::match_brace(t, k);
       if (close == std::string::npos) {
         sp.closed = false;
         sp.e = t.size();

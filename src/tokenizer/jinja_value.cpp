@@ -1,4 +1,5 @@
 // Python semantics for Jinja values: equality, ordering, str(), repr(), json.dumps and str helpers.
+#include "core/utf8.h"
 #include "tokenizer/jinja_value.h"
 
 #include <utf8proc.h>
@@ -180,23 +181,7 @@ char32_t decode_cp(const std::string& s, size_t& pos) {
   return cp;
 }
 
-void append_cp(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
-}
+void append_cp(std::string& out, char32_t cp) { utf8_append(out, (uint32_t)cp); }
 
 std::vector<size_t> cp_offsets(const std::string& s) {
   std::vector<size_t> off;

@@ -3,6 +3,8 @@
 // Regexes run on PCRE2 with JIT in UTF+UCP mode; each step sees one piece of the previous step as its whole
 // subject (so look-ahead stops at piece ends, as in HF).
 #pragma once
+#include "core/utf8.h"
+
 #include <nlohmann/json.hpp>
 
 #include <memory>
@@ -83,7 +85,7 @@ int unicode_to_byte(uint32_t codepoint);              // -1 if the codepoint is 
 size_t utf8_valid_prefix(const char* s, size_t n);
 // Decodes one code point at s (valid UTF-8 assumed); sets *len.
 uint32_t utf8_decode(const char* s, size_t* len);
-void utf8_append(std::string& out, uint32_t cp);
+// utf8_append(out, cp) comes from core/utf8.h
 
 // The regex strings of the presets (public from HF tokenizer.json files / llama.cpp).
 extern const char* const kRegexGpt2;
