@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh
+./scripts/build.sh r1
 ./build/r1 pretrain --config recipes/pretrain_tiny.yaml "$@"
 # training curves (loss, held-out loss) as PNG; the run folder is the recipe's unless out= was given
 out=runs/pretrain_tiny

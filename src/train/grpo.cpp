@@ -85,6 +85,7 @@ namespace {
 // The order problems are drawn in: a fresh shuffle per epoch, a pure function of (seed, epoch), so the data
 // cursor alone restores it.
 struct Cursor {
+  Cursor(size_t n_, uint64_t seed_) : n(n_), seed(seed_) {}
   size_t n;
   uint64_t seed;
   long cached_epoch = -1;
@@ -184,7 +185,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     copy.declare(o);
     atomic_write(path_join(r.out, "config.yaml"), o.to_yaml());
   }
-  Cursor order{train.size(), (uint64_t)r.seed};
+  Cursor order(train.size(), (uint64_t)r.seed);
 
   std::vector<int> eos_ids;
   if (tok.eos_id() >= 0) eos_ids.push_back(tok.eos_id());

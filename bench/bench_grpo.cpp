@@ -1,0 +1,104 @@
+// GRPO benchmark: steps per minute and the generate / score / train split of `r1 grpo` on the arithmetic task,
+// next to a minimal PyTorch GRPO loop with the same model, prompts and settings (bench/torch_grpo.py), run in the
+// same process tree on the same machine. Models are random Llama-style with the byte-level vocabulary (261),
+// like the tiny recipe's; G = 8 samples x 8 prompts, 64 new tokens at temperature 1, beta 0.001, one update
+// per step. Usage: bench_grpo [--quick] [--no-torch]
+#include "core/io.h"
+#include "model/transformer.h"
+#include "tokenizer/tokenizer.h"
+#include "train/checkpoint_dir.h"
+#include "train/grpo.h"
+
+#include <nlohmann/json.hpp>
+#include <omp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+
+using namespace r1;
+using nlohmann::json;
+
+struct Shape {
+  const char* name;
+  int C, L, NH, NKV, FF;
+};
+
+static json run_torch(const Shape& s, int steps, int max_new) {
+  char cmd[512];
+  std::snprintf(cmd, sizeof cmd,
+                "/usr/bin/python3 bench/torch_grpo.py --hidden %d --layers %d --heads %d --kv-heads %d --inter %d "
+                "--group 8 --prompts 8 --max-new-tokens %d --steps %d --threads %d 2>/dev/null",
+                s.C, s.L, s.NH, s.NKV, s.FF, max_new, steps, omp_get_max_threads());
+  FILE* p = popen(cmd, "r");
+  if (!p) return nullptr;
+  std::string out;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  try {
+    return json::parse(out);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+int main(int argc, char** argv) {
+  bool quick = false, torch = true;
+  for (int i = 1; i < argc; i++) {
+    if (!std::strcmp(argv[i], "--quick")) quick = true;
+    if (!std::strcmp(argv[i], "--no-torch")) torch = false;
+  }
+  const int steps = quick ? 1 : 3, max_new = 64;
+  std::printf("## GRPO step (G=8 x 8 prompts, %d new tokens, T=1, beta 0.001, one update), %d threads\n\n", max_new,
+              omp_get_max_threads());
+  std::printf("| model | r1.cpp steps/min | generate s | score s | train s | PyTorch steps/min | generate s | score s | train s | speedup |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  for (Shape s : {Shape{"tiny (C=128, L=4)", 128, 4, 4, 2, 384}, Shape{"hidden 512 (L=4)", 512, 4, 8, 4, 1408}}) {
+    std::string dir = "/tmp/r1_bench_grpo_" + std::to_string(::getpid());
+    remove_tree(dir);
+    Tokenizer tok = Tokenizer::byte_level({"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"});
+    ModelConfig mc = ModelConfig::tiny(Arch::Llama, tok.vocab_size(), s.C, s.L, s.NH, s.NKV, s.FF, 1024);
+    mc.tied = false;
+    mc.eos_id = tok.eos_id();
+    Model m(mc);
+    m.init_random(1, 0.02f);
+    m.save(dir + "/model");
+    tok.save(dir + "/model");
+    GrpoRecipe r;
+    r.model = dir + "/model";
+    r.out = dir + "/run";
+    r.max_new_tokens = max_new;
+    r.steps = steps + 1;  // the first step is a warm-up
+    r.ckpt_every = 0;
+    r.eval_problems = 0;
+    r.resume = false;
+    run_grpo(r);
+    std::istringstream in(read_file(r.out + "/metrics.jsonl"));
+    std::string line;
+    double gen = 0, score = 0, train = 0, tot = 0;
+    int n = 0;
+    while (std::getline(in, line)) {
+      json j = json::parse(line);
+      if (j["step"].get<long>() < 2) continue;
+      gen += j["gen_s"].get<double>();
+      score += j["score_s"].get<double>();
+      train += j["train_s"].get<double>();
+      tot += j["step_s"].get<double>();
+      n++;
+    }
+    gen /= n, score /= n, train /= n, tot /= n;
+    json tj = torch ? run_torch(s, steps, max_new) : json(nullptr);
+    if (tj.is_object())
+      std::printf("| %s | %.1f | %.2f | %.4f | %.2f | %.1f | %.2f | %.4f | %.2f | %.2fx |\n", s.name, 60 / tot, gen, score,
+                  train, tj["steps_per_min"].get<double>(), tj["gen_s"].get<double>(), tj["score_s"].get<double>(),
+                  tj["train_s"].get<double>(), (60 / tot) / tj["steps_per_min"].get<double>());
+    else
+      std::printf("| %s | %.1f | %.2f | %.4f | %.2f | n/a | | | | |\n", s.name, 60 / tot, gen, score, train);
+    std::fflush(stdout);
+    remove_tree(dir);
+  }
+  return 0;
+}
