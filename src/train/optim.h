@@ -47,7 +47,6 @@ class Optimizer {
  private:
   OptimConfig c_;
   std::vector<float> m_, v_;
-  std::vector<uint8_t> decay_;  // per parameter element block: decay flag per tensor, expanded lazily
   std::vector<std::pair<size_t, size_t>> decay_ranges_;  // [offset, offset+numel) that get weight decay
   long t_ = 0;
   size_t n_;
