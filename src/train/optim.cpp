@@ -120,4 +120,17 @@ void Optimizer::load(const std::string& path, const std::vector<TensorSpec>& spe
   }
 }
 
+UpdateStats optimizer_update(Optimizer& opt, Model& m, int accum, long step) {
+  if (accum > 1) {
+    float s = 1.f / accum;
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < m.n_params; i++) m.grads()[i] *= s;
+  }
+  UpdateStats u;
+  u.grad_norm = clip_grad_norm(m.grads(), m.n_params, opt.config().grad_clip);
+  u.lr = lr_at(opt.config(), step);
+  opt.step(m.params(), m.grads(), u.lr);
+  return u;
+}
+
 }  // namespace r1

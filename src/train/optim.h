@@ -52,4 +52,12 @@ class Optimizer {
   size_t n_;
 };
 
+// One optimizer step on a model whose gradients were summed over `accum` micro-batches: average them, clip the
+// global norm (config grad_clip), and step at the schedule's learning rate for `step`.
+struct UpdateStats {
+  float grad_norm = 0;  // before clipping
+  float lr = 0;
+};
+UpdateStats optimizer_update(Optimizer& opt, Model& m, int accum, long step);
+
 }  // namespace r1

@@ -196,13 +196,8 @@ float run_pretrain(const PretrainConfig& c) {
       lsum += m.cross_entropy_step(ids.data(), tg.data(), B, T, true);
     }
     loss = (float)(lsum / c.grad_accum);
-    if (c.grad_accum > 1) {
-      float s = 1.f / c.grad_accum;
-      for (size_t i = 0; i < m.n_params; i++) m.grads()[i] *= s;
-    }
-    float gn = clip_grad_norm(m.grads(), m.n_params, oc.grad_clip);
-    float lr = lr_at(oc, step);
-    opt.step(m.params(), m.grads(), lr);
+    UpdateStats upd = optimizer_update(opt, m, c.grad_accum, step);
+    float gn = upd.grad_norm, lr = upd.lr;
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     json rec = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", gn}, {"tokens_per_s", tokens_per_step / dt}};
     bool last = step + 1 == c.steps;
