@@ -36,6 +36,11 @@ static std::string working(const ArithmeticProblem& p, Rng& r) {
   return s + outro[r.below(4)] + std::to_string(acc) + ".";
 }
 
+std::string worked_solution(const ArithmeticProblem& p, uint64_t seed) {
+  Rng r(splitmix64(seed));
+  return working(p, r);
+}
+
 std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
   std::vector<std::string> docs;
   docs.reserve(c.n_docs);

@@ -36,4 +36,8 @@ struct ArithmeticProblem {
 ArithmeticProblem random_problem(uint64_t& state, int n_operands, int max_value);
 std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c);
 
+// Correct step-by-step working for a problem, in the corpus's own words ("23 + 58 = 81. 81 + 7 = 88. ..."),
+// phrasing drawn from `seed`. Cold-start chains of thought are built from it (see `r1 pipeline`).
+std::string worked_solution(const ArithmeticProblem& p, uint64_t seed);
+
 }  // namespace r1
