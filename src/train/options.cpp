@@ -175,7 +175,7 @@ static void flatten(const YAML::Node& n, const std::string& prefix, std::vector<
   }
 }
 
-void OptionSet::load_yaml(const std::string& path) {
+static YAML::Node load_yaml_node(const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -184,6 +184,13 @@ void OptionSet::load_yaml(const std::string& path) {
   } catch (const YAML::Exception& e) {
     fail(path, ": invalid YAML at line ", e.mark.line + 1, ": ", e.msg);
   }
+  return root;
+}
+
+nlohmann::json load_yaml_file_as_json(const std::string& path) { return yaml_to_json(load_yaml_node(path)); }
+
+void OptionSet::load_yaml(const std::string& path) {
+  YAML::Node root = load_yaml_node(path);
   R1_CHECK(root.IsMap() || root.IsNull(), path, ": a recipe must be a YAML mapping of fields");
   std::vector<std::pair<std::string, std::string>> kv;
   flatten(root, "", kv, path, [this](const std::string& k) {
@@ -200,6 +207,62 @@ void OptionSet::apply_overrides(const std::vector<std::string>& kvs) {
     R1_CHECK(eq != std::string::npos && eq > 0, "command line: override '", s, "' must look like field=value");
     set(trim(s.substr(0, eq)), trim(s.substr(eq + 1)), "command line");
   }
+}
+
+static YAML::Node json_to_yaml(const nlohmann::json& j) {
+  YAML::Node n;
+  if (j.is_object()) {
+    n = YAML::Node(YAML::NodeType::Map);
+    for (auto& [k, v] : j.items()) n[k] = json_to_yaml(v);
+  } else if (j.is_array()) {
+    n = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& v : j) n.push_back(json_to_yaml(v));
+  } else if (j.is_null()) {
+    n = YAML::Node(YAML::NodeType::Null);
+  } else if (j.is_string()) {
+    n = YAML::Node(j.get<std::string>());
+    n.SetTag("!");  // a string stays a string (as a quoted YAML scalar would)
+  } else {
+    n = YAML::Node(j.dump());
+  }
+  return n;
+}
+
+void OptionSet::apply_map(const nlohmann::json& m, const std::string& origin) {
+  R1_CHECK(m.is_object(), origin, ": expected a map of fields, got ", m.dump());
+  std::vector<std::pair<std::string, std::string>> kv;
+  flatten(json_to_yaml(m), "", kv, origin, [this](const std::string& k) {
+    for (const auto& o : opts_)
+      if (o.key == k) return o.type == "map";
+    return false;
+  });
+  for (auto& [k, v] : kv) set(k, v, origin);
+}
+
+nlohmann::json OptionSet::to_json() const {
+  nlohmann::json root = nlohmann::json::object();
+  for (const auto& o : opts_) {
+    std::string v = o.get();
+    nlohmann::json x;
+    if (o.type == "int") x = std::stol(v);
+    else if (o.type == "float") x = std::stod(v);
+    else if (o.type == "bool") x = v == "true";
+    else if (o.type == "map") x = nlohmann::json::parse(v);
+    else if (o.type == "list") {
+      x = nlohmann::json::array();
+      std::stringstream ls(v);
+      std::string item;
+      while (std::getline(ls, item, ',')) x.push_back(item);
+    } else x = v;
+    nlohmann::json* at = &root;
+    std::stringstream ss(o.key);
+    std::string part;
+    std::vector<std::string> parts;
+    while (std::getline(ss, part, '.')) parts.push_back(part);
+    for (size_t i = 0; i + 1 < parts.size(); i++) at = &(*at)[parts[i]];
+    (*at)[parts.back()] = x;
+  }
+  return root;
 }
 
 std::string OptionSet::to_yaml() const {

@@ -11,6 +11,9 @@
 
 namespace r1 {
 
+// A whole YAML file as JSON (maps, lists, typed scalars; quoted scalars stay strings); errors name the file.
+nlohmann::json load_yaml_file_as_json(const std::string& path);
+
 class OptionSet {
  public:
   void add(const std::string& key, std::string* v, const std::string& help);
@@ -27,6 +30,10 @@ class OptionSet {
   void load_yaml(const std::string& path);                   // keys not registered -> r1::Error naming file+key
   void set(const std::string& key, const std::string& value, const std::string& origin);  // parse + assign
   void apply_overrides(const std::vector<std::string>& kvs);  // "a.b=value"
+  // A nested map of fields (as a YAML recipe would hold them, e.g. from a pipeline stage's `set:`); `origin`
+  // prefixes errors ("FILE: stages[2] (sft) set").
+  void apply_map(const nlohmann::json& m, const std::string& origin);
+  nlohmann::json to_json() const;                            // effective values, nested, typed
   std::string to_yaml() const;                               // effective values, nested
   std::string help_text() const;                             // key, type, default, help per line
   bool has(const std::string& key) const;
