@@ -1,0 +1,59 @@
+#include "data/cold_start.h"
+#include "core/check.h"
+#include "data/arithmetic_task.h"
+
+#include <cctype>
+
+namespace r1 {
+
+ArithmeticProblem parse_arithmetic_problem(const std::string& text) {
+  ArithmeticProblem p;
+  size_t i = 0;
+  auto skip = [&] {
+    while (i < text.size() && text[i] == ' ') i++;
+  };
+  auto number = [&] {
+    skip();
+    size_t d0 = i;
+    long v = 0;
+    while (i < text.size() && std::isdigit((unsigned char)text[i]) && i - d0 < 9) v = v * 10 + (text[i++] - '0');
+    R1_CHECK(i > d0, "arithmetic problem '", text, "': expected a number at position ", d0);
+    p.operands.push_back((int)v);
+  };
+  number();
+  for (skip(); i < text.size(); skip()) {
+    R1_CHECK(text[i] == '+' || text[i] == '-', "arithmetic problem '", text, "': expected + or - at position ", i);
+    p.ops.push_back(text[i++]);
+    number();
+  }
+  R1_CHECK(p.operands.size() >= 2, "arithmetic problem '", text, "': expected at least two operands");
+  return p;
+}
+
+std::string cold_start_completion(const ArithmeticProblem& p, uint64_t seed) {
+  return "<think> " + worked_solution(p, seed) + " </think> <answer> " + std::to_string(p.answer()) + " </answer>";
+}
+
+std::vector<nlohmann::json> cold_start_rows(const nlohmann::json& task_config, long n, uint64_t seed) {
+  R1_CHECK(n >= 1, "cold_start: n must be >= 1, got ", n);
+  ArithmeticTask task(arithmetic_config_from_json(task_config.is_null() ? nlohmann::json::object() : task_config));
+  std::vector<Problem> probs = task.problems("train", seed);
+  R1_CHECK((long)probs.size() >= n, "cold_start: n = ", n, " rows asked, but the arithmetic train split has ",
+           probs.size(), " problems (raise task_config.n)");
+  std::vector<nlohmann::json> rows;
+  for (long i = 0; i < n; i++) {
+    const Problem& q = probs[i];
+    const std::string pre = "What is ", post = "?";
+    R1_CHECK(q.prompt.compare(0, pre.size(), pre) == 0 && q.prompt.size() > pre.size() + post.size() &&
+                 q.prompt.back() == '?',
+             "cold_start: unexpected arithmetic prompt '", q.prompt, "'");
+    ArithmeticProblem p = parse_arithmetic_problem(q.prompt.substr(pre.size(), q.prompt.size() - pre.size() - 1));
+    R1_CHECK(std::to_string(p.answer()) == q.gold, "cold_start: problem '", q.prompt, "' parsed to answer ", p.answer(),
+             ", gold is ", q.gold);
+    rows.push_back({{"prompt", q.prompt}, {"completion", cold_start_completion(p, seed * 1000003ull + (uint64_t)i)},
+                    {"id", q.id}, {"gold", q.gold}});
+  }
+  return rows;
+}
+
+}  // namespace r1

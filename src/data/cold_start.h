@@ -1,0 +1,28 @@
+// R1's cold-start long-CoT data (stage 1 of DeepSeek-R1) at tiny scale: SFT rows whose completion is a correct,
+// readable chain of thought in the R1 format, built from the arithmetic task's train split:
+//   {"prompt": "What is 23 + 58 - 7?", "completion": "<think> WORKING </think> <answer> 74 </answer>", "id", "gold"}
+// WORKING is worked_solution(problem, seed) from data/corpus.h (the corpus's own step-by-step working), so the
+// base model already knows the reasoning; the rows teach it the R1 format and to reason before answering.
+#pragma once
+#include "data/corpus.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace r1 {
+
+// "23 + 58 - 7" (ArithmeticProblem::text()) back into the problem; throws r1::Error naming the text.
+ArithmeticProblem parse_arithmetic_problem(const std::string& text);
+
+// "<think> WORKING </think> <answer> X </answer>"
+std::string cold_start_completion(const ArithmeticProblem& p, uint64_t seed);
+
+// The first n problems of the arithmetic task's train split (task_config as for make_task("arithmetic"), split
+// seed `seed`, the same seed the GRPO / sample recipes use so the test split stays disjoint), one row each.
+// Throws r1::Error when the split has fewer than n problems.
+std::vector<nlohmann::json> cold_start_rows(const nlohmann::json& task_config, long n, uint64_t seed);
+
+}  // namespace r1
