@@ -1,0 +1,44 @@
+// `r1 pipeline --config recipes/r1_tiny.yaml [field=value ...]` and `r1 distill --config recipes/distill_tiny.yaml`:
+// multi-stage recipes over the training commands, resumable stage by stage (src/pipeline/pipeline.h).
+#include "cli/registry.h"
+#include "pipeline/pipeline.h"
+
+#include <cstdio>
+#include <memory>
+
+namespace {
+
+std::function<int()> pipeline_command(CLI::App* sub, bool distill) {
+  auto config = std::make_shared<std::string>();
+  auto overrides = std::make_shared<std::vector<std::string>>();
+  auto dry = std::make_shared<bool>(false);
+  sub->add_option("--config", *config, distill ? "distill recipe (YAML: out, teacher, student, sample, sft, eval)"
+                                              : "pipeline recipe (YAML: out, eval, stages)")
+      ->required();
+  sub->add_option("overrides", *overrides,
+                  distill ? "out=DIR, teacher=DIR, student=DIR, sample.FIELD=V, sft.FIELD=V, eval.FIELD=V"
+                          : "out=DIR, eval.FIELD=V, STAGE.FIELD=V, STAGE.reuse=PATH, STAGE.config=PATH");
+  sub->add_flag("--dry-run", *dry, "resolve and check every stage, print the plan as JSON, run nothing");
+  return [=]() {
+    r1::PipelineSpec spec = distill ? r1::load_distill(*config, *overrides) : r1::load_pipeline(*config, *overrides);
+    if (*dry) {
+      std::printf("%s\n", r1::plan_pipeline(spec).dump(2).c_str());
+      return 0;
+    }
+    nlohmann::json s = r1::run_pipeline(spec);
+    std::printf("\n%s\n", s["table"].get<std::string>().c_str());
+    if (s["complete"].get<bool>())
+      std::fprintf(stderr, "[pipeline] all %zu stages finished; summary in %s/pipeline.json\n", s["stages"].size(),
+                   spec.out.c_str());
+    else
+      std::fprintf(stderr, "[pipeline] not finished; run the same command again to resume\n");
+    return 0;
+  };
+}
+
+}  // namespace
+
+R1_COMMAND("pipeline", "Multi-stage recipe (pretrain, cold_start, sft, sample, grpo, eval) with per-stage resume",
+           [](CLI::App* sub) { return pipeline_command(sub, false); });
+R1_COMMAND("distill", "Distillation: teacher -> verified traces (sample) -> student SFT -> eval, as a pipeline",
+           [](CLI::App* sub) { return pipeline_command(sub, true); });
