@@ -14,7 +14,8 @@ inline std::string r1_binary() {
   return bin ? bin : std::string(R1_BINARY_DIR) + "/r1";
 }
 
-inline pid_t spawn_r1(const std::vector<std::string>& args) {
+// `log`: when given, stdout and stderr are appended to this file; otherwise stderr goes to /dev/null.
+inline pid_t spawn_r1(const std::vector<std::string>& args, const std::string& log = "") {
   std::string path = r1_binary();
   pid_t pid = fork();
   if (pid == 0) {
@@ -22,8 +23,14 @@ inline pid_t spawn_r1(const std::vector<std::string>& args) {
     argv.push_back(const_cast<char*>(path.c_str()));
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    dup2(devnull, 2);
+    if (log.empty()) {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      dup2(devnull, 2);
+    } else {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
     execv(path.c_str(), argv.data());
     _exit(127);
   }
