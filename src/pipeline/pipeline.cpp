@@ -624,7 +624,12 @@ json run_pipeline(const PipelineSpec& spec) {
     make_dirs(p.dir);
     auto t0 = std::chrono::steady_clock::now();
     if (p.reuse.empty()) {
-      p.job->run();
+      try {
+        p.job->run();
+      } catch (const Error& e) {
+        fail("stage ", p.st->name, " (", p.st->command, ", stage ", i + 1, "/", N, ") failed: ", e.what(),
+             "\n(finished stages are kept; fix the cause and run the pipeline again to continue from this stage)");
+      }
     } else {
       R1_CHECK(file_exists(p.job->done_marker(p.reuse)), p.st->where, ": field 'reuse': ", p.reuse, " is not a finished ",
                p.st->command, " output (", p.job->done_marker(p.reuse), " does not exist)");

@@ -19,10 +19,12 @@
 //   ${NAME.model}  <out>/NAME/model (pretrain, sft, grpo; or the stage's `reuse` path)
 //   ${NAME.data}   <out>/NAME/traces.jsonl (sample), <out>/NAME/cold_start.jsonl (cold_start)
 //   ${NAME.eval}   <out>/NAME/eval.json (eval)      ${NAME.out}  <out>/NAME      ${out}  the pipeline folder
-// Command-line overrides: out=DIR, eval.FIELD=VALUE (the default evaluation), NAME.FIELD=VALUE (a field of that
-// stage's command, after `set:`), NAME.reuse=PATH and NAME.config=PATH.
+// Command-line overrides: out=DIR, eval.FIELD=VALUE (every evaluation: applied last, over the stages' own eval
+// maps), NAME.FIELD=VALUE (a field of that stage's command, after `set:`), NAME.reuse=PATH and NAME.config=PATH.
 // Order in which a stage's fields are filled: the command's defaults, (eval stages: the pipeline's eval:), config,
-// set, command-line overrides, then the pipeline's output location.
+// set, (eval stages: command-line eval.*), command-line NAME.*, then the pipeline's output location. A training
+// stage's evaluation: the pipeline's eval:, the stage's eval: map, command-line eval.*, model = the stage's model.
+// A finished stage whose resolved config differs from its stage.json is still skipped, with a warning.
 //
 // Every stage is resolved and checked (references, fields, values a recipe would reject) before the first runs.
 // A stage is finished when <out>/NAME/stage.json exists (written atomically after the stage and its evaluation

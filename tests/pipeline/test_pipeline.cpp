@@ -229,6 +229,22 @@ TEST(Pipeline, RunsEveryStageEndToEndAndSkipsThemWhenDone) {
   pj = json::parse(read_file(P + "/pipeline.json"));
   for (const auto& s : pj["stages"]) EXPECT_EQ(s["status"], "skipped") << s.dump();
   EXPECT_EQ(pj["stages"][3]["eval"], fin["eval"]["summary"]);  // the table keeps the recorded evaluations
+  EXPECT_EQ(out2.find("different config"), std::string::npos) << out2;
+  // A finished stage whose recipe changed is still skipped, with a warning naming what changed.
+  std::string log3 = d + "/run3.log";
+  ASSERT_EQ(run_r1({"pipeline", "--config", recipe, "sft.epochs=3", "eval.limit=3"}, log3), 0) << read_file(log3);
+  std::string out3 = read_file(log3);
+  EXPECT_NE(out3.find("warning: stage sft finished with a different config (epochs, eval.limit)"), std::string::npos) << out3;
+  expect_unchanged(snap, P + "/sft");
+  // A stage that fails names itself; the finished stages stay finished.
+  remove_tree(P + "/rl");
+  remove_tree(P + "/final");
+  std::string log4 = d + "/run4.log";
+  EXPECT_EQ(run_r1({"pipeline", "--config", recipe, "rl.grpo.loss_agg=token-sum"}, log4), 1);
+  std::string out4 = read_file(log4);
+  EXPECT_NE(out4.find("error: stage rl (grpo, stage 3/4) failed: "), std::string::npos) << out4;
+  EXPECT_NE(out4.find("grpo.loss_agg"), std::string::npos) << out4;
+  expect_unchanged(snap, P + "/sft");
   remove_tree(d);
 }
 
