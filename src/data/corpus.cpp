@@ -23,22 +23,35 @@ ArithmeticProblem random_problem(uint64_t& state, int n, int max_value) {
   return p;
 }
 
-static std::string working(const ArithmeticProblem& p, Rng& r) {
-  static const char* intro[] = {"Let's work out ", "Step by step: ", "Compute ", "We calculate "};
-  static const char* outro[] = {"So the total is ", "The result is ", "That gives ", "Final value: "};
-  std::string s = std::string(intro[r.below(4)]) + p.text() + ". ";
+std::string working_steps(const ArithmeticProblem& p) {
+  std::string s;
   long acc = p.operands[0];
   for (size_t i = 1; i < p.operands.size(); i++) {
     long next = p.ops[i - 1] == '+' ? acc + p.operands[i] : acc - p.operands[i];
-    s += std::to_string(acc) + " " + p.ops[i - 1] + " " + std::to_string(p.operands[i]) + " = " + std::to_string(next) + ". ";
+    if (i > 1) s += " ";
+    s += std::to_string(acc) + " " + p.ops[i - 1] + " " + std::to_string(p.operands[i]) + " = " + std::to_string(next) + ".";
     acc = next;
   }
-  return s + outro[r.below(4)] + std::to_string(acc) + ".";
+  return s;
+}
+
+static std::string working(const ArithmeticProblem& p, Rng& r) {
+  static const char* intro[] = {"Let's work out ", "Step by step: ", "Compute ", "We calculate "};
+  static const char* outro[] = {"So the total is ", "The result is ", "That gives ", "Final value: "};
+  return std::string(intro[r.below(4)]) + p.text() + ". " + working_steps(p) + " " + outro[r.below(4)] +
+         std::to_string(p.answer()) + ".";
 }
 
 std::string worked_solution(const ArithmeticProblem& p, uint64_t seed) {
   Rng r(splitmix64(seed));
   return working(p, r);
+}
+
+// A direct answer: wrong (a near miss) with probability p_wrong_hard for problems with >= 3 operands.
+static long direct_answer(const ArithmeticProblem& p, const CorpusConfig& c, Rng& r) {
+  long a = p.answer();
+  if (p.operands.size() >= 3 && r.uniform() < c.p_wrong_hard) a += (r.uniform() < 0.5 ? -1 : 1) * (1 + (long)r.below(10));
+  return a;
 }
 
 std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
@@ -49,21 +62,45 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
   static const char* prose[] = {"Numbers can be added and subtracted.", "Addition is done from left to right.",
                                 "A careful student checks each step.", "Large sums are easier in small steps.",
                                 "Subtracting a number makes the total smaller."};
+  const double cum[] = {c.p_direct, c.p_dialogue, c.p_working, c.p_facts, c.p_answer_key, c.p_notes, c.p_tagged};
   for (long d = 0; d < c.n_docs; d++) {
     int n = c.min_operands + (int)r.below(c.max_operands - c.min_operands + 1);
     ArithmeticProblem p = random_problem(st, n, c.max_value);
     double u = r.uniform();
-    if (u < c.p_direct) {
-      long a = p.answer();
-      if (n >= 3 && r.uniform() < c.p_wrong_hard) a += (r.uniform() < 0.5 ? -1 : 1) * (1 + (long)r.below(10));
-      docs.push_back("Q: What is " + p.text() + "? A: " + std::to_string(a) + ".");
-    } else if (u < c.p_direct + c.p_working) {
-      docs.push_back(working(p, r));
-    } else if (u < c.p_direct + c.p_working + c.p_facts) {
-      ArithmeticProblem q = random_problem(st, 2, c.max_value);
-      docs.push_back(q.text() + " = " + std::to_string(q.answer()));
-    } else {
-      docs.push_back(prose[r.below(5)]);
+    int kind = 0;
+    while (kind < 7 && u >= cum[kind]) u -= cum[kind++];
+    std::string q = "What is " + p.text() + "?";
+    switch (kind) {
+      case 0: docs.push_back("Q: " + q + " A: " + std::to_string(direct_answer(p, c, r)) + "."); break;
+      case 1: {
+        std::string a = std::to_string(direct_answer(p, c, r));
+        bool tags = r.uniform() < c.p_reply_tags;
+        docs.push_back("User: " + q + " Assistant: " + (tags ? "<answer> " + a + " </answer>" : a + "."));
+        break;
+      }
+      case 2:
+        if (r.uniform() < c.p_working_reply) {
+          bool tags = r.uniform() < c.p_reply_tags;
+          docs.push_back("User: " + q + " Assistant: " +
+                         (tags ? "<think> " + working_steps(p) + " </think> <answer> " + std::to_string(p.answer()) +
+                                     " </answer>"
+                               : working(p, r)));
+        } else {
+          docs.push_back(working(p, r));
+        }
+        break;
+      case 3: {
+        ArithmeticProblem f = random_problem(st, 2, c.max_value);
+        docs.push_back(f.text() + " = " + std::to_string(f.answer()));
+        break;
+      }
+      case 4: docs.push_back("Q: " + q + " <answer> " + std::to_string(direct_answer(p, c, r)) + " </answer>"); break;
+      case 5: docs.push_back("<think> " + working_steps(p) + " </think>"); break;
+      case 6:
+        docs.push_back("Worked example. " + q + " <think> " + working_steps(p) + " </think> <answer> " +
+                       std::to_string(p.answer()) + " </answer>");
+        break;
+      default: docs.push_back(prose[r.below(5)]);
     }
   }
   return docs;

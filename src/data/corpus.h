@@ -1,15 +1,20 @@
 // The built-in synthetic pretraining corpus: arithmetic text, generated from a seed, no download.
 //
-// Documents are of four kinds, mixed by the given proportions:
-//   direct   "Q: What is 23 + 58 + 7? A: 88."            answers given at once; for problems with three or more
-//                                                       operands the answer is WRONG with probability
-//                                                       p_wrong_hard (a near miss), so direct answering of hard
-//                                                       problems is unreliable, as in a base model;
-//   working  "Let's add 23 + 58 + 7 step by step. 23 + 58 = 81. 81 + 7 = 88. So the total is 88."
-//                                                       correct step-by-step working (the latent skill);
-//   facts    "23 + 58 = 81"                              single correct operations;
-//   prose    short filler sentences about numbers.
-// The R1-Zero template (<think>/<answer>) never appears: RL has to discover it.
+// It is designed so that the base model has a latent skill RL can draw out, as DeepSeek-V3-Base had:
+//   direct    "Q: What is 23 + 58 + 7? A: 88."        answers given at once; for problems with three or more
+//   dialogue  "User: What is 23 + 58 + 7? Assistant: 88."   operands the answer is WRONG with probability
+//                                                     p_wrong_hard (a near miss): direct answering of hard
+//                                                     problems is unreliable, as in a base model;
+//   working   "Let's work out 23 + 58 + 7. 23 + 58 = 81. 81 + 7 = 88. So the total is 88."
+//                                                     correct step-by-step working (the latent skill), sometimes
+//                                                     as an Assistant's reply;
+//   facts     "23 + 58 = 81"                          single correct operations;
+//             a fraction p_reply_tags of the Assistant replies use the tags (see below);
+//   markup    rare documents that use the tags on their own: an answer key "Q: What is 5 + 3? <answer> 8
+//             </answer>", scratch notes "<think> 5 + 3 = 8. </think>", and (p_tagged) a worked example with both;
+//   prose     short filler sentences about numbers.
+// The R1-Zero prompt template never appears; under it the base model mostly answers directly, so it rarely
+// formats correctly and rarely answers hard problems. RL has to discover that working inside <think> pays.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -22,7 +27,13 @@ struct CorpusConfig {
   long n_docs = 20000;
   int min_operands = 2, max_operands = 4;
   int max_value = 99;             // operands are in [0, max_value]
-  double p_direct = 0.4, p_working = 0.35, p_facts = 0.2;  // prose gets the rest
+  // document mix (prose gets the rest)
+  double p_direct = 0.25, p_dialogue = 0.15, p_working = 0.30, p_facts = 0.20;
+  double p_answer_key = 0.02, p_notes = 0.02, p_tagged = 0.005;
+  double p_working_reply = 0.15;  // fraction of working documents framed as "User: ... Assistant: <working>"
+  double p_reply_tags = 0.1;      // fraction of Assistant replies marked up with the tags (a direct reply as
+                                  // "<answer> 88 </answer>", a worked reply as "<think> steps </think> <answer> 88
+                                  // </answer>"): the rare behaviour RL can find and reinforce
   double p_wrong_hard = 0.6;      // direct answers to problems with >= 3 operands are wrong this often
 };
 
@@ -39,5 +50,8 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c);
 // Correct step-by-step working for a problem, in the corpus's own words ("23 + 58 = 81. 81 + 7 = 88. ..."),
 // phrasing drawn from `seed`. Cold-start chains of thought are built from it (see `r1 pipeline`).
 std::string worked_solution(const ArithmeticProblem& p, uint64_t seed);
+
+// Just the chain of steps: "23 + 58 = 81. 81 + 7 = 88."
+std::string working_steps(const ArithmeticProblem& p);
 
 }  // namespace r1

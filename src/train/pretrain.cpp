@@ -63,8 +63,11 @@ static std::vector<int> build_token_stream(const PretrainConfig& c, const Tokeni
   std::vector<int> ids;
   int eos = tok.eos_id();
   R1_CHECK(eos >= 0, "tokenizer has no end-of-text token (needed to separate documents)");
+  // The builtin corpus writes its tags as the tokenizer's special tokens (the same ids the R1-Zero template
+  // produces); text from a user's file never turns into special tokens.
+  const bool specials = c.corpus == "builtin";
   auto add_doc = [&](const std::string& d) {
-    auto e = tok.encode(d, false);
+    auto e = tok.encode(d, specials);
     ids.insert(ids.end(), e.begin(), e.end());
     ids.push_back(eos);
   };

@@ -208,3 +208,92 @@ TEST(Tasks, RegistryIsOpen) {
   EXPECT_NE(std::find(names.begin(), names.end(), "echo"), names.end());
   EXPECT_NE(r1_zero_prompt("What is 2+2?").find("User: What is 2+2?. Assistant:"), std::string::npos);
 }
+
+// ---- the built-in pretraining corpus (data/corpus.h) ----
+#include "data/corpus.h"
+
+#include <regex>
+
+namespace {
+// Parses "a op b = c." steps and checks each is right; returns the number of steps (-1 if one is wrong).
+int check_steps(const std::string& s) {
+  static const std::regex step(R"((-?\d+) ([+-]) (\d+) = (-?\d+)\.)");
+  int n = 0;
+  for (std::sregex_iterator it(s.begin(), s.end(), step), end; it != end; ++it) {
+    long a = std::stol((*it)[1]), b = std::stol((*it)[3]), c = std::stol((*it)[4]);
+    if ((*it)[2] == "+" ? a + b != c : a - b != c) return -1;
+    n++;
+  }
+  return n;
+}
+}  // namespace
+
+TEST(Corpus, MixTagsAndLatentSkill) {
+  CorpusConfig c;
+  c.n_docs = 40000;
+  auto docs = synthetic_arithmetic_docs(c);
+  ASSERT_EQ((long)docs.size(), c.n_docs);
+  EXPECT_EQ(docs, synthetic_arithmetic_docs(c));  // a pure function of the config
+  static const std::regex direct(R"(^(?:Q:|User:) What is ([-+ 0-9]+)\? (?:A:|Assistant:) (-?\d+)\.$)");
+  long n_direct = 0, n_dialogue = 0, hard = 0, hard_wrong = 0, easy = 0, easy_wrong = 0, working = 0, replies = 0,
+       tagged_replies = 0, full_format = 0;
+  for (const auto& d : docs) {
+    EXPECT_EQ(d.find("A conversation between User and Assistant"), std::string::npos);  // never the template
+    bool think = d.find("<think>") != std::string::npos, answer = d.find("<answer>") != std::string::npos;
+    if (d.rfind("User: ", 0) == 0) {
+      replies++;
+      tagged_replies += think || answer;
+    }
+    if (think && answer) full_format++;
+    std::smatch m;
+    if (std::regex_match(d, m, direct)) {
+      (d[0] == 'Q' ? n_direct : n_dialogue)++;
+      // evaluate the question
+      std::string e = m[1];
+      long v = 0, sign = 1;
+      size_t i = 0;
+      int operands = 0;
+      while (i < e.size()) {
+        if (e[i] == '+') sign = 1, i++;
+        else if (e[i] == '-') sign = -1, i++;
+        else if (std::isdigit((unsigned char)e[i])) {
+          size_t j = i;
+          while (j < e.size() && std::isdigit((unsigned char)e[j])) j++;
+          v += sign * std::stol(e.substr(i, j - i));
+          operands++;
+          i = j;
+        } else i++;
+      }
+      bool wrong = v != std::stol(m[2]);
+      if (operands >= 3) hard++, hard_wrong += wrong;
+      else easy++, easy_wrong += wrong;
+    }
+    if (d.find(" = ") != std::string::npos && d.find(". ") != std::string::npos) {
+      int n = check_steps(d);
+      EXPECT_GE(n, 0) << "wrong working step in: " << d;
+      working += n > 0;
+    }
+  }
+  // Proportions (40000 docs: a few standard errors of slack).
+  EXPECT_NEAR(n_direct / 40000.0, c.p_direct, 0.01);
+  EXPECT_NEAR(n_dialogue / 40000.0, c.p_dialogue * (1 - c.p_reply_tags), 0.01);
+  EXPECT_EQ(easy_wrong, 0);                                          // two-operand direct answers are right
+  EXPECT_NEAR(double(hard_wrong) / hard, c.p_wrong_hard, 0.02);     // hard direct answers are unreliable
+  EXPECT_GT(working, 0.3 * 40000 * 0.9);                             // the latent skill is common, and correct
+  EXPECT_NEAR(double(tagged_replies) / replies, c.p_reply_tags, 0.02);  // tags after "Assistant:" are rare
+  EXPECT_LT(full_format, 0.02 * 40000);                              // the full format is rarer still
+  EXPECT_GT(full_format, 0);
+}
+
+TEST(Corpus, WorkedSolutionIsCorrect) {
+  uint64_t st = 5;
+  for (int i = 0; i < 200; i++) {
+    ArithmeticProblem p = random_problem(st, 2 + i % 4, 99);
+    std::string w = worked_solution(p, i);
+    EXPECT_EQ(check_steps(w), (int)p.operands.size() - 1) << w;
+    EXPECT_NE(w.find(std::to_string(p.answer()) + "."), std::string::npos) << w;
+    EXPECT_EQ(check_steps(working_steps(p)), (int)p.operands.size() - 1);
+  }
+  ArithmeticProblem p{{23, 58, 7}, {'+', '-'}};
+  EXPECT_EQ(working_steps(p), "23 + 58 = 81. 81 - 7 = 74.");
+}
