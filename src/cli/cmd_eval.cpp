@@ -46,9 +46,10 @@ R1_COMMAND("eval", "R1-style evaluation: pass@1 over k samples, pass@k, cons@k, 
   sub->add_option("--max-new-tokens", c->max_new_tokens, "completion budget")->capture_default_str();
   sub->add_option("--pass-k", *pass_k, "pass@k values, comma-separated (each <= k)")->capture_default_str();
   sub->add_option("--limit", c->limit, "first N problems (0: all)")->capture_default_str();
-  sub->add_option("--template", c->prompt_template, "r1_zero | plain | chat")->capture_default_str();
+  sub->add_option("--template", c->prompt_template, "r1_zero | r1_zero_short | plain | chat")->capture_default_str();
   sub->add_option("--think-prefix", c->think_prefix, "text appended after the template, e.g. '<think>'");
   sub->add_option("--seed", c->seed, "sampling seed")->capture_default_str();
+  sub->add_option("--data-seed", c->data_seed, "seed of the task's problem draw and train/test split (as the grpo / sample recipes' data_seed)")->capture_default_str();
   sub->add_option("--max-batch", c->max_batch, "live sequences at once")->capture_default_str();
   sub->add_flag("--no-greedy", *no_greedy, "skip the greedy pass");
   sub->add_flag("--no-text", *no_text, "leave completion texts out of the JSON");

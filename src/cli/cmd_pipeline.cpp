@@ -1,6 +1,8 @@
 // `r1 pipeline --config recipes/r1_tiny.yaml [field=value ...]` and `r1 distill --config recipes/distill_tiny.yaml`:
 // multi-stage recipes over the training commands, resumable stage by stage (src/pipeline/pipeline.h).
+#include "cli/plot.h"
 #include "cli/registry.h"
+#include "core/io.h"
 #include "pipeline/pipeline.h"
 
 #include <cstdio>
@@ -27,6 +29,19 @@ std::function<int()> pipeline_command(CLI::App* sub, bool distill) {
     }
     nlohmann::json s = r1::run_pipeline(spec);
     std::printf("\n%s\n", s["table"].get<std::string>().c_str());
+    // curves of every training stage (metrics.jsonl) into <stage>/plots
+    for (const auto& st : s["stages"]) {
+      std::string dir = r1::path_join(spec.out, st["name"].get<std::string>());
+      if (st["status"] == "ran" && r1::file_exists(r1::path_join(dir, "metrics.jsonl"))) {
+        try {
+          if (r1::cli::plot_runs({dir}, r1::path_join(dir, "plots")) == 0)
+            std::fprintf(stderr, "[pipeline] plots of %s in %s/plots\n", st["name"].get<std::string>().c_str(), dir.c_str());
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "[pipeline] plots of %s skipped: %s\n", st["name"].get<std::string>().c_str(), e.what());
+        }
+      }
+    }
+    std::fprintf(stderr, "[pipeline] report (stages, evaluations, sample completions): %s/report.md\n", spec.out.c_str());
     if (s["complete"].get<bool>())
       std::fprintf(stderr, "[pipeline] all %zu stages finished; summary in %s/pipeline.json\n", s["stages"].size(),
                    spec.out.c_str());

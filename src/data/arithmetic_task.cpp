@@ -17,8 +17,10 @@ ArithmeticTaskConfig arithmetic_config_from_json(const nlohmann::json& j) {
     else if (k == "max_operands") c.max_operands = v.get<int>();
     else if (k == "max_value") c.max_value = v.get<int>();
     else if (k == "hard_only") c.hard_only = v.get<bool>();
-    else fail("task config for 'arithmetic': unknown key '", k, "'; expected n, min_operands, max_operands, max_value, hard_only");
+    else if (k == "p_minus") c.p_minus = v.get<double>();
+    else fail("task config for 'arithmetic': unknown key '", k, "'; expected n, min_operands, max_operands, max_value, hard_only, p_minus");
   }
+  R1_CHECK(c.p_minus >= 0 && c.p_minus <= 1, "task config for 'arithmetic': p_minus must be in [0, 1]");
   R1_CHECK(c.n > 0 && c.min_operands >= 2 && c.max_operands >= c.min_operands && c.max_value > 0,
            "task config for 'arithmetic': need n > 0, 2 <= min_operands <= max_operands, max_value > 0");
   return c;
@@ -31,7 +33,7 @@ static std::vector<ArithmeticProblem> draw(const ArithmeticTaskConfig& c, uint64
   int lo = c.hard_only ? std::max(3, c.min_operands) : c.min_operands;
   while ((long)v.size() < n) {
     int k = lo + (int)r.below(c.max_operands - lo + 1);
-    v.push_back(random_problem(st, k, c.max_value));
+    v.push_back(random_problem(st, k, c.max_value, c.p_minus));
   }
   return v;
 }

@@ -2,7 +2,8 @@
 // drawn from the same problem generator as the pretraining corpus (data/corpus.h). Splits "train" and "test" use
 // disjoint seeds; "test" problems that also occur in "train" are removed.
 // Config: n (problems per split, 2000), min_operands (2), max_operands (4), max_value (99),
-//         hard_only (false: when true, only problems with >= 3 operands).
+//         hard_only (false: when true, only problems with >= 3 operands), p_minus (0.3: the probability of each
+//         operator being '-'; 0 gives sums only).
 // The verifier extracts the <answer> block (strict: no block, no reward) and compares integers exactly.
 #pragma once
 #include "data/tasks.h"
@@ -11,6 +12,7 @@ namespace r1 {
 
 struct ArithmeticTaskConfig {
   int n = 2000, min_operands = 2, max_operands = 4, max_value = 99;
+  double p_minus = 0.3;  // each operator is '-' with this probability
   bool hard_only = false;
 };
 

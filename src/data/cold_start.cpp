@@ -34,10 +34,11 @@ std::string cold_start_completion(const ArithmeticProblem& p, uint64_t seed) {
   return "<think> " + worked_solution(p, seed) + " </think> <answer> " + std::to_string(p.answer()) + " </answer>";
 }
 
-std::vector<nlohmann::json> cold_start_rows(const nlohmann::json& task_config, long n, uint64_t seed) {
+std::vector<nlohmann::json> cold_start_rows(const nlohmann::json& task_config, long n, uint64_t seed,
+                                            uint64_t data_seed) {
   R1_CHECK(n >= 1, "cold_start: n must be >= 1, got ", n);
   ArithmeticTask task(arithmetic_config_from_json(task_config.is_null() ? nlohmann::json::object() : task_config));
-  std::vector<Problem> probs = task.problems("train", seed);
+  std::vector<Problem> probs = task.problems("train", data_seed);
   R1_CHECK((long)probs.size() >= n, "cold_start: n = ", n, " rows asked, but the arithmetic train split has ",
            probs.size(), " problems (raise task_config.n)");
   std::vector<nlohmann::json> rows;

@@ -20,9 +20,13 @@ ArithmeticProblem parse_arithmetic_problem(const std::string& text);
 // "<think> WORKING </think> <answer> X </answer>"
 std::string cold_start_completion(const ArithmeticProblem& p, uint64_t seed);
 
-// The first n problems of the arithmetic task's train split (task_config as for make_task("arithmetic"), split
-// seed `seed`, the same seed the GRPO / sample recipes use so the test split stays disjoint), one row each.
+// The first n problems of the arithmetic task's train split (task_config as for make_task("arithmetic"), drawn
+// with `data_seed`, the same data_seed the GRPO / sample / eval recipes use so the test split stays disjoint),
+// one row each.
 // Throws r1::Error when the split has fewer than n problems.
-std::vector<nlohmann::json> cold_start_rows(const nlohmann::json& task_config, long n, uint64_t seed);
+// `seed` phrases the worked solutions; `data_seed` draws the problems (the train split of grpo / sample / eval's
+// data_seed).
+std::vector<nlohmann::json> cold_start_rows(const nlohmann::json& task_config, long n, uint64_t seed,
+                                            uint64_t data_seed = 1);
 
 }  // namespace r1

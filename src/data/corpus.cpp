@@ -15,24 +15,26 @@ std::string ArithmeticProblem::text() const {
   return s;
 }
 
-ArithmeticProblem random_problem(uint64_t& state, int n, int max_value) {
+ArithmeticProblem random_problem(uint64_t& state, int n, int max_value, double p_minus) {
   Rng r(state = splitmix64(state));
   ArithmeticProblem p;
   for (int i = 0; i < n; i++) p.operands.push_back((int)r.below(max_value + 1));
-  for (int i = 1; i < n; i++) p.ops.push_back(r.uniform() < 0.7 ? '+' : '-');
+  for (int i = 1; i < n; i++) p.ops.push_back(r.uniform() < p_minus ? '-' : '+');
   return p;
 }
 
 std::string working_steps(const ArithmeticProblem& p) {
-  std::string s;
-  long acc = p.operands[0];
-  for (size_t i = 1; i < p.operands.size(); i++) {
-    long next = p.ops[i - 1] == '+' ? acc + p.operands[i] : acc - p.operands[i];
-    if (i > 1) s += " ";
-    s += std::to_string(acc) + " " + p.ops[i - 1] + " " + std::to_string(p.operands[i]) + " = " + std::to_string(next) + ".";
-    acc = next;
+  // Each step folds the first two terms and copies the rest: "6 + 8 + 1 + 4 = 14 + 1 + 4 = 15 + 4 = 19."
+  std::string s = p.text();
+  ArithmeticProblem rest = p;
+  while (rest.operands.size() > 1) {
+    long v = rest.ops[0] == '+' ? rest.operands[0] + rest.operands[1] : rest.operands[0] - rest.operands[1];
+    rest.operands.erase(rest.operands.begin());
+    rest.operands[0] = (int)v;
+    rest.ops.erase(rest.ops.begin());
+    s += " = " + rest.text();
   }
-  return s;
+  return s + ".";
 }
 
 static std::string working(const ArithmeticProblem& p, Rng& r) {
@@ -45,6 +47,28 @@ static std::string working(const ArithmeticProblem& p, Rng& r) {
 std::string worked_solution(const ArithmeticProblem& p, uint64_t seed) {
   Rng r(splitmix64(seed));
   return working(p, r);
+}
+
+// A sentence of plain prose about lessons, questions and answers (never a tag, never the R1-Zero template).
+static std::string sentence(Rng& r) {
+  static const char* subj[] = {"The teacher", "A student", "The user", "The assistant", "Our class", "The reader",
+                               "A careful writer", "The book", "Each lesson", "The helper", "A friend", "The guide"};
+  static const char* verb[] = {"explains", "asks about", "writes down", "thinks about", "checks", "describes",
+                               "reads", "solves", "answers", "discusses", "remembers", "provides", "shows", "follows"};
+  static const char* obj[] = {"the question", "a short problem", "the reasoning", "the answer", "each step",
+                              "the final result", "a conversation", "the numbers", "the method", "a few examples",
+                              "the process", "the rules", "the notes", "the solution"};
+  static const char* tail[] = {"", " first", " in detail", " again", " with care", " before moving on", " here",
+                               " and then replies", " for the user", " in the mind", " step by step", " at the end"};
+  return std::string(subj[r.below(12)]) + " " + verb[r.below(14)] + " " + obj[r.below(14)] + tail[r.below(12)] + ".";
+}
+
+// A paragraph of 4 to 10 such sentences: the kind of preamble a dialogue may follow.
+static std::string paragraph(Rng& r) {
+  std::string s;
+  int n = 4 + (int)r.below(7);
+  for (int i = 0; i < n; i++) s += (i ? " " : "") + sentence(r);
+  return s;
 }
 
 // A direct answer: wrong (a near miss) with probability p_wrong_hard for problems with >= 3 operands.
@@ -65,7 +89,7 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
   const double cum[] = {c.p_direct, c.p_dialogue, c.p_working, c.p_facts, c.p_answer_key, c.p_notes, c.p_tagged};
   for (long d = 0; d < c.n_docs; d++) {
     int n = c.min_operands + (int)r.below(c.max_operands - c.min_operands + 1);
-    ArithmeticProblem p = random_problem(st, n, c.max_value);
+    ArithmeticProblem p = random_problem(st, n, c.max_value, c.p_minus);
     double u = r.uniform();
     int kind = 0;
     while (kind < 7 && u >= cum[kind]) u -= cum[kind++];
@@ -75,13 +99,15 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
       case 1: {
         std::string a = std::to_string(direct_answer(p, c, r));
         bool tags = r.uniform() < c.p_reply_tags;
-        docs.push_back("User: " + q + " Assistant: " + (tags ? "<answer> " + a + " </answer>" : a + "."));
+        std::string pre = r.uniform() < c.p_preamble ? paragraph(r) + " " : "";
+        docs.push_back(pre + "User: " + q + " Assistant: " + (tags ? "<answer> " + a + " </answer>" : a + "."));
         break;
       }
       case 2:
         if (r.uniform() < c.p_working_reply) {
           bool tags = r.uniform() < c.p_reply_tags;
-          docs.push_back("User: " + q + " Assistant: " +
+          std::string pre = r.uniform() < c.p_preamble ? paragraph(r) + " " : "";
+          docs.push_back(pre + "User: " + q + " Assistant: " +
                          (tags ? "<think> " + working_steps(p) + " </think> <answer> " + std::to_string(p.answer()) +
                                      " </answer>"
                                : working(p, r)));
@@ -90,7 +116,9 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
         }
         break;
       case 3: {
-        ArithmeticProblem f = random_problem(st, 2, c.max_value);
+        // the single steps a working chain needs: a running total (up to max_operands * max_value) and an operand
+        ArithmeticProblem f = random_problem(st, 2, c.max_value, c.p_minus);
+        f.operands[0] = (int)r.below((uint64_t)c.max_value * c.max_operands + 1);
         docs.push_back(f.text() + " = " + std::to_string(f.answer()));
         break;
       }
@@ -100,7 +128,7 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
         docs.push_back("Worked example. " + q + " <think> " + working_steps(p) + " </think> <answer> " +
                        std::to_string(p.answer()) + " </answer>");
         break;
-      default: docs.push_back(prose[r.below(5)]);
+      default: docs.push_back(r.uniform() < 0.5 ? std::string(prose[r.below(5)]) : paragraph(r));
     }
   }
   return docs;

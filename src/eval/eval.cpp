@@ -107,8 +107,8 @@ json run_eval(const EvalConfig& c) {
   R1_CHECK(c.temperature > 0 || c.k == 0, "eval: --temperature must be > 0 for sampling (greedy is separate)");
   R1_CHECK(c.top_p > 0 && c.top_p <= 1, "eval: --top-p must be in (0, 1] (got ", c.top_p, ")");
   for (int pk : c.pass_k) R1_CHECK(pk >= 1, "eval: --pass-k values must be >= 1 (got ", pk, ")");
-  R1_CHECK(c.prompt_template == "r1_zero" || c.prompt_template == "plain" || c.prompt_template == "chat",
-           "eval: --template '", c.prompt_template, "' is unknown; expected r1_zero, plain or chat");
+  R1_CHECK(is_question_template(c.prompt_template) || c.prompt_template == "chat",
+           "eval: --template '", c.prompt_template, "' is unknown; expected ", prompt_template_names());
 
   std::unique_ptr<Task> task;
   std::string task_name = c.task;
@@ -120,7 +120,7 @@ json run_eval(const EvalConfig& c) {
   } else {
     task = make_task(c.task, c.task_config);
   }
-  std::vector<Problem> probs = task->problems(c.split, c.seed);
+  std::vector<Problem> probs = task->problems(c.split, c.data_seed);
   if (c.limit > 0 && (long)probs.size() > c.limit) probs.resize(c.limit);
   R1_CHECK(!probs.empty(), "eval: task '", c.task, "' split '", c.split, "' has no problems");
 
@@ -136,8 +136,7 @@ json run_eval(const EvalConfig& c) {
   }
   auto encode_prompt = [&](const Problem& p) {
     std::string s;
-    if (c.prompt_template == "r1_zero") s = r1_zero_prompt(p.prompt);
-    else if (c.prompt_template == "plain") s = p.prompt;
+    if (c.prompt_template != "chat") s = question_prompt(c.prompt_template, p.prompt);
     else s = chat->render(json::array({{{"role", "user"}, {"content", p.prompt}}}), true);
     std::vector<int> ids = tok.encode(s + c.think_prefix, true);
     if (model.cfg.bos_id >= 0 && tok.bos_id() == model.cfg.bos_id && (ids.empty() || ids[0] != tok.bos_id()))
@@ -168,7 +167,7 @@ json run_eval(const EvalConfig& c) {
 
   Engine engine(model);
   json problems = json::array();
-  for (const auto& p : probs) problems.push_back({{"id", p.id}, {"gold", p.gold}});
+  for (const auto& p : probs) problems.push_back({{"id", p.id}, {"question", p.prompt}, {"gold", p.gold}});
 
   // Score one completion: correctness, format, extracted answer and its voting key.
   auto record = [&](const GenSample& s, size_t pi) {
@@ -244,7 +243,7 @@ json run_eval(const EvalConfig& c) {
                       {"top_k", c.top_k},             {"max_new_tokens", c.max_new_tokens},
                       {"pass_k", pks},                {"limit", c.limit},
                       {"template", c.prompt_template}, {"think_prefix", c.think_prefix},
-                      {"greedy", c.greedy},           {"seed", c.seed},
+                      {"greedy", c.greedy},           {"seed", c.seed}, {"data_seed", c.data_seed},
                       {"tie_rule", "most votes; ties -> the answer voted first (lowest sample index)"}};
   result["summary"] = summarize_eval(problems, c.k, pks, c.greedy);
   result["problems"] = std::move(problems);

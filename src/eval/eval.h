@@ -28,11 +28,12 @@ struct EvalConfig {
   int max_new_tokens = 1024;
   std::vector<int> pass_k = {1};     // pass@k values reported (each <= k; larger ones are skipped with a note)
   long limit = 0;                    // first N problems (0: all)
-  std::string prompt_template = "r1_zero";  // r1_zero | plain | chat
+  std::string prompt_template = "r1_zero";  // r1_zero | r1_zero_short | plain | chat
   std::string think_prefix;          // text appended after the template (e.g. "<think>")
   bool greedy = true;                // also run one greedy pass
   bool save_text = true;             // keep completion texts in the JSON
-  uint64_t seed = 0;
+  uint64_t seed = 0;                 // sampling
+  uint64_t data_seed = 1;            // the task's problem draw and train/test split (grpo / sample use 1 too)
   int max_batch = 64;
 };
 

@@ -36,17 +36,19 @@ void EvalRecipe::declare(OptionSet& o) {
   o.add("max_new_tokens", &c.max_new_tokens, "completion budget");
   o.add("pass_k", &pass_k, "pass@k values reported (each <= k)");
   o.add("limit", &c.limit, "first N problems (0: all)");
-  o.add("prompt_template", &c.prompt_template, "r1_zero | plain | chat");
+  o.add("prompt_template", &c.prompt_template, "r1_zero | r1_zero_short | plain | chat");
   o.add("think_prefix", &c.think_prefix, "text appended after the template, e.g. '<think>'");
   o.add("greedy", &c.greedy, "also run one greedy pass");
   o.add("save_text", &c.save_text, "keep completion texts in eval.json");
-  o.add("seed", &seed, "sampling seed (also the task's split seed)");
+  o.add("seed", &seed, "sampling seed");
+  o.add("data_seed", &data_seed, "seed of the task's problem draw and train/test split");
   o.add("max_batch", &c.max_batch, "live sequences at once");
 }
 
 EvalConfig EvalRecipe::config() const {
   EvalConfig e = c;
   e.seed = (uint64_t)seed;
+  e.data_seed = (uint64_t)data_seed;
   e.pass_k.clear();
   for (const auto& s : pass_k) {
     char* end = nullptr;
@@ -587,6 +589,44 @@ std::string pipeline_markdown(const json& summary) {
   return t;
 }
 
+static std::string one_line(std::string s) {
+  for (char& ch : s)
+    if (ch == '\n' || ch == '\r' || ch == '`') ch = ' ';
+  return s;
+}
+
+std::string pipeline_report(const json& summary, int examples) {
+  std::string r = "# Pipeline report: " + summary.value("out", std::string()) + "\n\nRecipe: `" +
+                  summary.value("file", std::string()) + "`\n\n" + pipeline_markdown(summary) + "\n";
+  for (const auto& s : summary.at("stages")) {
+    const std::string name = s.value("name", std::string());
+    const json outs = s.value("outputs", json::object());
+    std::string ef;
+    if (outs.contains("eval")) ef = outs["eval"].get<std::string>();
+    else if (s.contains("eval") && s["eval"].is_object() && outs.contains("model"))
+      ef = path_join(path_join(summary.value("out", std::string()), name), "eval.json");
+    if (ef.empty() || !file_exists(ef)) continue;
+    json res;
+    try {
+      res = json::parse(read_file(ef));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (!res.contains("problems") || !res["problems"].is_array()) continue;
+    r += "## " + name + ": completions (first sample of the first " + std::to_string(examples) + " problems)\n\n";
+    int n = 0;
+    for (const auto& p : res["problems"]) {
+      if (n++ >= examples) break;
+      if (!p.contains("samples") || p["samples"].empty() || !p["samples"][0].contains("text")) continue;
+      const json& s0 = p["samples"][0];
+      r += "- **" + p.value("question", p.value("id", std::string())) + "** (gold " + p.value("gold", std::string()) +
+           ", " + (s0.value("correct", false) ? "correct" : "wrong") + "): `" + one_line(s0["text"].get<std::string>()) + "`\n";
+    }
+    r += "\n";
+  }
+  return r;
+}
+
 json run_pipeline(const PipelineSpec& spec) {
   std::vector<Planned> stages = plan(spec);  // every stage checked before the first runs
   make_dirs(spec.out);
@@ -598,6 +638,7 @@ json run_pipeline(const PipelineSpec& spec) {
   auto write_summary = [&] {
     summary["table"] = pipeline_markdown(summary);
     atomic_write(path_join(spec.out, "pipeline.json"), summary.dump(2));
+    atomic_write(path_join(spec.out, "report.md"), pipeline_report(summary, 3));
   };
   for (size_t i = 0; i < N; i++) {
     Planned& p = stages[i];

@@ -56,11 +56,12 @@ namespace r1 {
 
 // EvalConfig as recipe fields (the fields of `r1 eval`): model, tokenizer, task, task_config, split, k,
 // temperature, top_p, top_k, max_new_tokens, pass_k (list), limit, prompt_template, think_prefix, greedy,
-// save_text, seed, max_batch.
+// save_text, seed, data_seed, max_batch.
 struct EvalRecipe {
   EvalConfig c;
   std::vector<std::string> pass_k = {"1"};
   long seed = 0;
+  long data_seed = 1;
   void declare(OptionSet& o);
   EvalConfig config() const;  // pass_k parsed; throws r1::Error on a bad value
 };
@@ -99,5 +100,9 @@ nlohmann::json run_pipeline(const PipelineSpec& spec);
 
 // | # | stage | command | status | wall | pass@1 | cons@k | greedy | format | length | output |
 std::string pipeline_markdown(const nlohmann::json& summary);
+
+// <out>/report.md, rewritten with pipeline.json: the stage table, then for every evaluated stage the first sample
+// of its first `examples` problems (question, gold, correct or wrong, text).
+std::string pipeline_report(const nlohmann::json& summary, int examples);
 
 }  // namespace r1

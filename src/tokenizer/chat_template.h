@@ -59,4 +59,16 @@ class ChatTemplate {
 // The R1-Zero plain-text template (DeepSeek-R1 paper, table 1) with {prompt} replaced by `question`.
 std::string r1_zero_prompt(const std::string& question);
 
+// Question templates by name, for the commands' prompt_template field (which also accepts "chat", the model's own
+// chat template, handled by the callers):
+//   r1_zero        the R1-Zero template above (~350 words' worth of instructions: ~400 byte tokens)
+//   r1_zero_short  the same instruction in one sentence, for tiny models with short contexts:
+//                  "A conversation between User and Assistant. The Assistant thinks inside <think> </think>, then
+//                   answers inside <answer> </answer>. User: QUESTION Assistant:"
+//   plain          the question as is
+bool is_question_template(const std::string& name);
+std::string question_prompt(const std::string& name, const std::string& question);
+// "r1_zero, r1_zero_short, plain or chat": for error messages.
+const char* prompt_template_names();
+
 }  // namespace r1

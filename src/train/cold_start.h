@@ -11,7 +11,8 @@ namespace r1 {
 struct ColdStartConfig {
   std::string out = "runs/cold_start";                   // folder; the rows go to <out>/cold_start.jsonl
   long n = 300;                                          // rows (the first n problems of the train split)
-  long seed = 1;                                         // split seed (as the grpo / sample recipes) and phrasing
+  long seed = 1;                                         // phrasing of the worked solutions
+  long data_seed = 1;                                    // the task's problem draw (as the grpo / sample recipes)
   nlohmann::json task_config = nlohmann::json::object(); // arithmetic task config (data/arithmetic_task.h)
   void declare(OptionSet& o);
 };

@@ -41,7 +41,7 @@ void GrpoRecipe::declare(OptionSet& o) {
   o.add("task_config", &task_config, "task options as a map (see data/tasks.h)");
   o.add("train_split", &train_split, "split whose problems are trained on");
   o.add("eval_split", &eval_split, "held-out split for greedy evaluation");
-  o.add("prompt_template", &prompt_template, "r1_zero | plain | chat (the model's chat template)");
+  o.add("prompt_template", &prompt_template, "r1_zero | r1_zero_short | plain | chat (the model's chat template)");
   o.add("think_prefix", &think_prefix, "text appended after the template, e.g. '<think>'");
   o.add("rewards", &rewards, "reward name -> weight (or {weight, params}); see rewards/registry.h");
   o.add("sampling.group_size", &group_size, "G: completions per prompt");
@@ -69,10 +69,12 @@ void GrpoRecipe::declare(OptionSet& o) {
   o.add("grpo.mask_truncated", &loss.mask_truncated, "exclude truncated completions from the loss");
   declare_optim(o, optim);
   o.add("seed", &seed, "seed for prompt order and sampling");
+  o.add("data_seed", &data_seed, "seed of the task's problem draw and train/test split (keep it equal across runs and stages so held-out problems stay unseen)");
   o.add("eval_every", &eval_every, "greedy evaluation on held-out problems every N steps (0: only at start and end)");
   o.add("eval_problems", &eval_problems, "held-out problems per evaluation");
   o.add("ckpt_every", &ckpt_every, "steps between checkpoints");
   o.add("stop_after", &stop_after, "stop with a checkpoint at this step (0: off)");
+  o.add("time_budget_s", &time_budget_s, "end the run (final evaluation and model, as at the last step) once this many seconds of training have passed in this process (0: off); for comparisons at equal wall time");
   o.add("resume", &resume, "continue from the run folder's checkpoint when present");
   o.add("warn.entropy_below", &warn_entropy_below, "warn when the mean entropy falls below this (collapse)");
   o.add("warn.kl_above", &warn_kl_above, "warn when the mean KL exceeds this");
@@ -131,15 +133,15 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
   R1_CHECK(!r.model.empty(), "grpo: field 'model' is required (a Hugging Face model folder)");
   R1_CHECK(r.group_size >= 2, "grpo: sampling.group_size must be >= 2 (advantages compare samples of one prompt)");
   R1_CHECK(r.prompts_per_step >= 1 && r.steps >= 1 && r.mu >= 1 && r.mini_batches >= 1, "grpo: prompts_per_step, steps, mu and mini_batches must be >= 1");
-  R1_CHECK(r.prompt_template == "r1_zero" || r.prompt_template == "plain" || r.prompt_template == "chat",
-           "grpo: prompt_template '", r.prompt_template, "' is unknown; expected r1_zero, plain or chat");
+  R1_CHECK(is_question_template(r.prompt_template) || r.prompt_template == "chat",
+           "grpo: prompt_template '", r.prompt_template, "' is unknown; expected ", prompt_template_names());
   make_dirs(r.out);
   const std::string metrics_path = path_join(r.out, "metrics.jsonl"), comp_path = path_join(r.out, "completions.jsonl");
 
   Tokenizer tok = Tokenizer::load(r.tokenizer.empty() ? r.model : r.tokenizer);
   auto task = make_task(r.task, r.task_config);
-  std::vector<Problem> train = task->problems(r.train_split, (uint64_t)r.seed);
-  std::vector<Problem> evalp = task->problems(r.eval_split, (uint64_t)r.seed);
+  std::vector<Problem> train = task->problems(r.train_split, (uint64_t)r.data_seed);
+  std::vector<Problem> evalp = task->problems(r.eval_split, (uint64_t)r.data_seed);
   if ((int)evalp.size() > r.eval_problems) evalp.resize(r.eval_problems);
   R1_CHECK(!train.empty(), "grpo: task '", r.task, "' split '", r.train_split, "' has no problems");
   std::vector<RewardSpec> specs = parse_reward_specs(r.rewards);
@@ -148,8 +150,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
   if (r.prompt_template == "chat") chat = std::make_unique<ChatTemplate>(ChatTemplate::from_file(path_join(r.model, "tokenizer_config.json")));
   auto prompt_text = [&](const Problem& p) {
     std::string s;
-    if (r.prompt_template == "r1_zero") s = r1_zero_prompt(p.prompt);
-    else if (r.prompt_template == "plain") s = p.prompt;
+    if (r.prompt_template != "chat") s = question_prompt(r.prompt_template, p.prompt);
     else s = chat->render(json::array({{{"role", "user"}, {"content", p.prompt}}}), true);
     return s + r.think_prefix;
   };
@@ -261,6 +262,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
   GrpoSummary summary;
   Progress prog("grpo", r.steps - start);
   const int G = r.group_size;
+  const auto t_run0 = clk::now();
   for (long step = start; step < r.steps; step++) {
     auto t_step = clk::now();
     // ---- generate ----------------------------------------------------------------------------------------
@@ -446,7 +448,10 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
       rec["reward/" + name + "/mean"] = mean_of(v);
       rec["reward/" + name + "/std"] = std_of(v);
     }
-    bool last = step + 1 == r.steps;
+    const double elapsed = std::chrono::duration<double>(clk::now() - t_run0).count();
+    rec["elapsed_s"] = elapsed;
+    const bool out_of_time = r.time_budget_s > 0 && elapsed >= r.time_budget_s;
+    bool last = step + 1 == r.steps || out_of_time;
     if ((r.eval_every > 0 && (step + 1) % r.eval_every == 0) || last) evaluate(rec);
     append_line(metrics_path, rec.dump());
     {
@@ -486,6 +491,10 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     if (stop) {
       std::fprintf(stderr, "\n[grpo] stopped at step %ld (stop_after); rerun to resume\n", step + 1);
       return summary;
+    }
+    if (out_of_time) {
+      std::fprintf(stderr, "\n[grpo] time budget of %.0f s reached after step %ld\n", r.time_budget_s, step + 1);
+      break;
     }
   }
   prog.finish();

@@ -43,12 +43,14 @@ struct GrpoRecipe {
   int max_refill_rounds = 3;
   GrpoConfig loss;
   OptimConfig optim;
-  long seed = 1;
+  long seed = 1;                            // prompt order and sampling
+  long data_seed = 1;                       // the task's problem draw (train/test split): fixed across seeds
   // evaluation and bookkeeping
   long eval_every = 0;                      // greedy accuracy on eval_problems held-out problems (0: off)
   int eval_problems = 64;
   long ckpt_every = 10;
   long stop_after = 0;                      // stop with a checkpoint at this step (0: off)
+  double time_budget_s = 0;                 // end the run once this much wall time has passed (0: off)
   bool resume = true;
   // warnings
   float warn_entropy_below = 0.05f, warn_kl_above = 1.0f, warn_ratio_above = 5.0f, warn_zero_std_above = 0.8f;

@@ -14,6 +14,10 @@ struct PretrainConfig {
   std::string corpus = "builtin";          // "builtin" (synthetic arithmetic), a .txt file, or a .jsonl with "text"
   long corpus_docs = 30000;                // builtin corpus size
   long corpus_seed = 1;
+  int corpus_max_value = 9;                // builtin corpus: operands in [0, corpus_max_value]
+  int corpus_max_operands = 5;             // builtin corpus: problems have 2 to this many operands
+  double corpus_p_minus = 0.3;             // builtin corpus: probability of each operator being '-'
+  double corpus_reply_tags = 0.25;         // builtin corpus: fraction of Assistant replies that use the tags
   std::string init;                        // model folder to continue from; empty = new model below
   std::string tokenizer;                   // tokenizer path for a text corpus; empty = built-in byte-level
   std::string arch = "qwen2";              // llama | qwen2 | qwen3

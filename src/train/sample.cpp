@@ -68,7 +68,7 @@ void SampleConfig::declare(OptionSet& o) {
   o.add("top_p", &top_p, "nucleus sampling");
   o.add("top_k", &top_k, "top-k (0: off)");
   o.add("max_new_tokens", &max_new_tokens, "completion budget (a truncated completion is dropped)");
-  o.add("prompt_template", &prompt_template, "r1_zero | plain | chat");
+  o.add("prompt_template", &prompt_template, "r1_zero | r1_zero_short | plain | chat");
   o.add("think_prefix", &think_prefix, "text appended after the template, e.g. '<think>'");
   o.add("rewards", &rewards, "rewards scored per kept row (empty: the task's defaults)");
   o.add("filter.require_format", &filter.require_format, "keep only strict R1-format completions");
@@ -84,6 +84,7 @@ void SampleConfig::declare(OptionSet& o) {
   o.add("stats", &stats, "statistics JSON (default: next to output)");
   o.add("output_format", &output_format, "prompt_completion | messages");
   o.add("seed", &seed, "sampling seed");
+  o.add("data_seed", &data_seed, "seed of the task's problem draw and train/test split");
   o.add("max_batch", &max_batch, "live sequences at once");
 }
 
@@ -92,8 +93,8 @@ json run_sample(const SampleConfig& c) {
   R1_CHECK(c.k >= 1 && c.max_new_tokens >= 1, "sample: k and max_new_tokens must be >= 1");
   R1_CHECK(c.temperature > 0, "sample: temperature must be > 0 (got ", c.temperature, ")");
   R1_CHECK(c.top_p > 0 && c.top_p <= 1, "sample: top_p must be in (0, 1] (got ", c.top_p, ")");
-  R1_CHECK(c.prompt_template == "r1_zero" || c.prompt_template == "plain" || c.prompt_template == "chat",
-           "sample: prompt_template '", c.prompt_template, "' is unknown; expected r1_zero, plain or chat");
+  R1_CHECK(is_question_template(c.prompt_template) || c.prompt_template == "chat",
+           "sample: prompt_template '", c.prompt_template, "' is unknown; expected ", prompt_template_names());
   R1_CHECK(c.output_format == "prompt_completion" || c.output_format == "messages",
            "sample: output_format '", c.output_format, "' is unknown; expected prompt_completion or messages");
   R1_CHECK(c.filter.min_language >= 0 && c.filter.min_language <= 1, "sample: filter.min_language must be in [0, 1]");
@@ -114,7 +115,7 @@ json run_sample(const SampleConfig& c) {
   }
   std::string split = c.split;
   if (file_task && split == "train") split = c.task_config.value("split", std::string("test"));
-  std::vector<Problem> probs = task->problems(split, (uint64_t)c.seed);
+  std::vector<Problem> probs = task->problems(split, (uint64_t)c.data_seed);
   if (c.limit > 0 && (long)probs.size() > c.limit) probs.resize(c.limit);
   R1_CHECK(!probs.empty(), "sample: task '", c.task, "' split '", split, "' has no problems");
   std::vector<RewardSpec> specs;  // empty: the task's default rewards
@@ -137,8 +138,7 @@ json run_sample(const SampleConfig& c) {
   std::vector<GenRequest> reqs;
   for (size_t i = 0; i < probs.size(); i++) {
     std::string s;
-    if (c.prompt_template == "r1_zero") s = r1_zero_prompt(probs[i].prompt);
-    else if (c.prompt_template == "plain") s = probs[i].prompt;
+    if (c.prompt_template != "chat") s = question_prompt(c.prompt_template, probs[i].prompt);
     else s = chat->render(json::array({{{"role", "user"}, {"content", probs[i].prompt}}}), true);
     std::vector<int> ids = tok.encode(s + c.think_prefix, true);
     if (model.cfg.bos_id >= 0 && tok.bos_id() == model.cfg.bos_id && (ids.empty() || ids[0] != tok.bos_id()))

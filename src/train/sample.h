@@ -73,7 +73,8 @@ struct SampleConfig {
   std::string output = "runs/sample/traces.jsonl";
   std::string stats;                 // default: <output without .jsonl>.stats.json
   std::string output_format = "prompt_completion";  // prompt_completion | messages
-  long seed = 1;
+  long seed = 1;        // sampling
+  long data_seed = 1;   // the task's problem draw and train/test split
   int max_batch = 64;
   void declare(OptionSet& o);
 };

@@ -33,7 +33,7 @@ void SftConfig::declare(OptionSet& o) {
   o.add("data", &data, "training JSONL: {\"messages\": [...]} or {\"prompt\", \"completion\"} per line");
   o.add("eval_data", &eval_data, "held-out JSONL (default: eval_fraction of data)");
   o.add("eval_fraction", &eval_fraction, "fraction of data held out when eval_data is empty");
-  o.add("prompt_template", &prompt_template, "prompt/completion rows: plain | r1_zero | chat");
+  o.add("prompt_template", &prompt_template, "prompt/completion rows: plain | r1_zero | r1_zero_short | chat");
   o.add("seq", &seq, "positions per row");
   o.add("batch", &batch, "rows per micro-batch");
   o.add("grad_accum", &grad_accum, "micro-batches per optimizer step");
@@ -161,7 +161,7 @@ struct Encoder {
       R1_CHECK(j.contains("prompt") && j["prompt"].is_string() && j.contains("completion") && j["completion"].is_string(),
                where, ": expected string fields \"prompt\" and \"completion\" (or \"messages\")");
       std::string p = j["prompt"].get<std::string>();
-      if (prompt_template == "r1_zero") p = r1_zero_prompt(p);
+      if (is_question_template(prompt_template)) p = question_prompt(prompt_template, p);
       else if (prompt_template == "chat") {
         R1_CHECK(chat, where, ": prompt_template chat needs a chat template in the tokenizer folder");
         p = chat->render(json::array({{{"role", "user"}, {"content", p}}}), true);
@@ -212,8 +212,8 @@ SftSummary run_sft(const SftConfig& c) {
   R1_CHECK(c.seq >= 2 && c.batch >= 1 && c.grad_accum >= 1 && c.epochs >= 1,
            "sft: seq must be >= 2 and batch, grad_accum, epochs >= 1");
   R1_CHECK(c.eval_fraction >= 0 && c.eval_fraction < 1, "sft: eval_fraction must be in [0, 1) (got ", c.eval_fraction, ")");
-  R1_CHECK(c.prompt_template == "plain" || c.prompt_template == "r1_zero" || c.prompt_template == "chat",
-           "sft: prompt_template '", c.prompt_template, "' is unknown; expected plain, r1_zero or chat");
+  R1_CHECK(is_question_template(c.prompt_template) || c.prompt_template == "chat",
+           "sft: prompt_template '", c.prompt_template, "' is unknown; expected ", prompt_template_names());
   R1_CHECK(c.save_dtype == "f32" || c.save_dtype == "bf16", "sft: save_dtype must be f32 or bf16");
   const std::string tdir = c.tokenizer.empty() ? c.model : c.tokenizer;
   Tokenizer tok = Tokenizer::load(tdir);

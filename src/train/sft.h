@@ -8,7 +8,7 @@
 //       scored. Templates that rewrite assistant content are followed as transformers renders them: R1's own
 //       template drops everything up to </think> from assistant messages, so train reasoning traces with
 //       prompt/completion rows (what `r1 sample` writes) or a template that keeps the think block.
-//   {"prompt": ..., "completion": ...}  prompt text = the `prompt_template` (plain | r1_zero | chat) applied to
+//   {"prompt": ..., "completion": ...}  prompt text = the `prompt_template` (plain | r1_zero | r1_zero_short | chat) applied to
 //       the prompt; loss on the completion tokens and a closing eos.
 // Text segments are tokenized separately (prompt / scored turn / rest), so the mask boundaries are exact.
 //
@@ -41,7 +41,7 @@ struct SftConfig {
   std::string data;                  // training JSONL, required
   std::string eval_data;             // held-out JSONL; empty: eval_fraction of `data`
   double eval_fraction = 0.05;
-  std::string prompt_template = "plain";  // for prompt/completion rows: plain | r1_zero | chat
+  std::string prompt_template = "plain";  // for prompt/completion rows: plain | r1_zero | r1_zero_short | chat
   int seq = 256, batch = 8, grad_accum = 1;
   bool pack = true;
   int epochs = 1;

@@ -213,16 +213,43 @@ TEST(Tasks, RegistryIsOpen) {
 #include "data/corpus.h"
 
 #include <regex>
+#include <sstream>
 
 namespace {
-// Parses "a op b = c." steps and checks each is right; returns the number of steps (-1 if one is wrong).
+// "6 + 8 - 1" -> first operand 6, then the signed terms {+8, -1}.
+std::vector<long> terms_of(const std::string& e) {
+  std::istringstream in(e);
+  std::vector<long> t;
+  long x = 0;
+  std::string op = "+";
+  while (in >> x) {
+    t.push_back(op == "+" ? x : -x);
+    if (!(in >> op)) break;
+  }
+  return t;
+}
+// Checks every working chain "6 + 8 + 1 + 4 = 14 + 1 + 4 = 15 + 4 = 19." in s: each part folds the first two
+// terms of the one before (correctly) and copies the rest. Returns the number of steps (-1 if one is wrong).
 int check_steps(const std::string& s) {
-  static const std::regex step(R"((-?\d+) ([+-]) (\d+) = (-?\d+)\.)");
+  static const std::regex chain(R"(((?:-?\d+ [+-] )*-?\d+(?: = (?:-?\d+ [+-] )*-?\d+)+)\.)");
   int n = 0;
-  for (std::sregex_iterator it(s.begin(), s.end(), step), end; it != end; ++it) {
-    long a = std::stol((*it)[1]), b = std::stol((*it)[3]), c = std::stol((*it)[4]);
-    if ((*it)[2] == "+" ? a + b != c : a - b != c) return -1;
-    n++;
+  for (std::sregex_iterator it(s.begin(), s.end(), chain), end; it != end; ++it) {
+    std::string c = (*it)[1];
+    std::vector<long> prev;
+    size_t pos = 0;
+    for (int part = 0;; part++) {
+      size_t eq = c.find(" = ", pos);
+      std::vector<long> t = terms_of(c.substr(pos, eq == std::string::npos ? std::string::npos : eq - pos));
+      if (part > 0) {
+        std::vector<long> want(prev.begin() + 1, prev.end());
+        want[0] = prev[0] + prev[1];
+        if (t != want) return -1;
+        n++;
+      }
+      prev = t;
+      if (eq == std::string::npos) break;
+      pos = eq + 3;
+    }
   }
   return n;
 }
@@ -234,20 +261,22 @@ TEST(Corpus, MixTagsAndLatentSkill) {
   auto docs = synthetic_arithmetic_docs(c);
   ASSERT_EQ((long)docs.size(), c.n_docs);
   EXPECT_EQ(docs, synthetic_arithmetic_docs(c));  // a pure function of the config
-  static const std::regex direct(R"(^(?:Q:|User:) What is ([-+ 0-9]+)\? (?:A:|Assistant:) (-?\d+)\.$)");
+  // (an optional preamble of prose sentences, then) a question answered at once
+  static const std::regex direct(R"(^(?:[A-Z][a-z ]*[a-z]\. )*(?:Q:|User:) What is ([-+ 0-9]+)\? (?:A:|Assistant:) (-?\d+)\.$)");
   long n_direct = 0, n_dialogue = 0, hard = 0, hard_wrong = 0, easy = 0, easy_wrong = 0, working = 0, replies = 0,
-       tagged_replies = 0, full_format = 0;
+       tagged_replies = 0, full_format = 0, preambles = 0;
   for (const auto& d : docs) {
     EXPECT_EQ(d.find("A conversation between User and Assistant"), std::string::npos);  // never the template
     bool think = d.find("<think>") != std::string::npos, answer = d.find("<answer>") != std::string::npos;
-    if (d.rfind("User: ", 0) == 0) {
+    if (d.find("User: ") != std::string::npos) {
       replies++;
       tagged_replies += think || answer;
     }
     if (think && answer) full_format++;
     std::smatch m;
     if (std::regex_match(d, m, direct)) {
-      (d[0] == 'Q' ? n_direct : n_dialogue)++;
+      (d.rfind("Q: ", 0) == 0 ? n_direct : n_dialogue)++;
+      preambles += d.rfind("User: ", 0) != 0 && d.rfind("Q: ", 0) != 0;
       // evaluate the question
       std::string e = m[1];
       long v = 0, sign = 1;
@@ -277,12 +306,13 @@ TEST(Corpus, MixTagsAndLatentSkill) {
   // Proportions (40000 docs: a few standard errors of slack).
   EXPECT_NEAR(n_direct / 40000.0, c.p_direct, 0.01);
   EXPECT_NEAR(n_dialogue / 40000.0, c.p_dialogue * (1 - c.p_reply_tags), 0.01);
+  EXPECT_NEAR(double(preambles) / n_dialogue, c.p_preamble, 0.03);  // half the dialogues follow a paragraph
   EXPECT_EQ(easy_wrong, 0);                                          // two-operand direct answers are right
   EXPECT_NEAR(double(hard_wrong) / hard, c.p_wrong_hard, 0.02);     // hard direct answers are unreliable
   EXPECT_GT(working, 0.3 * 40000 * 0.9);                             // the latent skill is common, and correct
-  EXPECT_NEAR(double(tagged_replies) / replies, c.p_reply_tags, 0.02);  // tags after "Assistant:" are rare
-  EXPECT_LT(full_format, 0.02 * 40000);                              // the full format is rarer still
-  EXPECT_GT(full_format, 0);
+  EXPECT_NEAR(double(tagged_replies) / replies, c.p_reply_tags, 0.02);  // tags after "Assistant:" in a few replies
+  // the full format: tagged worked replies and worked examples only
+  EXPECT_NEAR(full_format / 40000.0, c.p_working * c.p_working_reply * c.p_reply_tags + c.p_tagged, 0.006);
 }
 
 TEST(Corpus, WorkedSolutionIsCorrect) {
@@ -295,5 +325,9 @@ TEST(Corpus, WorkedSolutionIsCorrect) {
     EXPECT_EQ(check_steps(working_steps(p)), (int)p.operands.size() - 1);
   }
   ArithmeticProblem p{{23, 58, 7}, {'+', '-'}};
-  EXPECT_EQ(working_steps(p), "23 + 58 = 81. 81 - 7 = 74.");
+  EXPECT_EQ(working_steps(p), "23 + 58 - 7 = 81 - 7 = 74.");
+  ArithmeticProblem q{{3, 9, 4}, {'-', '+'}};
+  EXPECT_EQ(working_steps(q), "3 - 9 + 4 = -6 + 4 = -2.");
+  EXPECT_EQ(check_steps("1 + 2 + 3 = 3 + 3 = 7."), -1);  // the checker can fail
+  EXPECT_EQ(check_steps("1 + 2 + 3 = 4 + 2 = 6."), -1);  // right total, wrong step
 }

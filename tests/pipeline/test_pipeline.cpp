@@ -169,7 +169,9 @@ TEST(ColdStart, RowsAreCorrectR1FormatWorkings) {
     EXPECT_EQ(std::to_string(p.answer()), gold);
     EXPECT_NE(c.find(std::to_string(p.answer()) + ". </think>"), std::string::npos) << c;
   }
-  EXPECT_NE(rows[0]["completion"], cold_start_rows(json{{"n", 40}}, 30, 2)[0]["completion"]);  // seed matters
+  EXPECT_NE(rows, cold_start_rows(json{{"n", 40}}, 30, 2));                                   // seed phrases
+  EXPECT_EQ(rows[0]["prompt"], cold_start_rows(json{{"n", 40}}, 30, 2)[0]["prompt"]);         // same problems
+  EXPECT_NE(rows[0]["prompt"], cold_start_rows(json{{"n", 40}}, 30, 1, 2)[0]["prompt"]);      // data_seed draws
   EXPECT_THROW(cold_start_rows(json{{"n", 10}}, 11, 1), Error);                               // not enough problems
   EXPECT_THROW(parse_arithmetic_problem("12 * 3"), Error);
 }

@@ -301,3 +301,16 @@ TEST(ChatTemplate, CliPrintsRendering) {
   std::remove(tpl.c_str());
   std::remove(msgs.c_str());
 }
+
+TEST(QuestionTemplates, ByName) {
+  EXPECT_TRUE(is_question_template("r1_zero"));
+  EXPECT_TRUE(is_question_template("r1_zero_short"));
+  EXPECT_TRUE(is_question_template("plain"));
+  EXPECT_FALSE(is_question_template("chat"));  // the model's own template: callers render it
+  EXPECT_EQ(question_prompt("plain", "What is 2 + 3?"), "What is 2 + 3?");
+  EXPECT_EQ(question_prompt("r1_zero", "What is 2 + 3?"), r1_zero_prompt("What is 2 + 3?"));
+  EXPECT_EQ(question_prompt("r1_zero_short", "What is 2 + 3?"),
+            "A conversation between User and Assistant. The Assistant thinks inside <think> </think>, then answers "
+            "inside <answer> </answer>. User: What is 2 + 3? Assistant:");
+  EXPECT_THROW(question_prompt("r1-zero", "x"), Error);
+}
