@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, then pretrain the built-in tiny base model on the synthetic
-# arithmetic corpus (recipes/pretrain_tiny.yaml). Extra arguments are field=value overrides.
+# The main job: install what is missing, build, then R1-Zero at tiny scale (recipes/r1_zero_demo.yaml):
+# pretrain the tiny base model on the built-in corpus (skipped when runs/r1_zero_demo/base is finished), evaluate
+# it, run GRPO from it (accuracy + format rewards, no SFT), evaluate again; report.md, pipeline.json and plots go
+# to the run folder. Extra arguments are pipeline overrides (out=DIR, rl.seed=2, rl.steps=50, base.reuse=DIR ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh r1
-./build/r1 pretrain --config recipes/pretrain_tiny.yaml "$@"
-# training curves (loss, held-out loss) as PNG; the run folder is the recipe's unless out= was given
-out=runs/pretrain_tiny
+./build/r1 pipeline --config recipes/r1_zero_demo.yaml "$@"
+out=runs/r1_zero_demo
 for a in "$@"; do case "$a" in out=*) out="${a#out=}";; esac; done
-./build/r1 plot "$out" || echo "(plots skipped: python3-matplotlib missing)"
+echo
+echo "report: $out/report.md   plots: $out/rl/plots/   metrics: $out/rl/metrics.jsonl"

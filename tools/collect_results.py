@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import sys
 
-KEYS = ["pass@1", "cons@8", "greedy_accuracy", "format_rate", "mean_length"]
+KEYS = ["pass@1", "cons@8", "greedy_accuracy", "format_rate", "mean_length", "cot_chars_mean"]
 
 
 def commit():

@@ -20,6 +20,7 @@ PANELS = [
     ("eval_accuracy", "accuracy (held-out, greedy)"),
     ("format_rate", "format rate"),
     ("response_length_mean", "response length (tokens)"),
+    ("cot_chars_mean", "chain of thought (characters in <think>)"),
     ("kl", "KL to reference"),
     ("entropy", "entropy"),
     ("zero_std_frac", "groups with zero reward std"),
@@ -48,6 +49,10 @@ def main():
         sys.exit(__doc__)
     out, runs = sys.argv[1], sys.argv[2:]
     data = {r: load(r) for r in runs}
+    # legend labels: the folder name, or parent/folder when several runs share a name (e.g. .../s1/rl, .../s2/rl)
+    names = [os.path.basename(os.path.normpath(r)) for r in runs]
+    labels = {r: (os.path.join(os.path.basename(os.path.dirname(os.path.normpath(r))), n) if names.count(n) > 1 else n)
+              for r, n in zip(runs, names)}
     os.makedirs(out, exist_ok=True)
     present = [(k, t) for k, t in PANELS if any(any(k in row and row[k] is not None for row in rows) for rows in data.values())]
     if not present:
@@ -63,7 +68,7 @@ def main():
             if not pts:
                 continue
             xs, ys = zip(*pts)
-            label = os.path.basename(os.path.normpath(run))
+            label = labels[run]
             for a in (ax, sax):
                 a.plot(xs, ys, marker="." if len(xs) < 30 else None, label=label)
         for a in (ax, sax):

@@ -34,7 +34,7 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
   s["problems"] = P;
   s["samples_per_problem"] = k;
   if (P == 0) return s;
-  double len = 0, fmt = 0, cons = 0, gacc = 0;
+  double len = 0, fmt = 0, cons = 0, gacc = 0, cot = 0;
   long nlen = 0;
   std::vector<double> pk(pass_k.size(), 0.0);
   for (const auto& p : problems) {
@@ -46,6 +46,7 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
       for (const auto& smp : p.at("samples")) {
         len += smp.at("length").get<double>();
         fmt += smp.at("format").get<double>();
+        cot += smp.value("cot_chars", 0.0);
         nlen++;
       }
     }
@@ -55,6 +56,7 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
       if (k == 0) {
         len += g.at("length").get<double>();
         fmt += g.at("format").get<double>();
+        cot += g.value("cot_chars", 0.0);
         nlen++;
       }
     }
@@ -68,6 +70,7 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
   if (nlen) {
     s["mean_length"] = len / nlen;
     s["format_rate"] = fmt / nlen;
+    s["cot_chars_mean"] = cot / nlen;
   }
   return s;
 }
@@ -86,14 +89,14 @@ std::string eval_markdown(const json& result) {
   });
   for (const auto& [key, v] : sm.items())
     if (key.rfind("cons@", 0) == 0) keys.push_back(key);
-  for (const char* k : {"greedy_accuracy", "format_rate", "mean_length"})
+  for (const char* k : {"greedy_accuracy", "format_rate", "mean_length", "cot_chars_mean"})
     if (sm.contains(k)) keys.push_back(k);
   for (const auto& key : keys) {
     const json& v = sm.at(key);
     char buf[64];
-    bool pct = key != "mean_length";
-    if (pct) std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v.get<double>());
-    else std::snprintf(buf, sizeof buf, "%.1f tokens", v.get<double>());
+    if (key == "mean_length") std::snprintf(buf, sizeof buf, "%.1f tokens", v.get<double>());
+    else if (key == "cot_chars_mean") std::snprintf(buf, sizeof buf, "%.1f characters", v.get<double>());
+    else std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v.get<double>());
     out += "| " + key + " | " + buf + " |\n";
   }
   return out;
@@ -176,7 +179,8 @@ json run_eval(const EvalConfig& c) {
     const Problem& p = probs[pi];
     Extracted ex = extract_answer(text);
     json r = {{"correct", task->accuracy(text, p) >= 0.5}, {"format", format_reward(text, c.think_prefix)},
-              {"length", len}, {"finish_reason", s.finish_reason}, {"has_answer", ex.found},
+              {"length", len}, {"cot_chars", cot_chars(text, c.think_prefix)}, {"finish_reason", s.finish_reason},
+              {"has_answer", ex.found},
               {"answer", ex.found ? ex.normalized : ""}};
     if (c.save_text) r["text"] = text;
     return r;

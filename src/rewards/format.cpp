@@ -76,4 +76,14 @@ std::optional<std::string> extract_answer_block(const std::string& completion) {
   return completion.substr(b, e - b);
 }
 
+long cot_chars(const std::string& completion, const std::string& prefix) {
+  auto t = extract_think(completion, prefix);
+  if (!t) return 0;
+  const char* ws = " \t\n\r\v\f";
+  size_t b = t->find_first_not_of(ws);
+  if (b == std::string::npos) return 0;
+  size_t e = t->find_last_not_of(ws);
+  return (long)(e - b + 1);
+}
+
 }  // namespace r1

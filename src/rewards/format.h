@@ -39,6 +39,10 @@ double tag_count_reward(const std::string& completion, const std::string& prefix
 // prepended first). nullopt when either tag is missing.
 std::optional<std::string> extract_think(const std::string& completion, const std::string& prefix = "");
 
+// Length of the chain of thought in characters (bytes): extract_think's text without surrounding whitespace; 0
+// when there is no think block. The "chain of thought grows" measure of the R1-Zero runs.
+long cot_chars(const std::string& completion, const std::string& prefix = "");
+
 // The content of the single <answer>...</answer> block. nullopt when there is none, when the block is not
 // closed, or when there are two or more <answer> tags (a model must not hedge with several answers).
 std::optional<std::string> extract_answer_block(const std::string& completion);

@@ -409,7 +409,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     }
 
     // ---- record -----------------------------------------------------------------------------------------
-    std::vector<double> totals, accs, fmts, lens;
+    std::vector<double> totals, accs, fmts, lens, cots;
     std::map<std::string, std::vector<double>> parts;
     long truncated = 0, maxlen = 0;
     for (auto& ro : batch) {
@@ -417,6 +417,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
       accs.push_back(ro.accuracy);
       fmts.push_back(ro.format);
       lens.push_back((double)ro.sample.ids.size());
+      cots.push_back((double)cot_chars(ro.text, r.think_prefix));
       maxlen = std::max<long>(maxlen, (long)ro.sample.ids.size());
       truncated += ro.sample.truncated;
       for (auto& [name, v] : ro.reward.parts) parts[name].push_back(v);
@@ -429,6 +430,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
                 {"format_rate", mean_of(fmts)},
                 {"response_length_mean", mean_of(lens)},
                 {"response_length_max", maxlen},
+                {"cot_chars_mean", mean_of(cots)},
                 {"truncated_frac", batch.empty() ? 0.0 : (double)truncated / batch.size()},
                 {"entropy", ent_sum / std::max(1, updates)},
                 {"kl", ref ? json(kl_sum / std::max(1, updates)) : json(nullptr)},

@@ -60,6 +60,12 @@ TEST(Format, ExtractBlocks) {
   EXPECT_EQ(*extract_think("<think> ab </think> rest"), " ab ");
   EXPECT_FALSE(extract_think("<think> unclosed"));
   EXPECT_EQ(*extract_think(" ab </think>", "<think>"), " ab ");
+  // the chain-of-thought length: trimmed characters inside the first think block, 0 without one
+  EXPECT_EQ(cot_chars("<think> 2 + 3 = 5. </think> <answer> 5 </answer>"), 10);
+  EXPECT_EQ(cot_chars(" 1 + 1 = 2.\n</think> <answer> 2 </answer>", "<think>"), 10);
+  EXPECT_EQ(cot_chars("<think> \n </think> <answer> 5 </answer>"), 0);
+  EXPECT_EQ(cot_chars("<answer> 5 </answer>"), 0);
+  EXPECT_EQ(cot_chars("<think> unclosed"), 0);
   EXPECT_EQ(*extract_answer_block("x <answer> 1+2 </answer> y"), " 1+2 ");
   EXPECT_FALSE(extract_answer_block("<answer>1</answer><answer>2</answer>"));  // two blocks: no answer
   EXPECT_FALSE(extract_answer_block("<answer>1"));
