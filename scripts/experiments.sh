@@ -30,9 +30,11 @@ if has distill; then
   wall=$(/usr/bin/python3 -c "import json;p=json.load(open('$E/distill/pipeline.json'));print(int(sum(s['wall_s'] or 0 for s in p['stages'] if s['name']!='teacher_eval')))")
   $R1 pipeline --config recipes/r1_zero_demo.yaml out=$E/student_rl base.reuse=$E/student_base/model \
     rl.time_budget_s=$wall rl.steps=1000
+  # and the same student with the teacher's whole RL budget (100 GRPO steps, as the teacher had)
+  $R1 pipeline --config recipes/r1_zero_demo.yaml out=$E/student_rl100 base.reuse=$E/student_base/model
   /usr/bin/python3 tools/collect_results.py compare results/distill.json \
     teacher=$E/distill/teacher_eval student_base=$E/student_rl/base student_distilled=$E/distill/sft \
-    student_rl=$E/student_rl/rl
+    student_rl_equal_wall=$E/student_rl/rl student_rl_100_steps=$E/student_rl100/rl
 fi
 
 # 3. The R1 pipeline at tiny scale (cold-start SFT -> RL -> rejection sampling -> SFT -> RL) on the same base
