@@ -79,9 +79,24 @@ TEST(GrpoTrainer, MeanRewardRises) {
   EXPECT_GT(last, first + 0.1) << "first five steps " << first << ", last five " << last;
   for (const char* k : {"reward_std", "accuracy", "format_rate", "response_length_mean", "response_length_max",
                         "truncated_frac", "kl", "entropy", "clip_frac_low", "clip_frac_high", "zero_std_frac",
-                        "grad_norm", "lr", "tokens_per_s", "gen_s", "score_s", "train_s", "reward/tag_count/mean"})
+                        "grad_norm", "lr", "tokens_per_s", "gen_s", "score_s", "train_s", "reward/tag_count/mean",
+                        "cot_chars_mean", "elapsed_s"})
     EXPECT_TRUE(m[1].contains(k)) << k;
   EXPECT_EQ(lines(r.out + "/completions.jsonl").size(), 30u * 32u);
+}
+
+TEST(GrpoTrainer, TimeBudgetEndsTheRunWithAFinalModel) {
+  // A budget shorter than one step: the run ends after step 1 as if it were the last (final evaluation, model/).
+  GrpoRecipe r = tiny_recipe(tiny_model("budget"), tmp("budget"));
+  r.steps = 50;
+  r.ckpt_every = 0;
+  r.time_budget_s = 1e-6;
+  GrpoSummary s = run_grpo(r);
+  EXPECT_EQ(s.steps_run, 1);
+  auto m = lines(r.out + "/metrics.jsonl");
+  ASSERT_EQ(m.size(), 2u);  // step 0 (evaluation) + step 1
+  EXPECT_TRUE(m[1].contains("eval_accuracy"));  // evaluated as the last step
+  EXPECT_TRUE(file_exists(r.out + "/model/model.safetensors"));
 }
 
 static void expect_same_logs(const std::string& a, const std::string& b) {
@@ -89,7 +104,7 @@ static void expect_same_logs(const std::string& a, const std::string& b) {
     auto la = lines(a + f), lb = lines(b + f);
     ASSERT_EQ(la.size(), lb.size()) << f;
     for (size_t i = 0; i < la.size(); i++) {
-      for (const char* k : {"gen_s", "score_s", "train_s", "step_s", "tokens_per_s"}) {
+      for (const char* k : {"gen_s", "score_s", "train_s", "step_s", "tokens_per_s", "elapsed_s"}) {
         la[i].erase(k);
         lb[i].erase(k);
       }
