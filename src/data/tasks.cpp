@@ -251,4 +251,17 @@ std::vector<std::string> task_names() {
   return names;
 }
 
+std::unique_ptr<Task> make_task_or_file(const std::string& name_or_path, const nlohmann::json& config,
+                                        const std::string& who) {
+  const std::string ext = ".jsonl";
+  if (name_or_path.size() > ext.size() &&
+      name_or_path.compare(name_or_path.size() - ext.size(), ext.size(), ext) == 0) {
+    R1_CHECK(file_exists(name_or_path), who, ": task file ", name_or_path, " does not exist");
+    nlohmann::json tc = config.is_object() ? config : nlohmann::json::object();
+    tc["path"] = name_or_path;
+    return make_task("jsonl", tc);
+  }
+  return make_task(name_or_path, config);
+}
+
 }  // namespace r1

@@ -65,6 +65,11 @@ class Task {
 using TaskFactory = std::function<std::unique_ptr<Task>(const nlohmann::json& config)>;
 void register_task(const std::string& name, TaskFactory factory);  // replaces an existing name
 std::unique_ptr<Task> make_task(const std::string& name, const nlohmann::json& config = nlohmann::json::object());
+
+// A built-in task by name, or the generic jsonl task when `name_or_path` ends in .jsonl (its path added to the
+// config). `who` prefixes the error when the file does not exist (e.g. "eval").
+std::unique_ptr<Task> make_task_or_file(const std::string& name_or_path, const nlohmann::json& config,
+                                        const std::string& who);
 std::vector<std::string> task_names();
 
 // The gold answer of a GSM8K solution: the text after the last "#### ", trimmed, commas removed.

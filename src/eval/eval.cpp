@@ -20,13 +20,6 @@ namespace r1 {
 
 using json = nlohmann::json;
 
-namespace {
-
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
-}  // namespace
 
 json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k, bool greedy) {
   json s = json::object();
@@ -113,16 +106,8 @@ json run_eval(const EvalConfig& c) {
   R1_CHECK(is_question_template(c.prompt_template) || c.prompt_template == "chat",
            "eval: --template '", c.prompt_template, "' is unknown; expected ", prompt_template_names());
 
-  std::unique_ptr<Task> task;
+  std::unique_ptr<Task> task = make_task_or_file(c.task, c.task_config, "eval");
   std::string task_name = c.task;
-  if (ends_with(c.task, ".jsonl")) {
-    R1_CHECK(file_exists(c.task), "eval: task file ", c.task, " does not exist");
-    json tc = c.task_config.is_object() ? c.task_config : json::object();
-    tc["path"] = c.task;
-    task = make_task("jsonl", tc);
-  } else {
-    task = make_task(c.task, c.task_config);
-  }
   std::vector<Problem> probs = task->problems(c.split, c.data_seed);
   if (c.limit > 0 && (long)probs.size() > c.limit) probs.resize(c.limit);
   R1_CHECK(!probs.empty(), "eval: task '", c.task, "' split '", c.split, "' has no problems");

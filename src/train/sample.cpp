@@ -103,16 +103,8 @@ json run_sample(const SampleConfig& c) {
   target_scripts(c.filter.language);  // unknown language: error now, not after sampling
   R1_CHECK(!c.output.empty(), "sample: field 'output' is required");
 
-  std::unique_ptr<Task> task;
+  std::unique_ptr<Task> task = make_task_or_file(c.task, c.task_config, "sample");
   const bool file_task = c.task.size() > 6 && c.task.compare(c.task.size() - 6, 6, ".jsonl") == 0;
-  if (file_task) {
-    R1_CHECK(file_exists(c.task), "sample: task file ", c.task, " does not exist");
-    json tc = c.task_config.is_object() ? c.task_config : json::object();
-    tc["path"] = c.task;
-    task = make_task("jsonl", tc);
-  } else {
-    task = make_task(c.task, c.task_config);
-  }
   std::string split = c.split;
   if (file_task && split == "train") split = c.task_config.value("split", std::string("test"));
   std::vector<Problem> probs = task->problems(split, (uint64_t)c.data_seed);
