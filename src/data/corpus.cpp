@@ -44,6 +44,11 @@ static std::string working(const ArithmeticProblem& p, Rng& r) {
          std::to_string(p.answer()) + ".";
 }
 
+// The full R1 format around the chain of steps: "<think> 6 + 8 = 14. </think> <answer> 14 </answer>".
+static std::string tagged_working(const ArithmeticProblem& p) {
+  return "<think> " + working_steps(p) + " </think> <answer> " + std::to_string(p.answer()) + " </answer>";
+}
+
 std::string worked_solution(const ArithmeticProblem& p, uint64_t seed) {
   Rng r(splitmix64(seed));
   return working(p, r);
@@ -107,10 +112,7 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
         if (r.uniform() < c.p_working_reply) {
           bool tags = r.uniform() < c.p_reply_tags;
           std::string pre = r.uniform() < c.p_preamble ? paragraph(r) + " " : "";
-          docs.push_back(pre + "User: " + q + " Assistant: " +
-                         (tags ? "<think> " + working_steps(p) + " </think> <answer> " + std::to_string(p.answer()) +
-                                     " </answer>"
-                               : working(p, r)));
+          docs.push_back(pre + "User: " + q + " Assistant: " + (tags ? tagged_working(p) : working(p, r)));
         } else {
           docs.push_back(working(p, r));
         }
@@ -125,8 +127,7 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
       case 4: docs.push_back("Q: " + q + " <answer> " + std::to_string(direct_answer(p, c, r)) + " </answer>"); break;
       case 5: docs.push_back("<think> " + working_steps(p) + " </think>"); break;
       case 6:
-        docs.push_back("Worked example. " + q + " <think> " + working_steps(p) + " </think> <answer> " +
-                       std::to_string(p.answer()) + " </answer>");
+        docs.push_back("Worked example. " + q + " " + tagged_working(p));
         break;
       default: docs.push_back(r.uniform() < 0.5 ? std::string(prose[r.below(5)]) : paragraph(r));
     }
