@@ -2,7 +2,9 @@
 // next to a minimal PyTorch GRPO loop with the same model, prompts and settings (bench/torch_grpo.py), run in the
 // same process tree on the same machine. Models are random Llama-style with the byte-level vocabulary (261),
 // like the tiny recipe's; G = 8 samples x 8 prompts, 64 new tokens at temperature 1, beta 0.001, one update
-// per step. Usage: bench_grpo [--quick] [--no-torch]
+// per step. r1.cpp runs with share_prompt true (the default: each prompt computed once per group in training) and
+// false (every sequence carries its prompt, as the PyTorch loop does). Usage: bench_grpo [--quick] [--no-torch]
+// [--tiny-only]
 #include "core/io.h"
 #include "model/transformer.h"
 #include "tokenizer/tokenizer.h"
@@ -46,17 +48,22 @@ static json run_torch(const Shape& s, int steps, int max_new) {
 }
 
 int main(int argc, char** argv) {
-  bool quick = false, torch = true;
+  bool quick = false, torch = true, tiny_only = false;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     if (!std::strcmp(argv[i], "--no-torch")) torch = false;
+    if (!std::strcmp(argv[i], "--tiny-only")) tiny_only = true;
   }
   const int steps = quick ? 1 : 3, max_new = 64;
   std::printf("## GRPO step (G=8 x 8 prompts, %d new tokens, T=1, beta 0.001, one update), %d threads\n\n", max_new,
               omp_get_max_threads());
-  std::printf("| model | r1.cpp steps/min | generate s | score s | train s | PyTorch steps/min | generate s | score s | train s | speedup |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| model | share_prompt | r1.cpp steps/min | generate s | score s | train s | PyTorch steps/min | generate s | score s | train s | speedup |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (Shape s : {Shape{"tiny (C=128, L=4)", 128, 4, 4, 2, 384}, Shape{"hidden 512 (L=4)", 512, 4, 8, 4, 1408}}) {
+    if (tiny_only && s.C != 128) continue;
+    json tj = nullptr;
+    for (bool share : {true, false}) {
+    if (quick && !share) continue;
     std::string dir = "/tmp/r1_bench_grpo_" + std::to_string(::getpid());
     remove_tree(dir);
     Tokenizer tok = Tokenizer::byte_level({"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"});
@@ -75,6 +82,7 @@ int main(int argc, char** argv) {
     r.ckpt_every = 0;
     r.eval_problems = 0;
     r.resume = false;
+    r.share_prompt = share;
     run_grpo(r);
     std::istringstream in(read_file(r.out + "/metrics.jsonl"));
     std::string line;
@@ -90,15 +98,18 @@ int main(int argc, char** argv) {
       n++;
     }
     gen /= n, score /= n, train /= n, tot /= n;
-    json tj = torch ? run_torch(s, steps, max_new) : json(nullptr);
+    if (torch && tj.is_null()) tj = run_torch(s, steps, max_new);
     if (tj.is_object())
-      std::printf("| %s | %.1f | %.2f | %.4f | %.2f | %.1f | %.2f | %.4f | %.2f | %.2fx |\n", s.name, 60 / tot, gen, score,
-                  train, tj["steps_per_min"].get<double>(), tj["gen_s"].get<double>(), tj["score_s"].get<double>(),
-                  tj["train_s"].get<double>(), (60 / tot) / tj["steps_per_min"].get<double>());
+      std::printf("| %s | %s | %.1f | %.2f | %.4f | %.2f | %.1f | %.2f | %.4f | %.2f | %.2fx |\n", s.name,
+                  share ? "true" : "false", 60 / tot, gen, score, train, tj["steps_per_min"].get<double>(),
+                  tj["gen_s"].get<double>(), tj["score_s"].get<double>(), tj["train_s"].get<double>(),
+                  (60 / tot) / tj["steps_per_min"].get<double>());
     else
-      std::printf("| %s | %.1f | %.2f | %.4f | %.2f | n/a | | | | |\n", s.name, 60 / tot, gen, score, train);
+      std::printf("| %s | %s | %.1f | %.2f | %.4f | %.2f | n/a | | | | |\n", s.name, share ? "true" : "false",
+                  60 / tot, gen, score, train);
     std::fflush(stdout);
     remove_tree(dir);
+    }
   }
   return 0;
 }

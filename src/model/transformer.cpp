@@ -119,72 +119,111 @@ void Model::zero_grad() {
   std::memset(grads_mem.data(), 0, sizeof(float) * n_params);
 }
 
-void Model::ensure_activations(int B, int T) {
+void Model::ensure_activations(int N, const std::vector<PackedSeq>& seqs) {
   Activations& a = act_;
-  if (a.B == B && a.T == T) return;
-  R1_CHECK(T <= cfg.max_pos, "sequence length ", T, " exceeds max_position_embeddings ", cfg.max_pos);
-  const size_t N = (size_t)B * T, C = cfg.C, L = cfg.L, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V;
+  const size_t C = cfg.C, L = cfg.L, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V;
   const size_t NH = cfg.NH, NKV = cfg.NKV;
   const bool qkn = cfg.qk_norm;
-  size_t per_layer = N * C /*ln1*/ + N /*rstd1*/ + (qkn ? N * QKV + N * (NH + NKV) : 0) + N * QKV +
-                     (size_t)B * NH * T * T + N * QD + N * C /*xmid*/ + N * C /*ln2*/ + N + N * 2 * FF + N * FF;
-  size_t total = (L + 1) * N * C + L * per_layer + N * C + N + N * V + 3 * N +
-                 /*backward scratch*/ N * C * 2 + N * QKV + N * QD + N * 2 * FF + N * FF;
-  a.mem.clear();
-  a.mem.shrink_to_fit();
-  a.mem.assign(total, 0.f);
+  // validate the layout: sequences tile [0, N) in order; a prefix is an earlier sequence without a prefix
+  R1_CHECK(N > 0 && !seqs.empty(), "forward: empty batch");
+  size_t probs_total = 0;
+  int next = 0;
+  a.probs_off.resize(seqs.size());
+  a.pos.resize(N);
+  for (size_t s = 0; s < seqs.size(); s++) {
+    const PackedSeq& q = seqs[s];
+    R1_CHECK(q.off == next && q.len > 0, "forward: sequence ", s, " must start at row ", next,
+             " with at least one row (got off ", q.off, ", len ", q.len, ")");
+    int plen = 0;
+    if (q.prefix >= 0) {
+      R1_CHECK(q.prefix < (int)s && seqs[q.prefix].prefix < 0, "forward: sequence ", s, "'s prefix ", q.prefix,
+               " must be an earlier sequence without a prefix of its own");
+      plen = seqs[q.prefix].len;
+    }
+    R1_CHECK(plen + q.len <= cfg.max_pos, "sequence length ", plen + q.len, " exceeds max_position_embeddings ",
+             cfg.max_pos);
+    for (int j = 0; j < q.len; j++) a.pos[q.off + j] = plen + j;
+    a.probs_off[s] = probs_total;
+    probs_total += NH * (size_t)q.len * (size_t)(plen + q.len);
+    next += q.len;
+  }
+  R1_CHECK(next == N, "forward: the sequences cover ", next, " rows of ", N);
+  a.seqs = seqs;
+  a.N = N;
+  const size_t n = (size_t)N;
+  size_t per_layer = n * C /*ln1*/ + n /*rstd1*/ + (qkn ? n * QKV + n * (NH + NKV) : 0) + n * QKV + probs_total +
+                     n * QD + n * C /*xmid*/ + n * C /*ln2*/ + n + n * 2 * FF + n * FF;
+  size_t total = (L + 1) * n * C + L * per_layer + n * C + n + n * V + 3 * n +
+                 /*backward scratch*/ n * C * 2 + n * QKV + n * QD + n * 2 * FF + n * FF;
+  if (a.mem.size() < total) {  // grow only, with headroom: GRPO batches change shape every step, and a fresh block
+    a.mem.clear();             // costs a page fault per 4 KB
+    a.mem.shrink_to_fit();
+    a.mem.assign(total + total / 2, 0.f);
+  }
   float* p = a.mem.data();
-  auto take = [&](size_t n) {
+  auto take = [&](size_t k) {
     float* r = p;
-    p += n;
+    p += k;
     return r;
   };
   a.x.assign(L + 1, nullptr);
-  for (size_t l = 0; l <= L; l++) a.x[l] = take(N * C);
+  for (size_t l = 0; l <= L; l++) a.x[l] = take(n * C);
   a.ln1.assign(L, nullptr); a.rstd1.assign(L, nullptr); a.qkv_pre.assign(L, nullptr); a.qkrstd.assign(L, nullptr);
   a.qkv.assign(L, nullptr); a.probs.assign(L, nullptr); a.atty.assign(L, nullptr); a.xmid.assign(L, nullptr);
   a.ln2.assign(L, nullptr); a.rstd2.assign(L, nullptr); a.gu.assign(L, nullptr); a.h.assign(L, nullptr);
   for (size_t l = 0; l < L; l++) {
-    a.ln1[l] = take(N * C);
-    a.rstd1[l] = take(N);
+    a.ln1[l] = take(n * C);
+    a.rstd1[l] = take(n);
     if (qkn) {
-      a.qkv_pre[l] = take(N * QKV);
-      a.qkrstd[l] = take(N * (NH + NKV));
+      a.qkv_pre[l] = take(n * QKV);
+      a.qkrstd[l] = take(n * (NH + NKV));
     }
-    a.qkv[l] = take(N * QKV);
-    a.probs[l] = take((size_t)B * NH * T * T);
-    a.atty[l] = take(N * QD);
-    a.xmid[l] = take(N * C);
-    a.ln2[l] = take(N * C);
-    a.rstd2[l] = take(N);
-    a.gu[l] = take(N * 2 * FF);
-    a.h[l] = take(N * FF);
+    a.qkv[l] = take(n * QKV);
+    a.probs[l] = take(probs_total);
+    a.atty[l] = take(n * QD);
+    a.xmid[l] = take(n * C);
+    a.ln2[l] = take(n * C);
+    a.rstd2[l] = take(n);
+    a.gu[l] = take(n * 2 * FF);
+    a.h[l] = take(n * FF);
   }
-  a.lnf = take(N * C);
-  a.rstdf = take(N);
-  a.logits = take(N * V);
-  a.lp = take(N);
-  a.ent = take(N);
-  a.lse = take(N);
-  a.dres = take(N * C);
-  a.dln = take(N * C);
-  a.dqkv = take(N * QKV);
-  a.datt = take(N * QD);
-  a.dgu = take(N * 2 * FF);
-  a.dh = take(N * FF);
+  a.lnf = take(n * C);
+  a.rstdf = take(n);
+  a.logits = take(n * V);
+  a.lp = take(n);
+  a.ent = take(n);
+  a.lse = take(n);
+  a.dres = take(n * C);
+  a.dln = take(n * C);
+  a.dqkv = take(n * QKV);
+  a.datt = take(n * QD);
+  a.dgu = take(n * 2 * FF);
+  a.dh = take(n * FF);
   R1_ASSERT((size_t)(p - a.mem.data()) == total);
-  a.B = B;
-  a.T = T;
   a.ids.resize(N);
   a.targets.resize(N);
-  a.pos.resize(N);
-  for (size_t n = 0; n < N; n++) a.pos[n] = (int)(n % T);
+}
+
+// Gathers the keys/values a continuation sees, its prefix's rows then its own, into kv [Tk, 2*KVD] (k then v).
+static void gather_kv(float* kv, const float* qkv, const PackedSeq& pre, const PackedSeq& own, int QD, int KVD,
+                      int QKV) {
+  int r = 0;
+  for (const PackedSeq* s : {&pre, &own})
+    for (int j = 0; j < s->len; j++, r++)
+      std::memcpy(kv + (size_t)r * 2 * KVD, qkv + (size_t)(s->off + j) * QKV + QD, sizeof(float) * 2 * KVD);
 }
 
 void Model::forward(const int* ids, const int* targets, int B, int T, float temperature, bool want_entropy) {
-  ensure_activations(B, T);
+  std::vector<PackedSeq> seqs(B);
+  for (int b = 0; b < B; b++) seqs[b] = {b * T, T, -1};
+  forward(ids, targets, B * T, seqs, temperature, want_entropy);
+}
+
+void Model::forward(const int* ids, const int* targets, int N, const std::vector<PackedSeq>& seqs, float temperature,
+                    bool want_entropy) {
+  ensure_activations(N, seqs);
   Activations& a = act_;
-  const int N = B * T, C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V;
+  const int C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V, KVD = cfg.KVD();
   const int NH = cfg.NH, NKV = cfg.NKV, HS = cfg.HS;
   for (int n = 0; n < N; n++) {
     R1_CHECK(ids[n] >= 0 && ids[n] < V, "token id ", ids[n], " at position ", n, " is outside the vocabulary [0, ", V, ")");
@@ -212,10 +251,21 @@ void Model::forward(const int* ids, const int* targets, int B, int T, float temp
     }
     rope_forward(a.qkv[l], a.pos.data(), rope.data(), cfg.max_pos, N, NH, HS, QKV);
     rope_forward(a.qkv[l] + QD, a.pos.data(), rope.data(), cfg.max_pos, N, NKV, HS, QKV);
-    for (int b = 0; b < B; b++) {
-      const float* qb = a.qkv[l] + (size_t)b * T * QKV;
-      attention_forward(a.atty[l] + (size_t)b * T * QD, a.probs[l] + (size_t)b * NH * T * T, qb, qb + QD,
-                        qb + QD + cfg.KVD(), T, T, NH, NKV, HS, QKV, QKV, QD);
+    // attention per sequence; a continuation attends to its prefix's keys/values, gathered in front of its own
+    for (size_t s = 0; s < a.seqs.size(); s++) {
+      const PackedSeq& q = a.seqs[s];
+      const float* qs = a.qkv[l] + (size_t)q.off * QKV;
+      float* out = a.atty[l] + (size_t)q.off * QD;
+      float* probs = a.probs[l] + a.probs_off[s];
+      if (q.prefix < 0) {
+        attention_forward(out, probs, qs, qs + QD, qs + QD + KVD, q.len, q.len, NH, NKV, HS, QKV, QKV, QD);
+      } else {
+        const PackedSeq& pre = a.seqs[q.prefix];
+        int Tk = pre.len + q.len;
+        a.kv.resize((size_t)Tk * 2 * KVD);
+        gather_kv(a.kv.data(), a.qkv[l], pre, q, QD, KVD, QKV);
+        attention_forward(out, probs, qs, a.kv.data(), a.kv.data() + KVD, q.len, Tk, NH, NKV, HS, QKV, 2 * KVD, QD);
+      }
     }
     matmul_forward(a.xmid[l], a.atty[l], lw.wo, nullptr, N, C, QD);
     add_inplace(a.xmid[l], a.x[l], (size_t)N * C);
@@ -234,9 +284,9 @@ void Model::forward(const int* ids, const int* targets, int B, int T, float temp
 void Model::backward(const float* dlp, const float* dent) {
   ensure_grads();
   Activations& a = act_;
-  R1_CHECK(a.B > 0, "backward() called before forward()");
+  R1_CHECK(a.N > 0, "backward() called before forward()");
   R1_CHECK(!dent || have_entropy_, "backward() with an entropy gradient needs forward(..., want_entropy=true)");
-  const int B = a.B, T = a.T, N = B * T, C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V;
+  const int N = a.N, C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V, KVD = cfg.KVD();
   const int NH = cfg.NH, NKV = cfg.NKV, HS = cfg.HS;
 
   // logits -> lp/ent (in place: logits become dlogits)
@@ -259,14 +309,36 @@ void Model::backward(const float* dlp, const float* dent) {
     rmsnorm_backward(a.dres, lg.ln2_w, a.dln, a.xmid[l], lw.ln2_w, a.rstd2[l], N, C, true);
     // xmid = x[l] + atty · wo^T
     matmul_backward(a.datt, lg.wo, nullptr, a.dres, a.atty[l], lw.wo, N, C, QD);
-    // attention per sequence -> ∂/∂(q, k, v) after rotary
-    for (int b = 0; b < B; b++) {
-      size_t o = (size_t)b * T * QKV;
-      const float* qb = a.qkv[l] + o;
-      float* dqb = a.dqkv + o;
-      attention_backward(dqb, dqb + QD, dqb + QD + cfg.KVD(), a.datt + (size_t)b * T * QD,
-                         a.probs[l] + (size_t)b * NH * T * T, qb, qb + QD, qb + QD + cfg.KVD(), T, T, NH, NKV, HS,
-                         QKV, QKV, QD);
+    // attention per sequence -> ∂/∂(q, k, v) after rotary. A prefix comes before its continuations: its own
+    // backward overwrites its rows' ∂k/∂v, then each continuation adds what flows into the prefix's keys/values.
+    for (size_t s = 0; s < a.seqs.size(); s++) {
+      const PackedSeq& q = a.seqs[s];
+      const size_t o = (size_t)q.off * QKV;
+      const float* qs = a.qkv[l] + o;
+      float* dqs = a.dqkv + o;
+      const float* dout = a.datt + (size_t)q.off * QD;
+      const float* probs = a.probs[l] + a.probs_off[s];
+      if (q.prefix < 0) {
+        attention_backward(dqs, dqs + QD, dqs + QD + KVD, dout, probs, qs, qs + QD, qs + QD + KVD, q.len, q.len, NH,
+                           NKV, HS, QKV, QKV, QD);
+      } else {
+        const PackedSeq& pre = a.seqs[q.prefix];
+        int Tk = pre.len + q.len;
+        a.kv.resize((size_t)Tk * 2 * KVD);
+        a.dkv.resize((size_t)Tk * 2 * KVD);
+        gather_kv(a.kv.data(), a.qkv[l], pre, q, QD, KVD, QKV);
+        float* dkv = a.dkv.data();
+        attention_backward(dqs, dkv, dkv + KVD, dout, probs, qs, a.kv.data(), a.kv.data() + KVD, q.len, Tk, NH, NKV,
+                           HS, QKV, 2 * KVD, QD);
+        for (int j = 0; j < pre.len; j++) {  // into the shared prefix's rows
+          float* d = a.dqkv + (size_t)(pre.off + j) * QKV + QD;
+          const float* src = dkv + (size_t)j * 2 * KVD;
+          for (int i = 0; i < 2 * KVD; i++) d[i] += src[i];
+        }
+        for (int j = 0; j < q.len; j++)  // own rows
+          std::memcpy(a.dqkv + (size_t)(q.off + j) * QKV + QD, dkv + (size_t)(pre.len + j) * 2 * KVD,
+                      sizeof(float) * 2 * KVD);
+      }
     }
     // rotary
     rope_backward(a.dqkv, a.pos.data(), rope.data(), cfg.max_pos, N, NH, HS, QKV);

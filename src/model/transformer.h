@@ -48,10 +48,23 @@ std::vector<TensorSpec> tensor_specs(const ModelConfig& cfg);
 size_t param_count(const ModelConfig& cfg);
 Weights bind_weights(const ModelConfig& cfg, float* base);
 
-// Activations for one (B, T) shape, allocated once and reused while the shape fits.
+// How the N rows of a packed batch attend to each other. Sequence s owns rows [off, off + len) and attends causally
+// within them. With prefix = p (an earlier sequence that has no prefix of its own), its rows first attend to all of
+// sequence p's rows and its positions continue after them (row j of s is at position seqs[p].len + j). GRPO packs
+// the G samples of one prompt as one prefix (the prompt) and G continuations, so the prompt is computed, and
+// back-propagated, once per group instead of G times, and no row is padding. Sequences tile [0, N) in order.
+struct PackedSeq {
+  int off = 0, len = 0;  // rows [off, off + len)
+  int prefix = -1;       // index of this sequence's shared prefix in the list, or -1
+};
+
+// Activations for one packed batch, in one block that grows when a batch needs more and is reused otherwise.
 struct Activations {
-  int B = 0, T = 0;
+  int N = 0;                    // rows of the current batch
+  std::vector<PackedSeq> seqs;  // the current batch's layout ((B, T) batches: B sequences of T rows)
+  std::vector<size_t> probs_off;  // [S] where sequence s's attention probabilities start inside probs[l]
   std::vector<float> mem;
+  std::vector<float> kv, dkv;           // [Tk, 2*KVD] gathered prefix+own keys/values of one continuation
   std::vector<int> ids, targets, pos;  // [N]
   // per layer l (views into mem):
   std::vector<float*> x;        // [L+1][N, C]   residual stream entering layer l (x[L] enters the final norm)
@@ -60,7 +73,7 @@ struct Activations {
   std::vector<float*> qkv_pre;  // [L][N, QKV]  projections before q/k norm (Qwen3 only)
   std::vector<float*> qkrstd;   // [L][N, NH+NKV] (Qwen3 only)
   std::vector<float*> qkv;      // [L][N, QKV]  after q/k norm and rotary
-  std::vector<float*> probs;    // [L][B, NH, T, T]
+  std::vector<float*> probs;    // [L][Σ_s NH·len_s·(prefix len_s + len_s)]  per sequence [NH, len, Tk]
   std::vector<float*> atty;     // [L][N, QD]
   std::vector<float*> xmid;     // [L][N, C]    residual after attention
   std::vector<float*> ln2;      // [L][N, C]
@@ -99,6 +112,10 @@ class Model {
   // Returns nothing; act().lp[n] and act().ent[n] (when want_entropy) hold the per-position results and
   // act().logits the logits until backward() overwrites them.
   void forward(const int* ids, const int* targets, int B, int T, float temperature = 1.0f, bool want_entropy = false);
+  // The same over a packed batch of N rows laid out by `seqs` (see PackedSeq). A (B, T) batch is B sequences of
+  // T rows with no prefix.
+  void forward(const int* ids, const int* targets, int N, const std::vector<PackedSeq>& seqs,
+               float temperature = 1.0f, bool want_entropy = false);
   // dlp[N] = ∂loss/∂lp, dent[N] = ∂loss/∂entropy (nullptr when not needed). Accumulates into the gradients.
   void backward(const float* dlp, const float* dent = nullptr);
   void zero_grad();
@@ -115,7 +132,7 @@ class Model {
   Activations act_;
   float temperature_ = 1.f;
   bool have_entropy_ = false;
-  void ensure_activations(int B, int T);
+  void ensure_activations(int N, const std::vector<PackedSeq>& seqs);
   void ensure_grads();
 };
 

@@ -53,6 +53,7 @@ void GrpoRecipe::declare(OptionSet& o) {
   o.add("steps", &steps, "training steps (rollout batches)");
   o.add("mu", &mu, "inner passes over each rollout batch (GRPO's mu)");
   o.add("mini_batches", &mini_batches, "optimizer steps per pass: the rollout batch is split into this many parts");
+  o.add("share_prompt", &share_prompt, "in the policy and reference passes, compute the prompt once per group and let its G completions attend to it (same loss and gradients as padding each sequence, up to float rounding; false: one padded row block per sequence)");
   o.add("ref_update_every", &ref_update_every, "replace the reference model by the policy every N steps (0: never)");
   o.add("dynamic_sampling", &dynamic_sampling, "drop groups whose rewards are all equal and refill from new prompts (DAPO)");
   o.add("max_refill_rounds", &max_refill_rounds, "refill rounds per step for dynamic sampling");
@@ -334,8 +335,12 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     const float temp = r.temperature > 0 ? r.temperature : 1.0f;
     int nseq = (int)batch.size();
     int mb_size = (nseq + r.mini_batches - 1) / r.mini_batches;
+    // Each mini-batch is packed (model/transformer.h PackedSeq): a completion's rows are its prompt's last token
+    // and its tokens but the last (targets: the completion); with share_prompt the rest of the prompt is one
+    // prefix sequence shared by consecutive rollouts of the same prompt (a group), else it leads each sequence.
     struct MiniBatch {
-      int B, T;
+      int N = 0;
+      std::vector<PackedSeq> seqs;
       std::vector<int> ids, tg;
       std::vector<float> old_lp, ref_lp;
       std::vector<SeqSpan> spans;
@@ -344,34 +349,48 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     for (int s0 = 0; s0 < nseq; s0 += mb_size) {
       MiniBatch mb;
       int s1 = std::min(nseq, s0 + mb_size);
-      mb.B = s1 - s0;
-      mb.T = 1;
-      for (int i = s0; i < s1; i++)
-        mb.T = std::max(mb.T, (int)(batch[i].prompt.size() + batch[i].sample.ids.size()) - 1);
-      size_t N = (size_t)mb.B * mb.T;
-      mb.ids.assign(N, 0);
-      mb.tg.assign(N, -1);
-      mb.old_lp.assign(N, 0.f);
+      int shared = -1;  // index in mb.seqs of the current prompt's prefix
+      auto add_rows = [&](const std::vector<int>& ids, const std::vector<int>& tg) {
+        mb.seqs.push_back({mb.N, (int)ids.size(), -1});
+        mb.ids.insert(mb.ids.end(), ids.begin(), ids.end());
+        mb.tg.insert(mb.tg.end(), tg.begin(), tg.end());
+        mb.N += (int)ids.size();
+      };
       for (int i = s0; i < s1; i++) {
         const Rollout& ro = batch[i];
-        std::vector<int> seq = ro.prompt;
-        seq.insert(seq.end(), ro.sample.ids.begin(), ro.sample.ids.end());
-        size_t base = (size_t)(i - s0) * mb.T;
-        int P = (int)ro.prompt.size(), Cn = (int)ro.sample.ids.size();
-        for (int t = 0; t + 1 < (int)seq.size(); t++) mb.ids[base + t] = seq[t];
-        for (int j = 0; j < Cn; j++) {
-          mb.tg[base + P - 1 + j] = ro.sample.ids[j];
-          mb.old_lp[base + P - 1 + j] = ro.sample.logprobs[j];
+        const int P = (int)ro.prompt.size(), Cn = (int)ro.sample.ids.size();
+        R1_CHECK(P >= 1 && Cn >= 1, "grpo: a rollout needs a prompt and at least one completion token");
+        std::vector<int> head(ro.prompt.begin(), ro.prompt.end() - 1);  // prompt rows before the last
+        std::vector<int> ids{ro.prompt.back()}, tg(ro.sample.ids.begin(), ro.sample.ids.end());
+        ids.insert(ids.end(), ro.sample.ids.begin(), ro.sample.ids.end() - 1);
+        int prefix = -1;
+        if (!head.empty() && r.share_prompt) {
+          bool same = shared >= 0 && i > s0 && batch[i - 1].prompt == ro.prompt;
+          if (!same) {
+            add_rows(head, std::vector<int>(head.size(), -1));
+            shared = (int)mb.seqs.size() - 1;
+          }
+          prefix = shared;
+        } else if (!head.empty()) {  // unshared: the prompt leads the sequence's own rows
+          ids.insert(ids.begin(), head.begin(), head.end());
+          tg.insert(tg.begin(), head.size(), -1);
         }
+        int off_scored = mb.N + (int)(ids.size() - Cn);
+        add_rows(ids, tg);
+        mb.seqs.back().prefix = prefix;
+        mb.old_lp.resize(mb.N, 0.f);
+        for (int j = 0; j < Cn; j++) mb.old_lp[off_scored + j] = ro.sample.logprobs[j];
         SeqSpan sp;
-        sp.offset = (int)base + P - 1;
+        sp.offset = off_scored;
         sp.length = Cn;
         sp.advantage = ro.advantage;
         sp.truncated = ro.sample.truncated;
         mb.spans.push_back(sp);
       }
+      mb.old_lp.resize(mb.N, 0.f);
+      size_t N = (size_t)mb.N;
       if (ref) {
-        ref->forward(mb.ids.data(), mb.tg.data(), mb.B, mb.T, temp, false);
+        ref->forward(mb.ids.data(), mb.tg.data(), mb.N, mb.seqs, temp, false);
         mb.ref_lp.assign(ref->act().lp, ref->act().lp + N);
       }
       mbs.push_back(std::move(mb));
@@ -382,9 +401,9 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     float lr = 0;
     for (int it = 0; it < r.mu; it++)
       for (auto& mb : mbs) {
-        size_t N = (size_t)mb.B * mb.T;
+        size_t N = (size_t)mb.N;
         policy.zero_grad();
-        policy.forward(mb.ids.data(), mb.tg.data(), mb.B, mb.T, temp, true);
+        policy.forward(mb.ids.data(), mb.tg.data(), mb.N, mb.seqs, temp, true);
         std::vector<float> dlp(N), dent(N);
         GrpoLossResult res = grpo_loss(r.loss, policy.act().lp, mb.old_lp.data(), ref ? mb.ref_lp.data() : nullptr,
                                        policy.act().ent, mb.spans, (int)N, dlp.data(), dent.data());
