@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 8's experiments at tiny scale on this machine; each writes results/<experiment>.json and its runs under
-# runs/exp/. Takes about an hour on 2 cores. Usage: scripts/experiments.sh [r1_zero] [distill] [pipeline]
+# runs/exp/. Takes about 1.5 hours on 2 cores. Usage: scripts/experiments.sh [r1_zero] [distill] [pipeline]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh r1 >/dev/null
@@ -21,26 +21,38 @@ if has r1_zero; then
   /usr/bin/python3 tools/collect_results.py r1_zero results/r1_zero.json $E/r1_zero_s1 $E/r1_zero_s2 $E/r1_zero_s3
 fi
 
-# 2. Distillation: the seed-1 R1-Zero model teaches a 2-layer student (r1 distill = r1 sample + r1 sft); the same
-#    student base trained by GRPO for the same wall time is the comparison.
+# 2. Distillation, three seeds: the seed-s R1-Zero model teaches a 2-layer student (r1 distill = r1 sample + r1 sft,
+#    sampling and SFT seeded with s); the same student base trained by GRPO (seed s) for the same wall time is the
+#    comparison, and so is the student with the teacher's whole RL budget (its 150 GRPO steps).
 if has distill; then
   $R1 pretrain --config recipes/pretrain_tiny.yaml model.layers=2 out=$E/student_base
-  $R1 distill --config recipes/distill_tiny.yaml out=$E/distill teacher=$E/r1_zero_s1/rl/model \
-    student=$E/student_base/model
-  wall=$(/usr/bin/python3 -c "import json;p=json.load(open('$E/distill/pipeline.json'));print(int(sum(s['wall_s'] or 0 for s in p['stages'] if s['name']!='teacher_eval')))")
-  $R1 pipeline --config recipes/r1_zero_demo.yaml out=$E/student_rl base.reuse=$E/student_base/model \
-    rl.time_budget_s=$wall rl.steps=1000
-  # and the same student with the teacher's whole RL budget (100 GRPO steps, as the teacher had)
-  $R1 pipeline --config recipes/r1_zero_demo.yaml out=$E/student_rl100 base.reuse=$E/student_base/model
-  /usr/bin/python3 tools/collect_results.py compare results/distill.json \
-    teacher=$E/distill/teacher_eval student_base=$E/student_rl/base student_distilled=$E/distill/sft \
-    student_rl_equal_wall=$E/student_rl/rl student_rl_100_steps=$E/student_rl100/rl
+  args=()
+  for s in 1 2 3; do
+    $R1 distill --config recipes/distill_tiny.yaml out=$E/distill_s$s teacher=$E/r1_zero_s$s/rl/model \
+      student=$E/student_base/model sample.seed=$s sft.seed=$s
+    # the distillation's own time: sampling the traces plus the SFT, without their evaluations
+    wall=$(/usr/bin/python3 -c "import json;p=json.load(open('$E/distill_s$s/pipeline.json'));print(round(sum(s['run_s'] for s in p['stages'] if s['name']!='teacher_eval'),1))")
+    $R1 pipeline --config recipes/r1_zero_demo.yaml out=$E/student_rlfull_s$s base.reuse=$E/student_base/model rl.seed=$s
+    # GRPO for the same time: as many steps as the full run's mean step time fits in it, so that its learning-rate
+    # schedule ends with the budget (time_budget_s stops it should the steps run slower)
+    steps=$(/usr/bin/python3 -c "import json;m=[json.loads(l) for l in open('$E/student_rlfull_s$s/rl/metrics.jsonl')];t=[x['step_s'] for x in m if 'step_s' in x];print(max(1,int($wall*len(t)/sum(t))))")
+    $R1 pipeline --config recipes/r1_zero_demo.yaml out=$E/student_rl_s$s base.reuse=$E/student_base/model \
+      rl.seed=$s rl.steps=$steps rl.time_budget_s=$wall
+    args+=(teacher/s$s=$E/distill_s$s/teacher_eval student_distilled/s$s=$E/distill_s$s/sft
+           student_rl_equal_wall/s$s=$E/student_rl_s$s/rl student_rl_teacher_budget/s$s=$E/student_rlfull_s$s/rl)
+  done
+  /usr/bin/python3 tools/collect_results.py compare results/distill.json student_base=$E/student_rl_s1/base "${args[@]}"
 fi
 
-# 3. The R1 pipeline at tiny scale (cold-start SFT -> RL -> rejection sampling -> SFT -> RL) on the same base
+# 3. The R1 pipeline at tiny scale (cold-start SFT -> RL -> rejection sampling -> SFT -> RL) on the same base, three
+#    seeds (every stage's seed), next to R1-Zero's seeds
 if has pipeline; then
-  $R1 pipeline --config recipes/r1_tiny.yaml out=$E/r1_tiny base.reuse=$E/r1_zero_s1/base/model
-  /usr/bin/python3 tools/collect_results.py compare results/r1_tiny.json \
-    base=$E/r1_zero_s1/base r1_zero=$E/r1_zero_s1/rl cold_sft=$E/r1_tiny/cold_sft rl=$E/r1_tiny/rl \
-    sft=$E/r1_tiny/sft rl_final=$E/r1_tiny/rl_final final_eval=$E/r1_tiny/final_eval
+  args=()
+  for s in 1 2 3; do
+    $R1 pipeline --config recipes/r1_tiny.yaml out=$E/r1_tiny_s$s base.reuse=$E/r1_zero_s1/base/model \
+      cold_data.seed=$s cold_sft.seed=$s rl.seed=$s rs.seed=$s sft.seed=$s rl_final.seed=$s final_eval.seed=$s
+    args+=(r1_zero/s$s=$E/r1_zero_s$s/rl)
+    for st in cold_sft rl sft rl_final final_eval; do args+=($st/s$s=$E/r1_tiny_s$s/$st); done
+  done
+  /usr/bin/python3 tools/collect_results.py compare results/r1_tiny.json base=$E/r1_zero_s1/base "${args[@]}"
 fi

@@ -6,7 +6,8 @@ Usage:
                                                                 recipes/r1_zero_demo.yaml with one seed: the first
                                                                 evaluated stage is "before", the last "after"
   collect_results.py compare OUT.json NAME=EVAL_JSON_OR_RUN ...  named evaluations side by side (distillation,
-                                                                pipeline vs R1-Zero)
+                                                                pipeline vs R1-Zero); names of the form
+                                                                NAME/sSEED are also summarised across seeds
 Every entry keeps pass@1, cons@k, greedy accuracy, format rate and mean length, the wall time, the seed; the file
 records the commit and the machine.
 """
@@ -89,7 +90,18 @@ def compare(pairs):
         with open(path) as f:
             res = json.load(f)
         out[name] = pick(res["summary"]) | {"model": res.get("model"), "file": path}
-    return {"entries": out}
+    groups = {}
+    for name, e in out.items():
+        if "/s" in name:
+            groups.setdefault(name.rsplit("/s", 1)[0], []).append(e)
+    agg = {}
+    for g, es in groups.items():
+        agg[g] = {"seeds": len(es)}
+        for k in KEYS:
+            v = [e[k] for e in es if e.get(k) is not None]
+            if v:
+                agg[g][k] = {"mean": statistics.mean(v), "min": min(v), "max": max(v)}
+    return {"entries": out} | ({"across_seeds": agg} if agg else {})
 
 
 def main():
@@ -103,7 +115,7 @@ def main():
         json.dump(doc, f, indent=1)
         f.write("\n")
     os.replace(tmp, out)
-    print(json.dumps(doc.get("across_seeds", doc.get("entries")), indent=1))
+    print(json.dumps(doc.get("across_seeds") or doc.get("entries"), indent=1))
 
 
 if __name__ == "__main__":

@@ -656,6 +656,7 @@ json run_pipeline(const PipelineSpec& spec) {
                      p.st->name.c_str(), join(diff).c_str(), stage_json.c_str());
       row["status"] = "skipped";
       row["wall_s"] = done.value("wall_s", json(nullptr));
+      row["run_s"] = done.value("run_s", json(nullptr));
       row["eval"] = done.contains("eval") && done["eval"].is_object() ? done["eval"].value("summary", json(nullptr)) : json(nullptr);
       continue;
     }
@@ -682,6 +683,7 @@ json run_pipeline(const PipelineSpec& spec) {
                    "pipeline again to resume it\n", p.st->name.c_str(), p.job->done_marker(p.reuse).c_str());
       return summary;
     }
+    const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     json rec = {{"name", p.st->name},    {"command", p.st->command}, {"index", i + 1},
                 {"config", p.config},    {"outputs", p.outputs},      {"reused", p.reuse.empty() ? json(nullptr) : json(p.reuse)},
                 {"eval", nullptr},       {"eval_config", nullptr}};
@@ -703,10 +705,12 @@ json run_pipeline(const PipelineSpec& spec) {
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rec["wall_s"] = wall;
+    rec["run_s"] = run_s;  // the command itself, without the stage's evaluation
     rec["finished_at"] = now_iso();
     atomic_write(stage_json, rec.dump(2));  // the stage is finished from here on
     row["status"] = "ran";
     row["wall_s"] = wall;
+    row["run_s"] = run_s;
     row["eval"] = rec["eval"].is_object() ? rec["eval"]["summary"] : json(nullptr);
     write_summary();
     std::fprintf(stderr, "[stage %zu/%zu] %s %s finished in %.1f s\n", i + 1, N, p.st->command.c_str(), p.st->name.c_str(), wall);

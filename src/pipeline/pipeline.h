@@ -28,11 +28,11 @@
 //
 // Every stage is resolved and checked (references, fields, values a recipe would reject) before the first runs.
 // A stage is finished when <out>/NAME/stage.json exists (written atomically after the stage and its evaluation
-// complete: command, resolved config, outputs, wall seconds, evaluation summary). Started again, the pipeline skips
-// finished stages and re-runs the first unfinished one, which resumes from its own checkpoint (pretrain, sft,
-// grpo); cold_start, sample and eval simply run again. A training stage that stops early (stop_after) ends the
-// run with the stage unfinished; run the pipeline again to resume. <out>/pipeline.json holds the summary of all
-// stages; the markdown table is printed at the end.
+// complete: command, resolved config, outputs, wall seconds with and without the evaluation (wall_s, run_s),
+// evaluation summary). Started again, the pipeline skips finished stages and re-runs the first unfinished one,
+// which resumes from its own checkpoint (pretrain, sft, grpo); cold_start, sample and eval simply run again. A
+// training stage that stops early (stop_after) ends the run with the stage unfinished; run the pipeline again to
+// resume. <out>/pipeline.json holds the summary of all stages; the markdown table is printed at the end.
 //
 // A distill recipe (`r1 distill`) is a pipeline of fixed shape:
 //   out: runs/distill_tiny

@@ -396,7 +396,7 @@ TEST(Pipeline, ShippedRecipesPlan) {
   EXPECT_EQ(plan[4]["config"]["output"], "runs/r1_tiny/rs/traces.jsonl");
   EXPECT_EQ(plan[5]["config"]["data"], "runs/r1_tiny/rs/traces.jsonl");
   EXPECT_EQ(plan[7]["config"]["model"], "runs/r1_tiny/rl_final/model");
-  EXPECT_EQ(plan[7]["config"]["k"], 8);
+  EXPECT_EQ(plan[7]["config"]["k"], 16);  // final_eval samples 16 per problem
   EXPECT_EQ(plan[7]["config"]["max_new_tokens"], 160);  // from the pipeline's eval default
   for (int i : {0, 2, 3, 5, 6}) EXPECT_TRUE(plan[i]["eval"].is_object()) << i;
   EXPECT_TRUE(plan[1]["eval"].is_null());
