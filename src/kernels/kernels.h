@@ -9,6 +9,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace r1 {
 
@@ -27,6 +28,25 @@ void matmul_backward(float* da, float* dw, float* dbias, const float* dout, cons
 // General row-major sgemm: c[M,N] = alpha * op(a)·op(b) + beta * c.
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* a, int lda, const float* b,
           int ldb, float beta, float* c, int ldc);
+
+// The same product with the weight packed once: w [N, K] is reordered into the blocked layout oneDNN's matmul
+// prefers and kept, for the many products of one generate() call over unchanging weights (oneDNN's sgemm packs its
+// operand on every call). Equal to matmul_forward up to summation order; falls back to it where oneDNN has no fast
+// kernel. Holds a packed copy of w (N*K floats); w itself must outlive the object (used by the fallback).
+class PackedMatmul {
+ public:
+  PackedMatmul(const float* w, int N, int K);
+  ~PackedMatmul();
+  PackedMatmul(PackedMatmul&&) noexcept;
+  PackedMatmul& operator=(PackedMatmul&&) noexcept;
+  // out[M, N] = a[M, K] · w^T (+ bias[N]).
+  void forward(float* out, const float* a, const float* bias, int M);
+  bool packed() const;  // false: every call is matmul_forward
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Double-precision overloads of the matrix products (naive loops) exist for finite-difference tests.
 void matmul_forward(double* out, const double* a, const double* w, const double* bias, int M, int N, int K);

@@ -8,9 +8,18 @@
 
 namespace r1 {
 
-Inference::Inference(const Model& model, KVCache& cache) : m_(model), cache_(cache) {
+Inference::Inference(const Model& model, KVCache& cache, bool pack_weights) : m_(model), cache_(cache) {
   R1_CHECK(cache.kvd() == model.cfg.KVD(), "Inference: the KV cache width ", cache.kvd(),
            " does not match the model's num_key_value_heads * head_dim = ", model.cfg.KVD());
+  if (pack_weights) {
+    const ModelConfig& c = model.cfg;
+    for (int l = 0; l < c.L; l++) {
+      const LayerWeights& lw = model.w.layers[l];
+      packed_.push_back(LayerPacked{PackedMatmul(lw.wqkv, c.QKV(), c.C), PackedMatmul(lw.wo, c.C, c.QD()),
+                                    PackedMatmul(lw.wgu, 2 * c.FF, c.C), PackedMatmul(lw.wd, c.C, c.FF)});
+    }
+    head_ = std::make_unique<PackedMatmul>(model.w.lm_head, c.V, c.C);
+  }
 }
 
 void Inference::ensure(int rows, int logit_rows) {
@@ -80,8 +89,10 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
   embedding_forward(x, ids_.data(), w.wte, N, C);
   for (int l = 0; l < c.L; l++) {
     const LayerWeights& lw = w.layers[l];
+    LayerPacked* pk = packed_.empty() ? nullptr : &packed_[l];
     rmsnorm_forward(ln, (float*)nullptr, x, lw.ln1_w, N, C, c.eps);
-    matmul_forward(qkv, ln, lw.wqkv, lw.bqkv, N, QKV, C);
+    if (pk) pk->qkv.forward(qkv, ln, lw.bqkv, N);
+    else matmul_forward(qkv, ln, lw.wqkv, lw.bqkv, N, QKV, C);
     if (c.qk_norm) {  // in place: allowed at inference
       head_rmsnorm_forward(qkv, (float*)nullptr, qkv, lw.q_norm, N, NH, HS, QKV, c.eps);
       head_rmsnorm_forward(qkv + QD, (float*)nullptr, qkv + QD, lw.k_norm, N, NKV, HS, QKV, c.eps);
@@ -107,12 +118,15 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     } else {
       for (int s = 0; s < S; s++) attend(s, true);
     }
-    matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);
+    if (pk) pk->o.forward(tmp, att, nullptr, N);
+    else matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);
     add_inplace(x, tmp, (size_t)N * C);  // x + o_proj(att): same sum as the training forward's xmid
     rmsnorm_forward(ln, (float*)nullptr, x, lw.ln2_w, N, C, c.eps);
-    matmul_forward(gu, ln, lw.wgu, nullptr, N, 2 * FF, C);
+    if (pk) pk->gu.forward(gu, ln, nullptr, N);
+    else matmul_forward(gu, ln, lw.wgu, nullptr, N, 2 * FF, C);
     swiglu_forward(h, gu, N, FF);
-    matmul_forward(tmp, h, lw.wd, nullptr, N, C, FF);
+    if (pk) pk->down.forward(tmp, h, nullptr, N);
+    else matmul_forward(tmp, h, lw.wd, nullptr, N, C, FF);
     add_inplace(x, tmp, (size_t)N * C);
   }
   for (int s = 0; s < S; s++) cache_.set_len(seqs[s].slot, cache_.len(seqs[s].slot) + seqs[s].n);
@@ -125,7 +139,8 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     for (int s = 0; s < S; s++) std::memcpy(ln + (size_t)s * C, x + (size_t)(row0_[s + 1] - 1) * C, sizeof(float) * C);
     rmsnorm_forward(fin, (float*)nullptr, ln, w.lnf_w, S, C, c.eps);
   }
-  matmul_forward(logits_.data(), fin, w.lm_head, nullptr, R, V, C);
+  if (head_) head_->forward(logits_.data(), fin, nullptr, R);
+  else matmul_forward(logits_.data(), fin, w.lm_head, nullptr, R, V, C);
   return logits_.data();
 }
 

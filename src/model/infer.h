@@ -1,12 +1,16 @@
 // Inference forward with a KV cache, for many sequences at once. Each call appends n_i new tokens to each
 // sequence (prefill: a whole prompt; decode: one token) and returns logits. The layers run the SAME kernels as
-// Model::forward (rmsnorm_forward, matmul_forward over every new row of every sequence stacked together,
+// Model::forward (rmsnorm_forward, the matrix products over every new row of every sequence stacked together,
 // head_rmsnorm_forward, rope_forward at each row's absolute position, attention_forward with Tq = n_i against
 // Tk = cached + n_i keys, swiglu_forward, add_inplace), so its logits equal the training forward's up to the
-// summation order oneDNN picks for a different row count.
+// summation order of the matrix products (oneDNN's matmul over packed weights here, sgemm in training; tested
+// within 1e-5 on log-probs).
 #pragma once
 #include "model/kv_cache.h"
 #include "model/transformer.h"
+#include "kernels/kernels.h"
+
+#include <memory>
 
 #include <vector>
 
@@ -20,7 +24,10 @@ struct InferSeq {
 
 class Inference {
  public:
-  Inference(const Model& model, KVCache& cache);
+  // pack_weights: reorder every weight matrix once into oneDNN's preferred blocked layout (kernels.h PackedMatmul)
+  // for the life of this object, which must then not outlive a change of the model's weights. Costs a copy of
+  // the matrices; decode at batch > 1 gains the most. false: matmul_forward on the model's own weights.
+  Inference(const Model& model, KVCache& cache, bool pack_weights = true);
 
   // Runs the new tokens of every sequence through the model, writes their K/V into the cache and advances
   // cache.len(slot) by n. Returns logits [seqs.size(), V] of each sequence's last new token, or [Σ n_i, V]
@@ -40,6 +47,11 @@ class Inference {
   int cap_rows_ = 0, cap_logit_rows_ = 0;
   std::vector<float> x_, ln_, qkv_, att_, tmp_, gu_, h_, fin_, logits_;
   std::vector<int> ids_, pos_, row0_;
+  struct LayerPacked {
+    PackedMatmul qkv, o, gu, down;
+  };
+  std::vector<LayerPacked> packed_;  // [L] when packing
+  std::unique_ptr<PackedMatmul> head_;
   void ensure(int rows, int logit_rows);
 };
 

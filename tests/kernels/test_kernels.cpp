@@ -188,6 +188,23 @@ TEST(FastVsReference, Matmul) {
   expect_close(db1, db2, 1e-4f, "db (accumulated)");
 }
 
+// Packed weights (inference): every row count a generate() call uses, with and without bias, odd shapes included.
+TEST(FastVsReference, PackedMatmul) {
+  for (auto [N, K] : {std::pair{53, 129}, std::pair{256, 128}, std::pair{1000, 96}}) {
+    auto w = frandn((size_t)N * K, 5), b = frandn(N, 6);
+    PackedMatmul pm(w.data(), N, K);
+    for (int M : {1, 3, 8, 64, 67}) {
+      for (bool bias : {false, true}) {
+        auto a = frandn((size_t)M * K, 7 + M);
+        std::vector<float> o1((size_t)M * N, -7.f), o2((size_t)M * N);
+        pm.forward(o1.data(), a.data(), bias ? b.data() : nullptr, M);
+        ref::matmul_forward(o2.data(), a.data(), w.data(), bias ? b.data() : nullptr, M, N, K);
+        expect_close(o1, o2, 1e-4f, "packed forward");
+      }
+    }
+  }
+}
+
 TEST(FastVsReference, RMSNorm) {
   int N = 9, C = 100;
   auto x = frandn(N * C, 5), w = frandn(C, 6);
