@@ -53,7 +53,7 @@ void GrpoRecipe::declare(OptionSet& o) {
   o.add("steps", &steps, "training steps (rollout batches)");
   o.add("mu", &mu, "inner passes over each rollout batch (GRPO's mu)");
   o.add("mini_batches", &mini_batches, "optimizer steps per pass: the rollout batch is split into this many parts");
-  o.add("share_prompt", &share_prompt, "in the policy and reference passes, compute the prompt once per group and let its G completions attend to it (same loss and gradients as padding each sequence, up to float rounding; false: one padded row block per sequence)");
+  o.add("share_prompt", &share_prompt, "in the policy and reference passes, compute the prompt once per group and let its G completions attend to it (same loss and gradients as unshared sequences, up to float rounding; false: each sequence carries its own copy of the prompt)");
   o.add("ref_update_every", &ref_update_every, "replace the reference model by the policy every N steps (0: never)");
   o.add("dynamic_sampling", &dynamic_sampling, "drop groups whose rewards are all equal and refill from new prompts (DAPO)");
   o.add("max_refill_rounds", &max_refill_rounds, "refill rounds per step for dynamic sampling");
@@ -387,7 +387,6 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
         sp.truncated = ro.sample.truncated;
         mb.spans.push_back(sp);
       }
-      mb.old_lp.resize(mb.N, 0.f);
       size_t N = (size_t)mb.N;
       if (ref) {
         ref->forward(mb.ids.data(), mb.tg.data(), mb.N, mb.seqs, temp, false);
