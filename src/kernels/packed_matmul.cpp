@@ -7,6 +7,9 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace r1 {
@@ -71,9 +74,9 @@ void PackedMatmul::forward(float* out, const float* a, const float* bias, int M)
   using tag = memory::format_tag;
   Impl& m = *impl_;
   if (M <= 0) return;
-  // A row or two is a read of the matrix, and sgemm's gemv path reads it faster than the blocked kernel and its
-  // per-call setup (measured: 1 x 32000 x 1024, 4.3 vs 5.3 ms; decode at batch 1 of a hidden-256 model 2.9 vs
-  // 5.5 ms per token). From 8 rows on the packed product is 2-3x faster (64 x 3072 x 1024: 1.9 vs 6.8 ms).
+  // A row or two is a read of the matrix, and sgemm's gemv path reads it at least as fast as the blocked kernel
+  // with its per-call setup (a standalone timing: 1 x 32000 x 1024, 4.3 ms sgemm vs 5.3 ms packed). From 8 rows
+  // on the packed product is 2-3x faster (bench_generate, batch 8 and 64).
   if (!m.packed || M < 4) return matmul_forward(out, a, m.w, bias, M, m.N, m.K);
   auto key = std::make_pair(M, bias != nullptr);
   auto it = m.prims.find(key);
