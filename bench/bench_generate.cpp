@@ -11,6 +11,7 @@
 // Usage (from the repo root): bench_generate [--no-torch] [--quick] [--hidden 256,512] [--torch-script PATH]
 // On a shared machine run both with OMP_WAIT_POLICY=passive (inherited by the torch subprocess): spinning OpenMP
 // threads that lose their core make every barrier cost a scheduler time slice.
+#include "formats/dtype.h"
 #include "model/transformer.h"
 #include "rollout/engine.h"
 
@@ -57,6 +58,13 @@ static void fast_init(Model& m, uint64_t seed, float std) {
   }
 }
 
+// Every parameter rounded to the nearest bf16 value: the model a bf16 checkpoint loads as.
+static void round_to_bf16(Model& m) {
+  float* p = m.params();
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < m.n_params; i++) p[i] = bf16_to_f32(f32_to_bf16(p[i]));
+}
+
 struct Result {
   double prefill_tps = 0, decode_tps = 0, decode_ms = 0;
 };
@@ -88,13 +96,14 @@ static Result run_engine(const Model& m, int batch, int prompt_len, int new_toke
   return r;
 }
 
-static bool run_torch(const std::string& script, int C, int batch, int prompt_len, int new_tokens, Result& r) {
+static bool run_torch(const std::string& script, int C, int batch, int prompt_len, int new_tokens, Result& r,
+                      const std::string& dtype = "float32") {
   ModelConfig c = bench_config(C, 8);
   std::string cmd = "/usr/bin/python3 " + script + " --hidden " + std::to_string(C) + " --layers 4 --heads " +
                     std::to_string(c.NH) + " --kv-heads " + std::to_string(c.NKV) + " --inter " + std::to_string(c.FF) +
                     " --vocab " + std::to_string(c.V) + " --batch " + std::to_string(batch) + " --prompt-len " +
                     std::to_string(prompt_len) + " --new-tokens " + std::to_string(new_tokens) + " --threads " +
-                    std::to_string(omp_get_max_threads()) + " 2>&1";
+                    std::to_string(omp_get_max_threads()) + " --dtype " + dtype + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return false;
   std::string outp;
@@ -187,15 +196,25 @@ int main(int argc, char** argv) {
   }
   struct Pre { int C; Result r1, th; bool have; };
   std::vector<Pre> prefills;
+  // batch-1 decode of the same model with bf16-valued weights (a bf16 checkpoint): the engine multiplies by bf16
+  // copies of its matrices (half the bytes, same products); PyTorch fp32 (what HF loads on CPU by default) and bf16
+  struct Bf16Row { int C; Result r1, fp32, th32, th16; bool have32, have16; };
+  std::vector<Bf16Row> bf16rows;
   for (int C : hiddens) {
     Model m(bench_config(C, 512));
     fast_init(m, 1, 0.02f);
     double b1 = 0;
+    Bf16Row bf{C, Result(), Result(), Result(), Result(), false, false};
     for (auto s : shapes) {
       Result a = run_engine(m, s.batch, s.prompt, s.gen, 7);
       Result t;
       bool ht = torch && run_torch(script, C, s.batch, s.prompt, s.gen, t);
-      if (s.batch == 1) b1 = a.decode_tps;
+      if (s.batch == 1) {
+        b1 = a.decode_tps;
+        bf.fp32 = a;
+        bf.th32 = t;
+        bf.have32 = ht;
+      }
       std::printf("| %d | %.1fM | %d | %d | %d | %.0f | %s | %s | %.2f | %s |\n", C, m.n_params / 1e6, s.batch, s.prompt,
                   s.gen, a.decode_tps, ht ? std::to_string((int)t.decode_tps).c_str() : "-",
                   ht ? (std::to_string(a.decode_tps / t.decode_tps).substr(0, 5) + "x").c_str() : "-", a.decode_ms,
@@ -209,12 +228,30 @@ int main(int argc, char** argv) {
     Pre p{C, run_engine(m, pb, pl, 2, 9), Result(), false};
     p.have = torch && run_torch(script, C, pb, pl, 2, p.th);
     prefills.push_back(p);
+    const Shape s1 = shapes[0];
+    round_to_bf16(m);
+    bf.r1 = run_engine(m, s1.batch, s1.prompt, s1.gen, 7);
+    bf.have16 = torch && run_torch(script, C, s1.batch, s1.prompt, s1.gen, bf.th16, "bfloat16");
+    bf16rows.push_back(bf);
   }
   if (!prefills.empty()) std::printf("\n| hidden | prefill batch x prompt | r1 prefill tok/s | torch prefill tok/s | ratio |\n|---|---|---|---|---|\n");
   for (auto& p : prefills)
     std::printf("| %d | 4 x %d | %.0f | %s | %s |\n", p.C, quick ? 64 : 128, p.r1.prefill_tps,
                 p.have ? std::to_string((int)p.th.prefill_tps).c_str() : "-",
                 p.have ? (std::to_string(p.r1.prefill_tps / p.th.prefill_tps).substr(0, 5) + "x").c_str() : "-");
+
+  if (!bf16rows.empty())
+    std::printf("\n| hidden | batch-1 decode, bf16-valued weights | r1 tok/s | r1 fp32 weights tok/s | torch fp32 tok/s | "
+                "ratio vs torch fp32 | torch bf16 tok/s | ratio vs torch bf16 |\n|---|---|---|---|---|---|---|---|\n");
+  auto ratio = [](bool have, double a, double b) {
+    return have ? std::to_string(a / b).substr(0, 5) + "x" : std::string("-");
+  };
+  for (auto& b : bf16rows)
+    std::printf("| %d | %d prompt, %d new | %.0f | %.0f | %s | %s | %s | %s |\n", b.C, shapes[0].prompt, shapes[0].gen,
+                b.r1.decode_tps, b.fp32.decode_tps, b.have32 ? std::to_string((int)b.th32.decode_tps).c_str() : "-",
+                ratio(b.have32, b.r1.decode_tps, b.th32.decode_tps).c_str(),
+                b.have16 ? std::to_string((int)b.th16.decode_tps).c_str() : "-",
+                ratio(b.have16, b.r1.decode_tps, b.th16.decode_tps).c_str());
 
   // Shared prompt: prefill cost with G = 1 vs G = 16 samples of one 256-token prompt.
   if (!big_only) {
@@ -246,11 +283,16 @@ int main(int argc, char** argv) {
     double bw = measure_bandwidth();
     // bytes read per decode token: every matrix used in a matmul (the tied embedding once, as the lm_head)
     size_t mat = (size_t)c.L * ((size_t)c.QKV() * c.C + (size_t)c.C * c.QD() + 3 * (size_t)c.FF * c.C) + (size_t)c.V * c.C;
-    Result r = run_engine(m, 1, 8, 16, 5);
-    double gbs = mat * 4.0 * r.decode_tps / 1e9;
     std::printf("\n| model | params | weights read per token | decode batch 1 | effective GB/s | measured stream GB/s | fraction |\n|---|---|---|---|---|---|---|\n");
-    std::printf("| Qwen2.5-0.5B-sized (random, fp32) | %.0fM | %.0f MB | %.2f tok/s (%.1f ms) | %.1f | %.1f | %.0f%% |\n",
-                m.n_params / 1e6, mat * 4.0 / 1e6, r.decode_tps, r.decode_ms, gbs, bw, 100.0 * gbs / bw);
+    for (int bytes : {4, 2}) {  // fp32 weights, then the same model rounded to bf16 values (a bf16 checkpoint)
+      if (bytes == 2) round_to_bf16(m);
+      Result r = run_engine(m, 1, 8, 16, 5);
+      double gbs = mat * (double)bytes * r.decode_tps / 1e9;
+      std::printf("| Qwen2.5-0.5B-sized (random, %s) | %.0fM | %.0f MB | %.2f tok/s (%.1f ms) | %.1f | %.1f | %.0f%% |\n",
+                  bytes == 4 ? "fp32" : "bf16 values", m.n_params / 1e6, mat * (double)bytes / 1e6, r.decode_tps,
+                  r.decode_ms, gbs, bw, 100.0 * gbs / bw);
+      std::fflush(stdout);
+    }
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch eager peer for the C++ generation benchmark.
 
-Hugging-Face-generate-like loop on a Llama-style decoder (fp32, eager): prefill the whole prompt
+Hugging-Face-generate-like loop on a Llama-style decoder (fp32 or --dtype bfloat16, eager): prefill the whole prompt
 (logits for the last position only), pick the first new token, then decode one token per step,
 appending each layer's K/V to a cache with torch.cat. Greedy by default; --temperature > 0 samples
 from softmax(logits / temperature). One untimed warm-up generation precedes the timed one.
@@ -52,12 +52,15 @@ def main():
     ap.add_argument("--prompt-len", type=int, default=64)
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+                    help="parameter (and so compute) dtype; HF from_pretrained loads float32 on CPU by default")
     a = ap.parse_args()
     if a.new_tokens < 2:
         ap.error("--new-tokens must be >= 2")
 
     cfg, model = build_model(a)
     model.eval()
+    model.to(getattr(torch, a.dtype))
     g = torch.Generator().manual_seed(a.seed + 1)
     prompt = torch.randint(0, cfg.vocab_size, (a.batch, a.prompt_len), generator=g)
     run(model, prompt, min(a.new_tokens, 4), a.temperature, a.seed)  # warm-up
@@ -70,7 +73,7 @@ def main():
         "hidden": cfg.hidden_size, "layers": cfg.num_hidden_layers, "heads": cfg.num_attention_heads,
         "kv_heads": cfg.num_key_value_heads, "head_dim": cfg.head_dim, "inter": cfg.intermediate_size,
         "vocab": cfg.vocab_size, "params": total, "batch": a.batch, "prompt_len": a.prompt_len,
-        "new_tokens": a.new_tokens, "temperature": a.temperature,
+        "new_tokens": a.new_tokens, "temperature": a.temperature, "dtype": a.dtype,
         "prefill_ms": round(t_prefill * 1e3, 3), "decode_ms_per_step": round(t_decode / steps * 1e3, 3),
         "prefill_tokens_per_s": round(a.batch * a.prompt_len / t_prefill, 1),
         "decode_tokens_per_s": round(a.batch * steps / t_decode, 1),

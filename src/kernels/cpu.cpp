@@ -12,6 +12,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#endif
+
 namespace r1 {
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -43,6 +47,105 @@ void matmul_forward(float* out, const float* a, const float* w, const float* bia
     for (int i = 0; i < M; i++) std::memcpy(out + (size_t)i * N, bias, sizeof(float) * N);
   }
   gemm(false, true, M, N, K, 1.f, a, K, w, K, bias ? 1.f : 0.f, out, N);
+}
+
+namespace {
+inline float bf16_bits_to_f32(uint16_t h) {
+  uint32_t b = (uint32_t)h << 16;
+  float f;
+  std::memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+// out rows i0 .. i0+MI-1, columns j0 .. j0+3 of a·w^T, w bf16: 4 weight rows stream together and each is widened
+// once for the MI activation rows (16 lanes of fp32 partial sums per (row, column) pair).
+template <int MI>
+void bf16w_block4(float* out, const float* a, const uint16_t* w, const float* bias, int i0, int j0, int N, int K) {
+  constexpr int RB = 4;
+  float acc[MI][RB];
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  __m512 s[MI][RB];
+  for (int m = 0; m < MI; m++)
+    for (int r = 0; r < RB; r++) s[m][r] = _mm512_setzero_ps();
+  // bf16 -> fp32: zero-extend to 32 bits and shift into the high half (the maskz forms, all lanes on: the plain
+  // ones start from _mm512_undefined, which GCC 12 reports as used uninitialised)
+  auto widen = [](__m256i h) {
+    return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, _mm512_maskz_cvtepu16_epi32(0xFFFF, h), 16));
+  };
+  int k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 wv[RB];
+    for (int r = 0; r < RB; r++)
+      wv[r] = widen(_mm256_loadu_si256((const __m256i*)(w + (size_t)(j0 + r) * K + k)));
+    for (int m = 0; m < MI; m++) {
+      __m512 av = _mm512_loadu_ps(a + (size_t)(i0 + m) * K + k);
+      for (int r = 0; r < RB; r++) s[m][r] = _mm512_fmadd_ps(av, wv[r], s[m][r]);
+    }
+  }
+  if (k < K) {  // the last K % 16 lanes, masked (masked-off lanes load as zero)
+    const __mmask16 mk = (__mmask16)((1u << (K - k)) - 1);
+    __m512 wv[RB];
+    for (int r = 0; r < RB; r++) wv[r] = widen(_mm256_maskz_loadu_epi16(mk, w + (size_t)(j0 + r) * K + k));
+    for (int m = 0; m < MI; m++) {
+      __m512 av = _mm512_maskz_loadu_ps(mk, a + (size_t)(i0 + m) * K + k);
+      for (int r = 0; r < RB; r++) s[m][r] = _mm512_fmadd_ps(av, wv[r], s[m][r]);
+    }
+  }
+  for (int m = 0; m < MI; m++)
+    for (int r = 0; r < RB; r++) {  // lane sums (_mm512_reduce_add_ps trips GCC 12's -Wuninitialized)
+      alignas(64) float lanes[16];
+      _mm512_store_ps(lanes, s[m][r]);
+      float t = 0;
+      for (float v : lanes) t += v;
+      acc[m][r] = t;
+    }
+#else
+  for (int m = 0; m < MI; m++)
+    for (int r = 0; r < RB; r++) {
+      const float* x = a + (size_t)(i0 + m) * K;
+      const uint16_t* wr = w + (size_t)(j0 + r) * K;
+      float t = 0;
+      for (int k = 0; k < K; k++) t += x[k] * bf16_bits_to_f32(wr[k]);
+      acc[m][r] = t;
+    }
+#endif
+  for (int m = 0; m < MI; m++)
+    for (int r = 0; r < RB; r++) out[(size_t)(i0 + m) * N + j0 + r] = acc[m][r] + (bias ? bias[j0 + r] : 0.f);
+}
+}  // namespace
+
+void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const float* bias, int M, int N, int K) {
+  // out[M,N] = a[M,K] · w[N,K]^T, w widened from bf16 exactly; fp32 products and sums
+  if (M <= 0 || N <= 0) return;
+  auto t0 = std::chrono::steady_clock::now();
+  const int N4 = N / 4 * 4;
+#pragma omp parallel
+  {
+    for (int i0 = 0; i0 < M; i0 += 4) {  // groups of up to 4 activation rows, each group reads w once
+      const int mi = std::min(4, M - i0);
+#pragma omp for schedule(static) nowait
+      for (int j0 = 0; j0 < N4; j0 += 4) {
+        switch (mi) {
+          case 1: bf16w_block4<1>(out, a, w, bias, i0, j0, N, K); break;
+          case 2: bf16w_block4<2>(out, a, w, bias, i0, j0, N, K); break;
+          case 3: bf16w_block4<3>(out, a, w, bias, i0, j0, N, K); break;
+          default: bf16w_block4<4>(out, a, w, bias, i0, j0, N, K); break;
+        }
+      }
+    }
+#pragma omp single
+    for (int i = 0; i < M; i++)  // the last N % 4 columns
+      for (int j = N4; j < N; j++) {
+        const float* x = a + (size_t)i * K;
+        const uint16_t* wr = w + (size_t)j * K;
+        float t = 0;
+        for (int k = 0; k < K; k++) t += x[k] * bf16_bits_to_f32(wr[k]);
+        out[(size_t)i * N + j] = t + (bias ? bias[j] : 0.f);
+      }
+  }
+  GemmStats& gs = gemm_stats();
+  gs.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  gs.flops += 2.0 * M * N * K;
 }
 
 void matmul_backward(float* da, float* dw, float* dbias, const float* dout, const float* a, const float* w, int M,

@@ -29,6 +29,12 @@ void matmul_backward(float* da, float* dw, float* dbias, const float* dout, cons
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* a, int lda, const float* b,
           int ldb, float beta, float* c, int ldc);
 
+// The same product with the weight stored as bf16 [N, K] (uint16 bit patterns), computed in fp32: every weight
+// is widened exactly, products and sums are fp32, so for weights that ARE bf16 values (a bf16 checkpoint) this
+// equals matmul_forward up to summation order while reading half the bytes. For the few rows of decoding (M up
+// to a handful), where a product is a read of the matrix. OpenMP over N.
+void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const float* bias, int M, int N, int K);
+
 // The same product with the weight packed once: w [N, K] is reordered into the blocked layout oneDNN's matmul
 // prefers and kept, for the many products of one generate() call over unchanging weights (oneDNN's sgemm packs its
 // operand on every call). Equal to matmul_forward up to summation order; falls back to it where oneDNN has no fast
@@ -42,6 +48,9 @@ class PackedMatmul {
   // out[M, N] = a[M, K] · w^T (+ bias[N]).
   void forward(float* out, const float* a, const float* bias, int M);
   bool packed() const;  // false: every call is matmul_forward
+  // true: every entry of w is a bf16 value (a bf16 checkpoint), and products of fewer than 4 rows use a bf16 copy
+  // (matmul_forward_bf16w: the same products, exactly widened, half the bytes read)
+  bool bf16_weights() const;
 
  private:
   struct Impl;
@@ -137,6 +146,7 @@ void logprob_backward(F* logits_to_dlogits, const F* dlp, const F* dent, const F
 // ---- scalar reference versions (oracles for tests) -------------------------------------------------------------
 namespace ref {
 void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
+void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const float* bias, int M, int N, int K);
 void matmul_backward(float* da, float* dw, float* dbias, const float* dout, const float* a, const float* w, int M,
                      int N, int K);
 void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int N, int C, float eps);

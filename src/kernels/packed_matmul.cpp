@@ -6,11 +6,13 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace r1 {
 
@@ -30,6 +32,7 @@ struct PackedMatmul::Impl {
   dnnl::memory::desc wdesc;
   dnnl::memory wpacked;
   bool packed = false;
+  std::vector<uint16_t> wbf16;  // [N, K] the weight as bf16 when every entry is a bf16 value (else empty)
   std::map<std::pair<int, bool>, std::unique_ptr<dnnl::matmul>> prims;  // (M, bias) -> primitive, or null: fallback
 };
 
@@ -42,6 +45,25 @@ PackedMatmul::PackedMatmul(const float* w, int N, int K) : impl_(std::make_uniqu
   m.N = N;
   m.K = K;
   m.w = w;
+  // A weight whose every entry is a bf16 value (a bf16 checkpoint: low 16 bits zero) is also kept as bf16, for
+  // the products of a few rows: they read the matrix, and half the bytes is the same product, exactly widened.
+  {
+    const size_t n = (size_t)N * K;
+    bool exact = true;
+    for (size_t i = 0; i < n && exact; i++) {
+      uint32_t b;
+      std::memcpy(&b, w + i, sizeof b);
+      exact = (b & 0xFFFFu) == 0;
+    }
+    if (exact) {
+      m.wbf16.resize(n);
+      for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        std::memcpy(&b, w + i, sizeof b);
+        m.wbf16[i] = (uint16_t)(b >> 16);
+      }
+    }
+  }
   try {
     engine& eng = cpu_engine();
     m.stream = stream(eng);
@@ -67,6 +89,7 @@ PackedMatmul::PackedMatmul(PackedMatmul&&) noexcept = default;
 PackedMatmul& PackedMatmul::operator=(PackedMatmul&&) noexcept = default;
 
 bool PackedMatmul::packed() const { return impl_->packed; }
+bool PackedMatmul::bf16_weights() const { return !impl_->wbf16.empty(); }
 
 void PackedMatmul::forward(float* out, const float* a, const float* bias, int M) {
   using namespace dnnl;
@@ -77,6 +100,8 @@ void PackedMatmul::forward(float* out, const float* a, const float* bias, int M)
   // A row or two is a read of the matrix, and sgemm's gemv path reads it at least as fast as the blocked kernel
   // with its per-call setup (a standalone timing: 1 x 32000 x 1024, 4.3 ms sgemm vs 5.3 ms packed). From 8 rows
   // on the packed product is 2-3x faster (bench_generate, batch 8 and 64).
+  // With bf16 weights those few rows read half the bytes (matmul_forward_bf16w).
+  if (M < 4 && !m.wbf16.empty()) return matmul_forward_bf16w(out, a, m.wbf16.data(), bias, M, m.N, m.K);
   if (!m.packed || M < 4) return matmul_forward(out, a, m.w, bias, M, m.N, m.K);
   auto key = std::make_pair(M, bias != nullptr);
   auto it = m.prims.find(key);

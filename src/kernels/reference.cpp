@@ -2,6 +2,7 @@
 #include "kernels/kernels.h"
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace r1::ref {
@@ -11,6 +12,20 @@ void matmul_forward(float* out, const float* a, const float* w, const float* bia
     for (int j = 0; j < N; j++) {
       double s = bias ? bias[j] : 0.0;
       for (int k = 0; k < K; k++) s += (double)a[(size_t)i * K + k] * w[(size_t)j * K + k];
+      out[(size_t)i * N + j] = (float)s;
+    }
+}
+
+void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const float* bias, int M, int N, int K) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double s = bias ? bias[j] : 0.0;
+      for (int k = 0; k < K; k++) {
+        uint32_t bits = (uint32_t)w[(size_t)j * K + k] << 16;
+        float wf;
+        std::memcpy(&wf, &bits, sizeof wf);
+        s += (double)a[(size_t)i * K + k] * wf;
+      }
       out[(size_t)i * N + j] = (float)s;
     }
 }

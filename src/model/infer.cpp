@@ -22,6 +22,12 @@ Inference::Inference(const Model& model, KVCache& cache, bool pack_weights) : m_
   }
 }
 
+int Inference::bf16_matrices() const {
+  int n = head_ && head_->bf16_weights();
+  for (const auto& p : packed_) n += p.qkv.bf16_weights() + p.o.bf16_weights() + p.gu.bf16_weights() + p.down.bf16_weights();
+  return n;
+}
+
 void Inference::ensure(int rows, int logit_rows) {
   const ModelConfig& c = m_.cfg;
   if (rows > cap_rows_) {

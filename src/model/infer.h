@@ -39,6 +39,9 @@ class Inference {
   long long rows = 0, calls = 0;
 
   const Model& model() const { return m_; }
+  // Weight matrices whose entries are all bf16 values (a bf16 checkpoint's), multiplied from a bf16 copy when a
+  // call has fewer than 4 rows (PackedMatmul::bf16_weights): decoding one or two sequences reads half the bytes.
+  int bf16_matrices() const;
   KVCache& cache() { return cache_; }
 
  private:

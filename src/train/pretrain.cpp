@@ -38,6 +38,7 @@ void PretrainConfig::declare(OptionSet& o) {
   o.add("corpus_p_minus", &corpus_p_minus, "builtin corpus: probability of each operator being '-' (0: sums only; match the task's p_minus)");
   o.add("corpus_working_reply", &corpus_working_reply, "builtin corpus: fraction of step-by-step working documents framed as an Assistant's reply (the rest are plain text); lower makes the base answer directly");
   o.add("corpus_reply_tags", &corpus_reply_tags, "builtin corpus: fraction of Assistant replies marked up with <think>/<answer> (the rare behaviour RL reinforces)");
+  o.add("corpus_mix", &corpus_mix, "builtin corpus: shares of document kinds, a map of direct / dialogue / working / facts / answer_key / notes / tagged to a fraction (unnamed kinds keep src/data/corpus.h's defaults; prose gets what is left)");
   o.add("init", &init, "Hugging Face model folder to continue from (empty: a new model from model.*)");
   o.add("tokenizer", &tokenizer, "tokenizer for a text corpus (empty: built-in byte-level tokenizer)");
   o.add("model.arch", &arch, "llama | qwen2 | qwen3 for a new model");
@@ -91,6 +92,25 @@ static std::vector<int> build_token_stream(const PretrainConfig& c, const Tokeni
     cc.p_working_reply = c.corpus_working_reply;
     cc.p_minus = c.corpus_p_minus;
     cc.max_operands = c.corpus_max_operands;
+    R1_CHECK(c.corpus_mix.is_object(), "pretrain: field 'corpus_mix' expects a map of document kind to share, got ",
+             c.corpus_mix.dump());
+    const std::pair<const char*, double*> kinds[] = {
+        {"direct", &cc.p_direct}, {"dialogue", &cc.p_dialogue}, {"working", &cc.p_working}, {"facts", &cc.p_facts},
+        {"answer_key", &cc.p_answer_key}, {"notes", &cc.p_notes}, {"tagged", &cc.p_tagged}};
+    for (auto& [k, v] : c.corpus_mix.items()) {
+      double* dst = nullptr;
+      for (auto& kd : kinds)
+        if (k == kd.first) dst = kd.second;
+      R1_CHECK(dst, "pretrain: corpus_mix has an unknown kind '", k,
+               "'; expected direct, dialogue, working, facts, answer_key, notes or tagged");
+      R1_CHECK(v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1, "pretrain: corpus_mix.", k,
+               " must be a number in [0, 1], got ", v.dump());
+      *dst = v.get<double>();
+    }
+    double total = 0;
+    for (auto& kd : kinds) total += *kd.second;
+    R1_CHECK(total <= 1 + 1e-9, "pretrain: corpus_mix shares (with the defaults of kinds not named) add up to ", total,
+             ", more than 1 (prose gets 1 minus the total)");
     for (const auto& d : synthetic_arithmetic_docs(cc)) add_doc(d);
   } else {
     std::string text = read_file(c.corpus);

@@ -19,6 +19,8 @@ struct PretrainConfig {
   double corpus_p_minus = 0.3;             // builtin corpus: probability of each operator being '-'
   double corpus_reply_tags = 0.25;         // builtin corpus: fraction of Assistant replies that use the tags
   double corpus_working_reply = 0.5;       // builtin corpus: fraction of working documents framed as a reply
+  nlohmann::json corpus_mix = nlohmann::json::object();  // builtin corpus: document shares by kind, overriding
+                                                         // CorpusConfig's defaults ({dialogue: 0.35, ...})
   std::string init;                        // model folder to continue from; empty = new model below
   std::string tokenizer;                   // tokenizer path for a text corpus; empty = built-in byte-level
   std::string arch = "qwen2";              // llama | qwen2 | qwen3

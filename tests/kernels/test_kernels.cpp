@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -202,6 +203,59 @@ TEST(FastVsReference, PackedMatmul) {
         expect_close(o1, o2, 1e-4f, "packed forward");
       }
     }
+  }
+}
+
+// Weights rounded to bf16 values (a bf16 checkpoint's), as bit patterns and as the fp32 values they stand for.
+static void bf16_weights(std::vector<float>& w, std::vector<uint16_t>& bits) {
+  bits.resize(w.size());
+  for (size_t i = 0; i < w.size(); i++) {  // truncation: the upper half of the fp32 pattern is a bf16 value
+    uint32_t b;
+    std::memcpy(&b, &w[i], sizeof b);
+    bits[i] = (uint16_t)(b >> 16);
+    b &= 0xFFFF0000u;
+    std::memcpy(&w[i], &b, sizeof b);
+  }
+}
+
+TEST(FastVsReference, MatmulBf16Weights) {
+  // every K remainder (mod 16) path, N not a multiple of 4, 1-9 activation rows (groups of 4 and leftovers)
+  for (auto [N, K] : {std::pair{53, 129}, std::pair{64, 16}, std::pair{7, 5}, std::pair{1000, 96}, std::pair{3, 40}}) {
+    auto w = frandn((size_t)N * K, 11);
+    std::vector<uint16_t> wb;
+    bf16_weights(w, wb);
+    auto b = frandn(N, 12);
+    for (int M : {1, 2, 3, 4, 5, 9}) {
+      for (bool bias : {false, true}) {
+        auto a = frandn((size_t)M * K, 13 + M);
+        std::vector<float> o1((size_t)M * N, -7.f), o2((size_t)M * N), o3((size_t)M * N);
+        matmul_forward_bf16w(o1.data(), a.data(), wb.data(), bias ? b.data() : nullptr, M, N, K);
+        ref::matmul_forward_bf16w(o2.data(), a.data(), wb.data(), bias ? b.data() : nullptr, M, N, K);
+        ref::matmul_forward(o3.data(), a.data(), w.data(), bias ? b.data() : nullptr, M, N, K);
+        expect_close(o1, o2, 1e-4f, "bf16-weight forward vs its reference");
+        // the widened weights are exactly the fp32 values: the fp32 product in double is the same number
+        for (size_t i = 0; i < o2.size(); i++) ASSERT_EQ(o2[i], o3[i]) << i;
+      }
+    }
+  }
+}
+
+TEST(FastVsReference, PackedMatmulUsesBf16OnlyForBf16Values) {
+  const int N = 300, K = 72;
+  auto w = frandn((size_t)N * K, 21);
+  PackedMatmul fp(w.data(), N, K);
+  EXPECT_FALSE(fp.bf16_weights());  // random fp32 values are not bf16 values: no lossy copy is made
+  std::vector<uint16_t> wb;
+  bf16_weights(w, wb);
+  PackedMatmul bf(w.data(), N, K);
+  EXPECT_TRUE(bf.bf16_weights());
+  auto b = frandn(N, 22);
+  for (int M : {1, 2, 3, 4, 8}) {
+    auto a = frandn((size_t)M * K, 23 + M);
+    std::vector<float> o1((size_t)M * N), o2((size_t)M * N);
+    bf.forward(o1.data(), a.data(), b.data(), M);
+    ref::matmul_forward(o2.data(), a.data(), w.data(), b.data(), M, N, K);
+    expect_close(o1, o2, 1e-4f, "packed forward, bf16 weights");
   }
 }
 

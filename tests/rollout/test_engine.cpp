@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <map>
 #include <cmath>
+#include <cstring>
 
 using namespace r1;
 
@@ -124,6 +125,34 @@ TEST(Inference, BiggerRandomModelMatchesFullForward) {
     prompts.push_back(p);
   }
   greedy_cached_vs_full(m, prompts, 10, 1e-4, 2);
+}
+
+// Every parameter rounded to a bf16 value (truncation), as a bf16 checkpoint loads.
+static void round_params_to_bf16(Model& m) {
+  float* p = m.params();
+  for (size_t i = 0; i < m.n_params; i++) {
+    uint32_t b;
+    std::memcpy(&b, p + i, sizeof b);
+    b &= 0xFFFF0000u;
+    std::memcpy(p + i, &b, sizeof b);
+  }
+}
+
+TEST(Inference, Bf16CheckpointDecodesFromBf16CopyAndMatchesFullForward) {
+  // A model whose weights are bf16 values decodes one or two sequences from bf16 copies of its matrices (half
+  // the bytes); the products are the same numbers, so the cached logits still equal the training forward's.
+  ModelConfig cfg = ModelConfig::tiny(Arch::Qwen2, 300, 96, 2, 4, 2, 200, 128);
+  Model m(cfg);
+  m.init_random(13, 0.1f);
+  {
+    KVCache cache(m.cfg, 1, 8);
+    EXPECT_EQ(Inference(m, cache).bf16_matrices(), 0) << "fp32 weights must not be rounded";
+  }
+  round_params_to_bf16(m);
+  KVCache cache(m.cfg, 1, 8);
+  EXPECT_EQ(Inference(m, cache).bf16_matrices(), 4 * cfg.L + 1);
+  greedy_cached_vs_full(m, {{1, 5, 9, 13, 17}}, 12, 1e-4);      // batch 1: every decode step on the bf16 copies
+  greedy_cached_vs_full(m, {{2, 60, 7}, {9, 9, 9}}, 8, 1e-4);   // batch 2
 }
 
 TEST(Inference, BadInputsAreClearErrors) {
@@ -247,6 +276,29 @@ TEST_P(Families, SampledLogprobsEqualTrainerRecomputation) {
     }
     EXPECT_GT(checked, 50);
   }
+}
+
+TEST(Engine, Bf16CheckpointLogprobsEqualTrainerRecomputation) {
+  // One sequence at a time (max_batch 1): every decode step multiplies by the bf16 copies of the weights.
+  Model m = Model::load(fixture("model_qwen2"));
+  round_params_to_bf16(m);
+  Engine e(m);
+  GenConfig c = sampled_config();
+  c.max_batch = 1;
+  auto rq = some_requests(m.cfg.V, 2, 2);
+  auto out = e.generate(rq, c);
+  int checked = 0;
+  for (auto& s : out) {
+    std::vector<int> seq = rq[s.request].prompt;
+    const int P = (int)seq.size();
+    seq.insert(seq.end(), s.ids.begin(), s.ids.end());
+    std::vector<int> tg(seq.size(), -1);
+    for (size_t t = P - 1; t + 1 < seq.size(); t++) tg[t] = seq[t + 1];
+    m.forward(seq.data(), tg.data(), 1, (int)seq.size(), c.sampling.temperature);
+    for (size_t t = 0; t < s.ids.size(); t++, checked++)
+      EXPECT_NEAR(s.logprobs[t], m.act().lp[P - 1 + t], 1e-5) << "sample " << s.sample_index << " token " << t;
+  }
+  EXPECT_GT(checked, 20);
 }
 
 TEST(Engine, SameSeedSameOutputsWhateverBatchAndThreads) {
