@@ -65,6 +65,43 @@ void PretrainConfig::declare(OptionSet& o) {
 
 static const std::vector<std::string> kSpecials = {"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"};
 
+CorpusConfig builtin_corpus_config(const PretrainConfig& c) {
+  R1_CHECK(c.corpus_max_operands >= 2 && c.corpus_max_value >= 1,
+           "pretrain: corpus_max_operands must be >= 2 and corpus_max_value >= 1 (got ", c.corpus_max_operands, ", ",
+           c.corpus_max_value, ")");
+  R1_CHECK(c.corpus_p_minus >= 0 && c.corpus_p_minus <= 1 && c.corpus_reply_tags >= 0 && c.corpus_reply_tags <= 1 &&
+               c.corpus_working_reply >= 0 && c.corpus_working_reply <= 1,
+           "pretrain: corpus_p_minus, corpus_reply_tags and corpus_working_reply are probabilities in [0, 1]");
+  CorpusConfig cc;
+  cc.seed = (uint64_t)c.corpus_seed;
+  cc.n_docs = c.corpus_docs;
+  cc.max_value = c.corpus_max_value;
+  cc.p_reply_tags = c.corpus_reply_tags;
+  cc.p_working_reply = c.corpus_working_reply;
+  cc.p_minus = c.corpus_p_minus;
+  cc.max_operands = c.corpus_max_operands;
+  R1_CHECK(c.corpus_mix.is_object(), "pretrain: field 'corpus_mix' expects a map of document kind to share, got ",
+           c.corpus_mix.dump());
+  const std::pair<const char*, double*> kinds[] = {
+      {"direct", &cc.p_direct}, {"dialogue", &cc.p_dialogue}, {"working", &cc.p_working}, {"facts", &cc.p_facts},
+      {"answer_key", &cc.p_answer_key}, {"notes", &cc.p_notes}, {"tagged", &cc.p_tagged}};
+  for (auto& [k, v] : c.corpus_mix.items()) {
+    double* dst = nullptr;
+    for (auto& kd : kinds)
+      if (k == kd.first) dst = kd.second;
+    R1_CHECK(dst, "pretrain: corpus_mix has an unknown kind '", k,
+             "'; expected direct, dialogue, working, facts, answer_key, notes or tagged");
+    R1_CHECK(v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1, "pretrain: corpus_mix.", k,
+             " must be a number in [0, 1], got ", v.dump());
+    *dst = v.get<double>();
+  }
+  double total = 0;
+  for (auto& kd : kinds) total += *kd.second;
+  R1_CHECK(total <= 1 + 1e-9, "pretrain: corpus_mix shares (with the defaults of kinds not named) add up to ", total,
+           ", more than 1 (prose gets 1 minus the total)");
+  return cc;
+}
+
 static std::vector<int> build_token_stream(const PretrainConfig& c, const Tokenizer& tok) {
   std::vector<int> ids;
   int eos = tok.eos_id();
@@ -78,40 +115,7 @@ static std::vector<int> build_token_stream(const PretrainConfig& c, const Tokeni
     ids.push_back(eos);
   };
   if (c.corpus == "builtin") {
-    R1_CHECK(c.corpus_max_operands >= 2 && c.corpus_max_value >= 1,
-             "pretrain: corpus_max_operands must be >= 2 and corpus_max_value >= 1 (got ", c.corpus_max_operands, ", ",
-             c.corpus_max_value, ")");
-    R1_CHECK(c.corpus_p_minus >= 0 && c.corpus_p_minus <= 1 && c.corpus_reply_tags >= 0 && c.corpus_reply_tags <= 1 &&
-                 c.corpus_working_reply >= 0 && c.corpus_working_reply <= 1,
-             "pretrain: corpus_p_minus, corpus_reply_tags and corpus_working_reply are probabilities in [0, 1]");
-    CorpusConfig cc;
-    cc.seed = (uint64_t)c.corpus_seed;
-    cc.n_docs = c.corpus_docs;
-    cc.max_value = c.corpus_max_value;
-    cc.p_reply_tags = c.corpus_reply_tags;
-    cc.p_working_reply = c.corpus_working_reply;
-    cc.p_minus = c.corpus_p_minus;
-    cc.max_operands = c.corpus_max_operands;
-    R1_CHECK(c.corpus_mix.is_object(), "pretrain: field 'corpus_mix' expects a map of document kind to share, got ",
-             c.corpus_mix.dump());
-    const std::pair<const char*, double*> kinds[] = {
-        {"direct", &cc.p_direct}, {"dialogue", &cc.p_dialogue}, {"working", &cc.p_working}, {"facts", &cc.p_facts},
-        {"answer_key", &cc.p_answer_key}, {"notes", &cc.p_notes}, {"tagged", &cc.p_tagged}};
-    for (auto& [k, v] : c.corpus_mix.items()) {
-      double* dst = nullptr;
-      for (auto& kd : kinds)
-        if (k == kd.first) dst = kd.second;
-      R1_CHECK(dst, "pretrain: corpus_mix has an unknown kind '", k,
-               "'; expected direct, dialogue, working, facts, answer_key, notes or tagged");
-      R1_CHECK(v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1, "pretrain: corpus_mix.", k,
-               " must be a number in [0, 1], got ", v.dump());
-      *dst = v.get<double>();
-    }
-    double total = 0;
-    for (auto& kd : kinds) total += *kd.second;
-    R1_CHECK(total <= 1 + 1e-9, "pretrain: corpus_mix shares (with the defaults of kinds not named) add up to ", total,
-             ", more than 1 (prose gets 1 minus the total)");
-    for (const auto& d : synthetic_arithmetic_docs(cc)) add_doc(d);
+    for (const auto& d : synthetic_arithmetic_docs(builtin_corpus_config(c))) add_doc(d);
   } else {
     std::string text = read_file(c.corpus);
     bool jsonl = c.corpus.size() > 6 && c.corpus.substr(c.corpus.size() - 6) == ".jsonl";

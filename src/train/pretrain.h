@@ -2,6 +2,7 @@
 // cosine schedule, gradient accumulation and clipping; progress on stderr, metrics.jsonl, atomic checkpoints and
 // exact resume.
 #pragma once
+#include "data/corpus.h"
 #include "train/optim.h"
 #include "train/options.h"
 
@@ -41,5 +42,8 @@ struct PretrainConfig {
 
 // Runs the whole job; returns the final training loss.
 float run_pretrain(const PretrainConfig& c);
+
+// The builtin corpus's settings from the corpus_* fields (checked: one clear error naming the field).
+CorpusConfig builtin_corpus_config(const PretrainConfig& c);
 
 }  // namespace r1

@@ -120,6 +120,40 @@ TEST(Pretrain, KillNineAndResumeIsBitExact) {
   expect_same_metrics(a, b);
 }
 
+TEST(Pretrain, CorpusMixSetsSharesAndRejectsBadMaps) {
+  PretrainConfig c;
+  OptionSet o;
+  c.declare(o);
+  o.apply_overrides({"corpus_mix={dialogue: 0.35, working: 0.4, facts: 0.1}"});
+  CorpusConfig cc = builtin_corpus_config(c);
+  EXPECT_DOUBLE_EQ(cc.p_dialogue, 0.35);
+  EXPECT_DOUBLE_EQ(cc.p_working, 0.4);
+  EXPECT_DOUBLE_EQ(cc.p_direct, CorpusConfig().p_direct);  // kinds not named keep the defaults
+  // the shares reach the documents: all dialogue, no tags -> every document is a direct "User: ... Assistant: N."
+  o.apply_overrides({"corpus_mix={direct: 0, dialogue: 1, working: 0, facts: 0, answer_key: 0, notes: 0, tagged: 0}",
+                     "corpus_reply_tags=0", "corpus_docs=50"});
+  for (const auto& d : synthetic_arithmetic_docs(builtin_corpus_config(c))) {
+    EXPECT_NE(d.find("User: What is "), std::string::npos) << d;
+    EXPECT_EQ(d.find("<"), std::string::npos) << d;
+  }
+  auto expect_error = [&](const std::string& mix, const std::string& needle) {
+    PretrainConfig b;
+    OptionSet ob;
+    b.declare(ob);
+    ob.apply_overrides({"corpus_mix=" + mix});
+    try {
+      builtin_corpus_config(b);
+      ADD_FAILURE() << mix << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error("{dialog: 0.2}", "unknown kind 'dialog'");
+  expect_error("{working: 1.5}", "corpus_mix.working must be a number in [0, 1]");
+  expect_error("{working: 0.9, dialogue: 0.5}", "more than 1");
+  expect_error("[0.1, 0.2]", "expects a map");
+}
+
 TEST(Options, RecipeOverridesAndErrors) {
   PretrainConfig c;
   OptionSet o;
