@@ -250,6 +250,25 @@ TEST_P(Families, EngineGreedyMatchesPyTorch) {
 
 // The property that makes importance-sampling patches unnecessary: the trainer's recomputation (Model::forward
 // at the sampling temperature, act().lp) equals the log-probs the engine reported.
+// Recomputes every sample's sequence with the training forward at temperature T and compares its per-token
+// log-probs with the engine's; returns how many tokens were compared.
+static int expect_logprobs_equal_trainer(Model& m, const std::vector<GenRequest>& rq,
+                                         const std::vector<GenSample>& out, float T) {
+  int checked = 0;
+  for (auto& s : out) {
+    std::vector<int> seq = rq[s.request].prompt;
+    const int P = (int)seq.size();
+    seq.insert(seq.end(), s.ids.begin(), s.ids.end());
+    std::vector<int> tg(seq.size(), -1);
+    for (size_t t = P - 1; t + 1 < seq.size(); t++) tg[t] = seq[t + 1];
+    m.forward(seq.data(), tg.data(), 1, (int)seq.size(), T);
+    for (size_t t = 0; t < s.ids.size(); t++, checked++)
+      EXPECT_NEAR(s.logprobs[t], m.act().lp[P - 1 + t], 1e-5) << "T " << T << " sample " << s.sample_index
+                                                               << " token " << t;
+  }
+  return checked;
+}
+
 TEST_P(Families, SampledLogprobsEqualTrainerRecomputation) {
   Model m = Model::load(fixture(GetParam()));
   Engine e(m);
@@ -260,21 +279,7 @@ TEST_P(Families, SampledLogprobsEqualTrainerRecomputation) {
     auto rq = some_requests(m.cfg.V, 3, 4);
     auto out = e.generate(rq, c);
     ASSERT_EQ(out.size(), 12u);
-    int checked = 0;
-    for (auto& s : out) {
-      std::vector<int> seq = rq[s.request].prompt;
-      const int P = (int)seq.size();
-      seq.insert(seq.end(), s.ids.begin(), s.ids.end());
-      std::vector<int> tg(seq.size(), -1);
-      for (size_t t = P - 1; t + 1 < seq.size(); t++) tg[t] = seq[t + 1];
-      m.forward(seq.data(), tg.data(), 1, (int)seq.size(), T);
-      for (size_t t = 0; t < s.ids.size(); t++) {
-        EXPECT_NEAR(s.logprobs[t], m.act().lp[P - 1 + t], 1e-5) << "T " << T << " sample " << s.sample_index
-                                                                 << " token " << t;
-        checked++;
-      }
-    }
-    EXPECT_GT(checked, 50);
+    EXPECT_GT(expect_logprobs_equal_trainer(m, rq, out, T), 50);
   }
 }
 
@@ -287,18 +292,7 @@ TEST(Engine, Bf16CheckpointLogprobsEqualTrainerRecomputation) {
   c.max_batch = 1;
   auto rq = some_requests(m.cfg.V, 2, 2);
   auto out = e.generate(rq, c);
-  int checked = 0;
-  for (auto& s : out) {
-    std::vector<int> seq = rq[s.request].prompt;
-    const int P = (int)seq.size();
-    seq.insert(seq.end(), s.ids.begin(), s.ids.end());
-    std::vector<int> tg(seq.size(), -1);
-    for (size_t t = P - 1; t + 1 < seq.size(); t++) tg[t] = seq[t + 1];
-    m.forward(seq.data(), tg.data(), 1, (int)seq.size(), c.sampling.temperature);
-    for (size_t t = 0; t < s.ids.size(); t++, checked++)
-      EXPECT_NEAR(s.logprobs[t], m.act().lp[P - 1 + t], 1e-5) << "sample " << s.sample_index << " token " << t;
-  }
-  EXPECT_GT(checked, 20);
+  EXPECT_GT(expect_logprobs_equal_trainer(m, rq, out, c.sampling.temperature), 20);
 }
 
 TEST(Engine, SameSeedSameOutputsWhateverBatchAndThreads) {
