@@ -103,7 +103,7 @@ std::vector<std::string> synthetic_arithmetic_docs(const CorpusConfig& c) {
       case 0: docs.push_back("Q: " + q + " A: " + std::to_string(direct_answer(p, c, r)) + "."); break;
       case 1: {
         std::string a = std::to_string(direct_answer(p, c, r));
-        bool tags = r.uniform() < c.p_reply_tags;
+        bool tags = r.uniform() < c.p_direct_reply_tags;
         std::string pre = r.uniform() < c.p_preamble ? paragraph(r) + " " : "";
         docs.push_back(pre + "User: " + q + " Assistant: " + (tags ? "<answer> " + a + " </answer>" : a + "."));
         break;

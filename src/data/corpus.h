@@ -9,7 +9,7 @@
 //                                                     correct step-by-step working (the latent skill), sometimes
 //                                                     as an Assistant's reply;
 //   facts     "31 + 8 = 39"                           single correct steps (a running total and an operand);
-//             a fraction p_reply_tags of the Assistant replies use the tags (see below);
+//             a fraction of the Assistant replies use the tags (p_reply_tags, p_direct_reply_tags);
 //   markup    rare documents that use the tags on their own: an answer key "Q: What is 5 + 3? <answer> 8
 //             </answer>", scratch notes "<think> 5 + 3 = 8. </think>", and (p_tagged) a worked example with both;
 //   prose     short filler sentences about numbers, or paragraphs of generated prose about lessons, questions and
@@ -33,9 +33,9 @@ struct CorpusConfig {
   double p_direct = 0.10, p_dialogue = 0.15, p_working = 0.45, p_facts = 0.15;
   double p_answer_key = 0.02, p_notes = 0.02, p_tagged = 0.005;
   double p_working_reply = 0.5;   // fraction of working documents framed as "User: ... Assistant: <working>"
-  double p_reply_tags = 0.25;     // fraction of Assistant replies marked up with the tags (a direct reply as
-                                  // "<answer> 88 </answer>", a worked reply as "<think> steps </think> <answer> 88
-                                  // </answer>"): the rare behaviour RL can find and reinforce
+  double p_reply_tags = 0.25;     // fraction of worked Assistant replies marked up with the tags ("<think> steps
+                                  // </think> <answer> 88 </answer>"): the rare behaviour RL can find and reinforce
+  double p_direct_reply_tags = 0.25;  // fraction of direct Assistant replies marked up ("<answer> 88 </answer>")
   double p_preamble = 0.5;        // fraction of dialogues that follow a paragraph of plain prose (so a long
                                   // preamble, like the R1-Zero instructions, does not throw the model)
   double p_wrong_hard = 0.6;      // direct answers to problems with >= 3 operands are wrong this often

@@ -37,7 +37,8 @@ void PretrainConfig::declare(OptionSet& o) {
   o.add("corpus_max_operands", &corpus_max_operands, "builtin corpus: problems have 2 to this many operands (match the task's max_operands)");
   o.add("corpus_p_minus", &corpus_p_minus, "builtin corpus: probability of each operator being '-' (0: sums only; match the task's p_minus)");
   o.add("corpus_working_reply", &corpus_working_reply, "builtin corpus: fraction of step-by-step working documents framed as an Assistant's reply (the rest are plain text); lower makes the base answer directly");
-  o.add("corpus_reply_tags", &corpus_reply_tags, "builtin corpus: fraction of Assistant replies marked up with <think>/<answer> (the rare behaviour RL reinforces)");
+  o.add("corpus_reply_tags", &corpus_reply_tags, "builtin corpus: fraction of worked (step-by-step) Assistant replies marked up with <think>/<answer> (the rare behaviour RL reinforces)");
+  o.add("corpus_direct_reply_tags", &corpus_direct_reply_tags, "builtin corpus: fraction of direct Assistant replies marked up as <answer> N </answer> (a guess in the answer tags)");
   o.add("corpus_mix", &corpus_mix, "builtin corpus: shares of document kinds, a map of direct / dialogue / working / facts / answer_key / notes / tagged to a fraction (unnamed kinds keep src/data/corpus.h's defaults; prose gets what is left)");
   o.add("init", &init, "Hugging Face model folder to continue from (empty: a new model from model.*)");
   o.add("tokenizer", &tokenizer, "tokenizer for a text corpus (empty: built-in byte-level tokenizer)");
@@ -69,14 +70,16 @@ CorpusConfig builtin_corpus_config(const PretrainConfig& c) {
   R1_CHECK(c.corpus_max_operands >= 2 && c.corpus_max_value >= 1,
            "pretrain: corpus_max_operands must be >= 2 and corpus_max_value >= 1 (got ", c.corpus_max_operands, ", ",
            c.corpus_max_value, ")");
-  R1_CHECK(c.corpus_p_minus >= 0 && c.corpus_p_minus <= 1 && c.corpus_reply_tags >= 0 && c.corpus_reply_tags <= 1 &&
-               c.corpus_working_reply >= 0 && c.corpus_working_reply <= 1,
-           "pretrain: corpus_p_minus, corpus_reply_tags and corpus_working_reply are probabilities in [0, 1]");
+  for (auto [name, v] : {std::pair{"corpus_p_minus", c.corpus_p_minus}, {"corpus_reply_tags", c.corpus_reply_tags},
+                         {"corpus_direct_reply_tags", c.corpus_direct_reply_tags},
+                         {"corpus_working_reply", c.corpus_working_reply}})
+    R1_CHECK(v >= 0 && v <= 1, "pretrain: ", name, " is a probability in [0, 1], got ", v);
   CorpusConfig cc;
   cc.seed = (uint64_t)c.corpus_seed;
   cc.n_docs = c.corpus_docs;
   cc.max_value = c.corpus_max_value;
   cc.p_reply_tags = c.corpus_reply_tags;
+  cc.p_direct_reply_tags = c.corpus_direct_reply_tags;
   cc.p_working_reply = c.corpus_working_reply;
   cc.p_minus = c.corpus_p_minus;
   cc.max_operands = c.corpus_max_operands;

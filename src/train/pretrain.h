@@ -18,7 +18,8 @@ struct PretrainConfig {
   int corpus_max_value = 9;                // builtin corpus: operands in [0, corpus_max_value]
   int corpus_max_operands = 5;             // builtin corpus: problems have 2 to this many operands
   double corpus_p_minus = 0.3;             // builtin corpus: probability of each operator being '-'
-  double corpus_reply_tags = 0.25;         // builtin corpus: fraction of Assistant replies that use the tags
+  double corpus_reply_tags = 0.25;         // builtin corpus: fraction of worked Assistant replies that use the tags
+  double corpus_direct_reply_tags = 0.25;  // builtin corpus: fraction of direct Assistant replies that use <answer>
   double corpus_working_reply = 0.5;       // builtin corpus: fraction of working documents framed as a reply
   nlohmann::json corpus_mix = nlohmann::json::object();  // builtin corpus: document shares by kind, overriding
                                                          // CorpusConfig's defaults ({dialogue: 0.35, ...})

@@ -258,6 +258,8 @@ int check_steps(const std::string& s) {
 TEST(Corpus, MixTagsAndLatentSkill) {
   CorpusConfig c;
   c.n_docs = 40000;
+  c.p_reply_tags = 0.3;          // worked replies and direct replies are marked up at different rates
+  c.p_direct_reply_tags = 0.1;
   auto docs = synthetic_arithmetic_docs(c);
   ASSERT_EQ((long)docs.size(), c.n_docs);
   EXPECT_EQ(docs, synthetic_arithmetic_docs(c));  // a pure function of the config
@@ -305,12 +307,16 @@ TEST(Corpus, MixTagsAndLatentSkill) {
   }
   // Proportions (40000 docs: a few standard errors of slack).
   EXPECT_NEAR(n_direct / 40000.0, c.p_direct, 0.01);
-  EXPECT_NEAR(n_dialogue / 40000.0, c.p_dialogue * (1 - c.p_reply_tags), 0.01);
+  EXPECT_NEAR(n_dialogue / 40000.0, c.p_dialogue * (1 - c.p_direct_reply_tags), 0.01);
   EXPECT_NEAR(double(preambles) / n_dialogue, c.p_preamble, 0.03);  // half the dialogues follow a paragraph
   EXPECT_EQ(easy_wrong, 0);                                          // two-operand direct answers are right
   EXPECT_NEAR(double(hard_wrong) / hard, c.p_wrong_hard, 0.02);     // hard direct answers are unreliable
   EXPECT_GT(working, 0.3 * 40000 * 0.9);                             // the latent skill is common, and correct
-  EXPECT_NEAR(double(tagged_replies) / replies, c.p_reply_tags, 0.02);  // tags after "Assistant:" in a few replies
+  // tags after "Assistant:" in a few replies: direct ones and worked ones at their own rates
+  const double worked_replies = c.p_working * c.p_working_reply;
+  EXPECT_NEAR(double(tagged_replies) / replies,
+              (c.p_dialogue * c.p_direct_reply_tags + worked_replies * c.p_reply_tags) / (c.p_dialogue + worked_replies),
+              0.02);
   // the full format: tagged worked replies and worked examples only
   EXPECT_NEAR(full_format / 40000.0, c.p_working * c.p_working_reply * c.p_reply_tags + c.p_tagged, 0.006);
 }

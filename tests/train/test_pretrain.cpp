@@ -131,7 +131,7 @@ TEST(Pretrain, CorpusMixSetsSharesAndRejectsBadMaps) {
   EXPECT_DOUBLE_EQ(cc.p_direct, CorpusConfig().p_direct);  // kinds not named keep the defaults
   // the shares reach the documents: all dialogue, no tags -> every document is a direct "User: ... Assistant: N."
   o.apply_overrides({"corpus_mix={direct: 0, dialogue: 1, working: 0, facts: 0, answer_key: 0, notes: 0, tagged: 0}",
-                     "corpus_reply_tags=0", "corpus_docs=50"});
+                     "corpus_reply_tags=0", "corpus_direct_reply_tags=0", "corpus_docs=50"});
   for (const auto& d : synthetic_arithmetic_docs(builtin_corpus_config(c))) {
     EXPECT_NE(d.find("User: What is "), std::string::npos) << d;
     EXPECT_EQ(d.find("<"), std::string::npos) << d;
