@@ -57,60 +57,38 @@ inline float bf16_bits_to_f32(uint16_t h) {
   return f;
 }
 
-// out rows i0 .. i0+MI-1, columns j0 .. j0+3 of a·w^T, w bf16: 4 weight rows stream together and each is widened
-// once for the MI activation rows (16 lanes of fp32 partial sums per (row, column) pair).
-template <int MI>
-void bf16w_block4(float* out, const float* a, const uint16_t* w, const float* bias, int i0, int j0, int N, int K) {
-  constexpr int RB = 4;
-  float acc[MI][RB];
-#if defined(__AVX512F__) && defined(__AVX512BW__)
-  __m512 s[MI][RB];
-  for (int m = 0; m < MI; m++)
-    for (int r = 0; r < RB; r++) s[m][r] = _mm512_setzero_ps();
-  // bf16 -> fp32: zero-extend to 32 bits and shift into the high half (the maskz forms, all lanes on: the plain
-  // ones start from _mm512_undefined, which GCC 12 reports as used uninitialised)
-  auto widen = [](__m256i h) {
-    return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, _mm512_maskz_cvtepu16_epi32(0xFFFF, h), 16));
-  };
+// Dot product of one bf16 weight row with one activation row, fp32 products and sums. The AVX-512 path reads the
+// row as 32-element blocks: a 512-bit load holds 16 pairs (element 2i in the low half of lane i, 2i+1 in the high
+// half), so shifting left by 16 gives the even elements as fp32 and masking the low halves gives the odd ones;
+// `ap` is the activation row permuted to match (per block of 32: the 16 even elements, then the 16 odd ones).
+// Elements past the last full block (K % 32) use `a` directly.
+inline float bf16w_dot(const uint16_t* w, const float* a, const float* ap, int K) {
   int k = 0;
-  for (; k + 16 <= K; k += 16) {
-    __m512 wv[RB];
-    for (int r = 0; r < RB; r++)
-      wv[r] = widen(_mm256_loadu_si256((const __m256i*)(w + (size_t)(j0 + r) * K + k)));
-    for (int m = 0; m < MI; m++) {
-      __m512 av = _mm512_loadu_ps(a + (size_t)(i0 + m) * K + k);
-      for (int r = 0; r < RB; r++) s[m][r] = _mm512_fmadd_ps(av, wv[r], s[m][r]);
-    }
+  float t = 0;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  const __m512i hi_mask = _mm512_set1_epi32((int)0xFFFF0000u);
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  for (; k + 64 <= K; k += 64) {  // two blocks per iteration: four independent sums
+    __m512i h0 = _mm512_loadu_si512(w + k), h1 = _mm512_loadu_si512(w + k + 32);
+    s0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(h0, 16)), _mm512_loadu_ps(ap + k), s0);
+    s1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(h0, hi_mask)), _mm512_loadu_ps(ap + k + 16), s1);
+    s2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(h1, 16)), _mm512_loadu_ps(ap + k + 32), s2);
+    s3 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(h1, hi_mask)), _mm512_loadu_ps(ap + k + 48), s3);
   }
-  if (k < K) {  // the last K % 16 lanes, masked (masked-off lanes load as zero)
-    const __mmask16 mk = (__mmask16)((1u << (K - k)) - 1);
-    __m512 wv[RB];
-    for (int r = 0; r < RB; r++) wv[r] = widen(_mm256_maskz_loadu_epi16(mk, w + (size_t)(j0 + r) * K + k));
-    for (int m = 0; m < MI; m++) {
-      __m512 av = _mm512_maskz_loadu_ps(mk, a + (size_t)(i0 + m) * K + k);
-      for (int r = 0; r < RB; r++) s[m][r] = _mm512_fmadd_ps(av, wv[r], s[m][r]);
-    }
+  for (; k + 32 <= K; k += 32) {
+    __m512i h0 = _mm512_loadu_si512(w + k);
+    s0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(h0, 16)), _mm512_loadu_ps(ap + k), s0);
+    s1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(h0, hi_mask)), _mm512_loadu_ps(ap + k + 16), s1);
   }
-  for (int m = 0; m < MI; m++)
-    for (int r = 0; r < RB; r++) {  // lane sums (_mm512_reduce_add_ps trips GCC 12's -Wuninitialized)
-      alignas(64) float lanes[16];
-      _mm512_store_ps(lanes, s[m][r]);
-      float t = 0;
-      for (float v : lanes) t += v;
-      acc[m][r] = t;
-    }
+  // lane sums (_mm512_reduce_add_ps trips GCC 12's -Wuninitialized)
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  for (float v : lanes) t += v;
 #else
-  for (int m = 0; m < MI; m++)
-    for (int r = 0; r < RB; r++) {
-      const float* x = a + (size_t)(i0 + m) * K;
-      const uint16_t* wr = w + (size_t)(j0 + r) * K;
-      float t = 0;
-      for (int k = 0; k < K; k++) t += x[k] * bf16_bits_to_f32(wr[k]);
-      acc[m][r] = t;
-    }
+  (void)ap;
 #endif
-  for (int m = 0; m < MI; m++)
-    for (int r = 0; r < RB; r++) out[(size_t)(i0 + m) * N + j0 + r] = acc[m][r] + (bias ? bias[j0 + r] : 0.f);
+  for (; k < K; k++) t += a[k] * bf16_bits_to_f32(w[k]);
+  return t;
 }
 }  // namespace
 
@@ -118,30 +96,27 @@ void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const f
   // out[M,N] = a[M,K] · w[N,K]^T, w widened from bf16 exactly; fp32 products and sums
   if (M <= 0 || N <= 0) return;
   auto t0 = std::chrono::steady_clock::now();
-  const int N4 = N / 4 * 4;
-#pragma omp parallel
-  {
-    for (int i0 = 0; i0 < M; i0 += 4) {  // groups of up to 4 activation rows, each group reads w once
-      const int mi = std::min(4, M - i0);
-#pragma omp for schedule(static) nowait
-      for (int j0 = 0; j0 < N4; j0 += 4) {
-        switch (mi) {
-          case 1: bf16w_block4<1>(out, a, w, bias, i0, j0, N, K); break;
-          case 2: bf16w_block4<2>(out, a, w, bias, i0, j0, N, K); break;
-          case 3: bf16w_block4<3>(out, a, w, bias, i0, j0, N, K); break;
-          default: bf16w_block4<4>(out, a, w, bias, i0, j0, N, K); break;
-        }
+  // the activation rows permuted to the kernel's even/odd order, block by block of 32 (see bf16w_dot)
+  thread_local std::vector<float> perm;
+  perm.resize((size_t)M * K);
+  const int KB = K / 32 * 32;
+  for (int i = 0; i < M; i++) {
+    const float* x = a + (size_t)i * K;
+    float* y = perm.data() + (size_t)i * K;
+    for (int b = 0; b < KB; b += 32)
+      for (int e = 0; e < 16; e++) {
+        y[b + e] = x[b + 2 * e];
+        y[b + 16 + e] = x[b + 2 * e + 1];
       }
-    }
-#pragma omp single
-    for (int i = 0; i < M; i++)  // the last N % 4 columns
-      for (int j = N4; j < N; j++) {
-        const float* x = a + (size_t)i * K;
-        const uint16_t* wr = w + (size_t)j * K;
-        float t = 0;
-        for (int k = 0; k < K; k++) t += x[k] * bf16_bits_to_f32(wr[k]);
-        out[(size_t)i * N + j] = t + (bias ? bias[j] : 0.f);
-      }
+  }
+  const float* ap = perm.data();
+  // one weight row at a time (a single sequential stream per thread), every activation row against it
+#pragma omp parallel for schedule(static)
+  for (int j = 0; j < N; j++) {
+    const uint16_t* wr = w + (size_t)j * K;
+    for (int i = 0; i < M; i++)
+      out[(size_t)i * N + j] =
+          bf16w_dot(wr, a + (size_t)i * K, ap + (size_t)i * K, K) + (bias ? bias[j] : 0.f);
   }
   GemmStats& gs = gemm_stats();
   gs.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
