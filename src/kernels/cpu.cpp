@@ -70,17 +70,18 @@ inline float bf16w_dot(const uint16_t* w, const float* a, const float* ap, int K
   __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
   for (; k + 64 <= K; k += 64) {  // two blocks per iteration: four independent sums
     __m512i h0 = _mm512_loadu_si512(w + k), h1 = _mm512_loadu_si512(w + k + 32);
-    s0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(h0, 16)), _mm512_loadu_ps(ap + k), s0);
+    s0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, h0, 16)), _mm512_loadu_ps(ap + k), s0);
     s1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(h0, hi_mask)), _mm512_loadu_ps(ap + k + 16), s1);
-    s2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(h1, 16)), _mm512_loadu_ps(ap + k + 32), s2);
+    s2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, h1, 16)), _mm512_loadu_ps(ap + k + 32), s2);
     s3 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(h1, hi_mask)), _mm512_loadu_ps(ap + k + 48), s3);
   }
   for (; k + 32 <= K; k += 32) {
     __m512i h0 = _mm512_loadu_si512(w + k);
-    s0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(h0, 16)), _mm512_loadu_ps(ap + k), s0);
+    s0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, h0, 16)), _mm512_loadu_ps(ap + k), s0);
     s1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(h0, hi_mask)), _mm512_loadu_ps(ap + k + 16), s1);
   }
-  // lane sums (_mm512_reduce_add_ps trips GCC 12's -Wuninitialized)
+  // lane sums (_mm512_reduce_add_ps and the unmasked shift trip GCC 12's -Wuninitialized: their intrinsics start
+  // from _mm512_undefined)
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
   for (float v : lanes) t += v;
