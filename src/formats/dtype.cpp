@@ -1,4 +1,5 @@
 #include "formats/dtype.h"
+#include "core/bits.h"
 #include "core/check.h"
 
 #include <cstring>
@@ -13,8 +14,6 @@
 namespace r1 {
 
 namespace {
-inline uint32_t f2u(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
-inline float u2f(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
 // Unaligned element loads (tensor data in a file need not be aligned).
 template <class T> inline T load(const void* p, size_t i) {
   T v;
@@ -70,10 +69,10 @@ bool dtype_is_float(DType t) {
 
 // ---- scalar conversions ----
 
-float bf16_to_f32(uint16_t h) { return u2f(uint32_t(h) << 16); }
+float bf16_to_f32(uint16_t h) { return bf16_bits_to_f32(h); }
 
 uint16_t f32_to_bf16(float f) {
-  uint32_t x = f2u(f);
+  uint32_t x = f32_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return uint16_t((x >> 16) | 0x40);  // NaN: keep sign/payload, force quiet
   x += 0x7fffu + ((x >> 16) & 1u);  // round to nearest, ties to even (carries into the exponent; overflow -> Inf)
   return uint16_t(x >> 16);
@@ -82,16 +81,16 @@ uint16_t f32_to_bf16(float f) {
 float f16_to_f32(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000u) << 16;
   uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0x1f) return u2f(sign | 0x7f800000u | (m << 13) | (m ? 0x400000u : 0u));  // Inf / quiet NaN
+  if (e == 0x1f) return f32_from_bits(sign | 0x7f800000u | (m << 13) | (m ? 0x400000u : 0u));  // Inf / quiet NaN
   if (e == 0) {
     float v = float(m) * 5.9604644775390625e-8f;  // m * 2^-24, exact
     return sign ? -v : v;
   }
-  return u2f(sign | ((e + 112u) << 23) | (m << 13));
+  return f32_from_bits(sign | ((e + 112u) << 23) | (m << 13));
 }
 
 uint16_t f32_to_f16(float f) {
-  uint32_t x = f2u(f);
+  uint32_t x = f32_bits(f);
   uint16_t sign = uint16_t((x >> 16) & 0x8000u);
   uint32_t ax = x & 0x7fffffffu;
   if (ax >= 0x7f800000u) {
@@ -106,8 +105,8 @@ uint16_t f32_to_f16(float f) {
   }
   // Subnormal half (or zero): adding 0.5f puts the value's 2^-24 units in the low mantissa bits, and the FPU
   // rounds to nearest even. A result of 0x400 is the smallest normal, which is the correct encoding.
-  float v = u2f(ax) + 0.5f;
-  return uint16_t(sign | (f2u(v) - 0x3f000000u));
+  float v = f32_from_bits(ax) + 0.5f;
+  return uint16_t(sign | (f32_bits(v) - 0x3f000000u));
 }
 
 // ---- bulk conversions ----

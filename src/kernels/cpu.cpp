@@ -1,5 +1,6 @@
 // Fast CPU kernels: oneDNN sgemm for every matrix product, OpenMP (the same pool oneDNN uses) for the rest.
 #include "kernels/kernels.h"
+#include "core/bits.h"
 #include "core/check.h"
 
 #include <dnnl.h>
@@ -50,13 +51,6 @@ void matmul_forward(float* out, const float* a, const float* w, const float* bia
 }
 
 namespace {
-inline float bf16_bits_to_f32(uint16_t h) {
-  uint32_t b = (uint32_t)h << 16;
-  float f;
-  std::memcpy(&f, &b, sizeof f);
-  return f;
-}
-
 // Dot product of one bf16 weight row with one activation row, fp32 products and sums. The AVX-512 path reads the
 // row as 32-element blocks: a 512-bit load holds 16 pairs (element 2i in the low half of lane i, 2i+1 in the high
 // half), so shifting left by 16 gives the even elements as fp32 and masking the low halves gives the odd ones;

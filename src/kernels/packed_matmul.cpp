@@ -1,12 +1,12 @@
 // Matrix products with weights packed once (kernels.h PackedMatmul): oneDNN's matmul primitive over a weight
 // reordered into the blocked layout it prefers, with one primitive per distinct row count M.
+#include "core/bits.h"
 #include "core/check.h"
 #include "kernels/kernels.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,18 +50,10 @@ PackedMatmul::PackedMatmul(const float* w, int N, int K) : impl_(std::make_uniqu
   {
     const size_t n = (size_t)N * K;
     bool exact = true;
-    for (size_t i = 0; i < n && exact; i++) {
-      uint32_t b;
-      std::memcpy(&b, w + i, sizeof b);
-      exact = (b & 0xFFFFu) == 0;
-    }
+    for (size_t i = 0; i < n && exact; i++) exact = (f32_bits(w[i]) & 0xFFFFu) == 0;
     if (exact) {
       m.wbf16.resize(n);
-      for (size_t i = 0; i < n; i++) {
-        uint32_t b;
-        std::memcpy(&b, w + i, sizeof b);
-        m.wbf16[i] = (uint16_t)(b >> 16);
-      }
+      for (size_t i = 0; i < n; i++) m.wbf16[i] = (uint16_t)(f32_bits(w[i]) >> 16);
     }
   }
   try {

@@ -1,8 +1,8 @@
 // Scalar reference kernels: straightforward loops in double accumulation, the oracle for kernels/cpu.cpp.
 #include "kernels/kernels.h"
+#include "core/bits.h"
 
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 namespace r1::ref {
@@ -20,12 +20,7 @@ void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const f
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++) {
       double s = bias ? bias[j] : 0.0;
-      for (int k = 0; k < K; k++) {
-        uint32_t bits = (uint32_t)w[(size_t)j * K + k] << 16;
-        float wf;
-        std::memcpy(&wf, &bits, sizeof wf);
-        s += (double)a[(size_t)i * K + k] * wf;
-      }
+      for (int k = 0; k < K; k++) s += (double)a[(size_t)i * K + k] * bf16_bits_to_f32(w[(size_t)j * K + k]);
       out[(size_t)i * N + j] = (float)s;
     }
 }

@@ -1,12 +1,12 @@
 // Kernel checks: (1) every layer's backward against central finite differences in double precision;
 // (2) every fast fp32 kernel against its scalar reference (kernels/reference.cpp).
 #include "kernels/kernels.h"
+#include "core/bits.h"
 #include "core/rng.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -210,11 +210,8 @@ TEST(FastVsReference, PackedMatmul) {
 static void bf16_weights(std::vector<float>& w, std::vector<uint16_t>& bits) {
   bits.resize(w.size());
   for (size_t i = 0; i < w.size(); i++) {  // truncation: the upper half of the fp32 pattern is a bf16 value
-    uint32_t b;
-    std::memcpy(&b, &w[i], sizeof b);
-    bits[i] = (uint16_t)(b >> 16);
-    b &= 0xFFFF0000u;
-    std::memcpy(&w[i], &b, sizeof b);
+    bits[i] = (uint16_t)(f32_bits(w[i]) >> 16);
+    w[i] = bf16_bits_to_f32(bits[i]);
   }
 }
 

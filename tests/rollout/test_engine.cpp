@@ -2,6 +2,7 @@
 // all three families) and vs PyTorch's greedy tokens; the engine's log-probs vs the trainer's recomputation;
 // determinism across batch composition and thread count; shared-prefix sampling vs separate sampling; memory
 // planning errors.
+#include "core/bits.h"
 #include "core/check.h"
 #include "formats/safetensors.h"
 #include "model/infer.h"
@@ -15,7 +16,6 @@
 #include <algorithm>
 #include <map>
 #include <cmath>
-#include <cstring>
 
 using namespace r1;
 
@@ -130,12 +130,7 @@ TEST(Inference, BiggerRandomModelMatchesFullForward) {
 // Every parameter rounded to a bf16 value (truncation), as a bf16 checkpoint loads.
 static void round_params_to_bf16(Model& m) {
   float* p = m.params();
-  for (size_t i = 0; i < m.n_params; i++) {
-    uint32_t b;
-    std::memcpy(&b, p + i, sizeof b);
-    b &= 0xFFFF0000u;
-    std::memcpy(p + i, &b, sizeof b);
-  }
+  for (size_t i = 0; i < m.n_params; i++) p[i] = f32_from_bits(f32_bits(p[i]) & 0xFFFF0000u);
 }
 
 TEST(Inference, Bf16CheckpointDecodesFromBf16CopyAndMatchesFullForward) {
