@@ -23,7 +23,7 @@ fi
 
 # 2. Distillation, three seeds: the seed-s R1-Zero model teaches a 2-layer student (r1 distill = r1 sample + r1 sft,
 #    sampling and SFT seeded with s); the same student base trained by GRPO (seed s) for the same wall time is the
-#    comparison, and so is the student with the teacher's whole RL budget (its 150 GRPO steps).
+#    comparison, and so is the student with the teacher's whole RL budget (the R1-Zero recipe's steps).
 if has distill; then
   $R1 pretrain --config recipes/pretrain_tiny.yaml model.layers=2 out=$E/student_base
   args=()

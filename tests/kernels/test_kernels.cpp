@@ -216,7 +216,8 @@ static void bf16_weights(std::vector<float>& w, std::vector<uint16_t>& bits) {
 }
 
 TEST(FastVsReference, MatmulBf16Weights) {
-  // every K remainder (mod 16) path, N not a multiple of 4, 1-9 activation rows (groups of 4 and leftovers)
+  // K through the kernel's 64-element steps, its 32-element step and the K % 32 tail (129, 16, 5, 96, 40),
+  // any N, 1-9 activation rows
   for (auto [N, K] : {std::pair{53, 129}, std::pair{64, 16}, std::pair{7, 5}, std::pair{1000, 96}, std::pair{3, 40}}) {
     auto w = frandn((size_t)N * K, 11);
     std::vector<uint16_t> wb;
