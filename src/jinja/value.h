@@ -1,4 +1,4 @@
-// Values of the Jinja2 subset used by chat templates (internal to the tokenizer layer).
+// Values of the Jinja2 subset used by chat templates (internal to src/jinja/).
 // A Value behaves like the Python object Jinja2 would hold: None, bool, int, float, str, list, tuple,
 // dict (insertion ordered), a namespace() object, a callable, or Undefined. Lists, tuples and dicts are
 // immutable once built (transformers renders in an ImmutableSandboxedEnvironment), so they are shared.

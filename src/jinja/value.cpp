@@ -1,6 +1,6 @@
 // Python semantics for Jinja values: equality, ordering, str(), repr(), json.dumps and str helpers.
 #include "core/utf8.h"
-#include "tokenizer/jinja_value.h"
+#include "jinja/value.h"
 
 #include <utf8proc.h>
 

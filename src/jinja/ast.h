@@ -1,11 +1,11 @@
-// Syntax tree of a parsed Jinja2 template (internal to the tokenizer layer).
+// Syntax tree of a parsed Jinja2 template (internal to src/jinja/).
 #pragma once
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "tokenizer/jinja_value.h"
+#include "jinja/value.h"
 
 namespace r1::jinja {
 
@@ -65,10 +65,10 @@ struct Program {
   std::string origin;
 };
 
-// Filter and test tables (jinja_eval.cpp). nullptr when the name is unknown.
+// Filter and test tables (filters.cpp, tests.cpp). nullptr when the name is unknown.
 FilterFn find_filter(const std::string& name);
 TestFn find_test(const std::string& name);
-// Parses a template (jinja_parse.cpp); throws r1::Error "ORIGIN:LINE: message".
+// Parses a template (parser.cpp); throws r1::Error "ORIGIN:LINE: message".
 std::shared_ptr<Program> parse_program(const std::string& source, const std::string& origin);
 
 }  // namespace r1::jinja
