@@ -1,7 +1,7 @@
 // Code-sandbox benchmark: start-to-verdict latency of a trivial program, and throughput with 1 and 2
 // parallel jobs. Prints markdown. Usage: bench_sandbox [runs=20]
 #include "rewards/code.h"
-#include "rewards/sandbox.h"
+#include "sandbox/sandbox.h"
 
 #include <algorithm>
 #include <chrono>

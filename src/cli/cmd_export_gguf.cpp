@@ -8,6 +8,7 @@
 #include "formats/gguf.h"
 #include "model/gguf_model.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_gguf.h"
 
 #include <nlohmann/json.hpp>
 
@@ -85,7 +86,9 @@ int run_export(const ExportOptions& o) {
     if (src.has("tokenizer.ggml.padding_token_id")) opt.pad_id = int(src.get_u64("tokenizer.ggml.padding_token_id"));
     if (opt.name.empty() && src.has("general.name")) opt.name = src.get_string("general.name");
   }
-  r1::export_gguf(m, tok.get(), o.output, dtype, opt);
+  r1::GGUFMetadata tok_kv;
+  if (tok) tok_kv = r1::gguf_tokenizer_metadata(*tok, m.cfg.V, m.cfg.bos_id, m.cfg.eos_id, o.output);
+  r1::export_gguf(m, tok ? &tok_kv : nullptr, o.output, dtype, opt);
   std::fprintf(stderr, "wrote %s: %s, %d layers, %zu parameters, %s matrices, tokenizer %s\n", o.output.c_str(),
                m.cfg.arch_name().c_str(), m.cfg.L, m.n_params, o.dtype.c_str(),
                tok ? ("with " + std::to_string(tok->vocab_size()) + " tokens").c_str() : "absent (no_vocab)");

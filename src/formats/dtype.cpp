@@ -63,10 +63,6 @@ bool parse_dtype(const std::string& s, DType* out) {
   return false;
 }
 
-bool dtype_is_float(DType t) {
-  return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::F64;
-}
-
 // ---- scalar conversions ----
 
 float bf16_to_f32(uint16_t h) { return bf16_bits_to_f32(h); }

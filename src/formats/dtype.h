@@ -13,7 +13,6 @@ enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
 size_t dtype_size(DType t);              // bytes per element
 const char* dtype_name(DType t);         // safetensors spelling: "F32", "BF16", "BOOL", ...
 bool parse_dtype(const std::string& s, DType* out);  // false if `s` is not one of the names above
-bool dtype_is_float(DType t);            // F32, F16, BF16, F64
 
 float bf16_to_f32(uint16_t h);
 uint16_t f32_to_bf16(float f);           // round to nearest even; NaN stays NaN

@@ -33,6 +33,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/mmap.h"
+
 namespace r1 {
 
 // Metadata value types (gguf_metadata_value_type).
@@ -116,6 +118,9 @@ class GGUFValue {
   size_t count_ = 0;                    // ARRAY length
 };
 
+// Metadata key-value pairs in file order.
+using GGUFMetadata = std::vector<std::pair<std::string, GGUFValue>>;
+
 struct GGUFTensorInfo {
   std::string name;
   std::vector<int64_t> ne;     // GGUF order: ne[0] fastest
@@ -139,7 +144,7 @@ class GGUFFile {
   size_t data_offset() const { return data_offset_; }  // file offset of the tensor data section
 
   // Metadata in file order.
-  const std::vector<std::pair<std::string, GGUFValue>>& metadata() const { return kvs_; }
+  const GGUFMetadata& metadata() const { return kvs_; }
   const GGUFValue* find(const std::string& key) const;  // nullptr if absent
   bool has(const std::string& key) const { return find(key) != nullptr; }
   const GGUFValue& get(const std::string& key) const;   // throws naming file + key if absent
@@ -162,11 +167,11 @@ class GGUFFile {
   GGUFFile() = default;
   void parse(const uint8_t* bytes, size_t size);
   std::string path_;
-  std::shared_ptr<const void> owner_;
+  FileBytes bytes_;  // the mapped file or a copy (shared, so the object is movable)
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   size_t data_offset_ = 0;
-  std::vector<std::pair<std::string, GGUFValue>> kvs_;
+  GGUFMetadata kvs_;
   std::map<std::string, size_t> kv_index_;
   std::vector<GGUFTensorInfo> tensors_;
   std::map<std::string, size_t> tensor_index_;
@@ -196,7 +201,7 @@ class GGUFWriter {
   uint64_t alignment(const std::string& where) const;
   std::string header(const std::string& where, std::vector<uint64_t>* offsets, uint64_t* align) const;
   void emit(const std::string& where, const std::function<void(const void*, size_t)>& put) const;
-  std::vector<std::pair<std::string, GGUFValue>> kvs_;
+  GGUFMetadata kvs_;
   std::vector<T> tensors_;
 };
 

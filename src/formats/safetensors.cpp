@@ -69,19 +69,15 @@ bool mul_overflow(uint64_t a, uint64_t b, uint64_t* out) { return __builtin_mul_
 
 }  // namespace
 
-SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
-  auto mf = std::make_shared<MappedFile>(path);
-  owner_ = mf;
-  parse(mf->data, mf->size);
+SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path), bytes_(FileBytes::map(path)) {
+  parse(bytes_.data(), bytes_.size());
 }
 
 SafeTensorsFile SafeTensorsFile::from_memory(const void* bytes, size_t size, const std::string& name) {
   SafeTensorsFile f;
   f.path_ = name;
-  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<const uint8_t*>(bytes),
-                                                    static_cast<const uint8_t*>(bytes) + size);
-  f.owner_ = buf;
-  f.parse(buf->data(), buf->size());
+  f.bytes_ = FileBytes::copy(bytes, size);
+  f.parse(f.bytes_.data(), f.bytes_.size());
   return f;
 }
 

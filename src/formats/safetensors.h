@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/mmap.h"
 #include "formats/dtype.h"
 
 namespace r1 {
@@ -46,7 +47,7 @@ class SafeTensorsFile {
   const TensorInfo& get(const std::string& name) const;  // throws naming the file if absent
 
   std::string path_;
-  std::shared_ptr<const void> owner_;  // keeps the mapping / buffer alive (shared so the object is movable)
+  FileBytes bytes_;  // the mapped file or a copy (shared, so the object is movable)
   const uint8_t* data_ = nullptr;      // start of the data section
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t> index_;

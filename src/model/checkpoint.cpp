@@ -11,8 +11,10 @@ namespace r1 {
 
 // Tensors that some checkpoints carry and that this model recomputes or does not need.
 static bool ignorable(const std::string& name, const ModelConfig& cfg) {
-  if (name.size() > 22 && name.compare(name.size() - 22, 22, "rotary_emb.inv_freq") == 0) return true;
-  if (name.find("rotary_emb.inv_freq") != std::string::npos) return true;
+  // HF buffers named *.rotary_emb.inv_freq: the rotary frequencies, recomputed from the config.
+  static const std::string kInvFreq = ".rotary_emb.inv_freq";
+  if (name.size() > kInvFreq.size() && name.compare(name.size() - kInvFreq.size(), kInvFreq.size(), kInvFreq) == 0)
+    return true;
   if (cfg.tied && name == "lm_head.weight") return true;  // tied: lm_head is the embedding
   return false;
 }

@@ -82,8 +82,22 @@ void gguf_permute_rows(const float* src, float* dst, int64_t rows, int64_t cols,
       }
 }
 
-void export_gguf_with_metadata(const Model& m, const GGUFMetadata& extra, const std::string& path, DType dtype,
-                               const GGUFExportOptions& opt) {
+namespace {
+// tokenizer.ggml.* keys of a file without a tokenizer.
+GGUFMetadata no_vocab_metadata(const ModelConfig& c) {
+  GGUFMetadata kv;
+  kv.emplace_back("tokenizer.ggml.model", GGUFValue::string("no_vocab"));
+  // The config's ids, so that the model reads back with the same bos/eos (llama.cpp ignores them here).
+  if (c.bos_id >= 0 && c.bos_id < c.V)
+    kv.emplace_back("tokenizer.ggml.bos_token_id", GGUFValue::u32(uint32_t(c.bos_id)));
+  if (c.eos_id >= 0 && c.eos_id < c.V)
+    kv.emplace_back("tokenizer.ggml.eos_token_id", GGUFValue::u32(uint32_t(c.eos_id)));
+  return kv;
+}
+}  // namespace
+
+void export_gguf(const Model& m, const GGUFMetadata* tokenizer, const std::string& path, DType dtype,
+                 const GGUFExportOptions& opt) {
   R1_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16, path,
            ": GGUF export dtype must be F32, F16 or BF16, got ", dtype_name(dtype));
   const ModelConfig& c = m.cfg;
@@ -112,7 +126,8 @@ void export_gguf_with_metadata(const Model& m, const GGUFMetadata& extra, const 
     w.set(a + ".attention.key_length", GGUFValue::u32(uint32_t(c.HS)));
     w.set(a + ".attention.value_length", GGUFValue::u32(uint32_t(c.HS)));
   }
-  for (const auto& kv : extra) w.set(kv.first, kv.second);
+  const GGUFMetadata no_vocab = tokenizer ? GGUFMetadata() : no_vocab_metadata(c);
+  for (const auto& kv : tokenizer ? *tokenizer : no_vocab) w.set(kv.first, kv.second);
   if (opt.pad_id >= 0 && opt.pad_id < c.V)
     w.set("tokenizer.ggml.padding_token_id", GGUFValue::u32(uint32_t(opt.pad_id)));
   if (!opt.chat_template.empty()) w.set("tokenizer.chat_template", GGUFValue::string(opt.chat_template));

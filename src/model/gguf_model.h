@@ -19,19 +19,15 @@
 // Matrices are stored as the requested dtype (F32/F16/BF16, round to nearest even); 1-D tensors (norms, biases)
 // always as F32, as llama.cpp's converter does.
 #pragma once
-#include "core/check.h"
 #include "formats/dtype.h"
 #include "formats/gguf.h"
 #include "model/transformer.h"
-#include "tokenizer/tokenizer.h"  // only the inline helpers below use it; r1_model itself does not link r1_tokenizer
 
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace r1 {
-
-using GGUFMetadata = std::vector<std::pair<std::string, GGUFValue>>;
 
 struct GGUFExportOptions {
   std::string name;           // general.name ("" -> "r1.cpp <arch>")
@@ -45,9 +41,11 @@ std::string gguf_tensor_name(const std::string& hf_name);
 // floats each (cols = 1 for a bias), `n_head` heads of rows/n_head rows. inverse=true undoes it.
 void gguf_permute_rows(const float* src, float* dst, int64_t rows, int64_t cols, int n_head, bool inverse);
 
-// Writes model + the given extra metadata (normally tokenizer.ggml.*; see gguf_tokenizer_metadata) as GGUF v3.
-void export_gguf_with_metadata(const Model& m, const GGUFMetadata& extra, const std::string& path, DType dtype,
-                               const GGUFExportOptions& opt = {});
+// Writes the model and its metadata as GGUF v3, with `tokenizer` as the tokenizer.ggml.* keys (from
+// gguf_tokenizer_metadata in tokenizer/tokenizer_gguf.h). tokenizer == nullptr: no tokenizer; the file says
+// tokenizer.ggml.model = "no_vocab" and keeps the config's bos/eos ids. dtype: F32, F16 or BF16.
+void export_gguf(const Model& m, const GGUFMetadata* tokenizer, const std::string& path, DType dtype,
+                 const GGUFExportOptions& opt = {});
 
 // Reads a GGUF file written by export_gguf or by llama.cpp's converter (llama / qwen2 / qwen3, tensors F32, F16,
 // BF16 or Q8_0) into a Model: config from the metadata, tensors converted to f32, the q/k permutation undone.
@@ -57,55 +55,5 @@ Model load_gguf_model(const std::string& path);
 
 // A Hugging Face model folder (Model::load) or a .gguf file (load_gguf_model), chosen by the ".gguf" suffix.
 Model load_any_model(const std::string& path);
-
-// tokenizer.ggml.* keys for `tok`, as convert_hf_to_gguf.py writes them for a byte-level BPE ("gpt2") tokenizer:
-// model, pre, tokens (padded with "[PAD<i>]" to n_vocab, holes likewise), token_type, merges, bos/eos ids
-// (falling back to the model config's when the tokenizer has none) and add_bos_token.
-inline GGUFMetadata gguf_tokenizer_metadata(const Tokenizer& tok, const ModelConfig& cfg, const std::string& where) {
-  const int n = tok.vocab_size();
-  R1_CHECK(n <= cfg.V, where, ": the tokenizer has ", n, " tokens but the model's vocab_size is ", cfg.V,
-           "; a GGUF needs one embedding row per token");
-  std::vector<std::string> tokens(cfg.V);
-  std::vector<int64_t> types(cfg.V);
-  for (int i = 0; i < cfg.V; ++i) {
-    std::string s = i < n ? tok.token_string(i) : std::string();
-    if (s.empty()) {
-      tokens[i] = "[PAD" + std::to_string(i) + "]";
-      types[i] = 5;  // llama.cpp UNUSED
-    } else {
-      tokens[i] = s;
-      types[i] = tok.gguf_token_type(i);
-    }
-  }
-  GGUFMetadata kv;
-  kv.emplace_back("tokenizer.ggml.model", GGUFValue::string("gpt2"));
-  kv.emplace_back("tokenizer.ggml.pre", GGUFValue::string(tok.gguf_pre()));
-  kv.emplace_back("tokenizer.ggml.tokens", GGUFValue::strings(std::move(tokens)));
-  kv.emplace_back("tokenizer.ggml.token_type", GGUFValue::array_i64(GGUFType::I32, types));
-  kv.emplace_back("tokenizer.ggml.merges", GGUFValue::strings(tok.merges()));  // llama.cpp requires the key
-  int bos = tok.bos_id() >= 0 ? tok.bos_id() : cfg.bos_id;
-  int eos = tok.eos_id() >= 0 ? tok.eos_id() : cfg.eos_id;
-  if (bos >= 0 && bos < cfg.V) kv.emplace_back("tokenizer.ggml.bos_token_id", GGUFValue::u32(uint32_t(bos)));
-  if (eos >= 0 && eos < cfg.V) kv.emplace_back("tokenizer.ggml.eos_token_id", GGUFValue::u32(uint32_t(eos)));
-  kv.emplace_back("tokenizer.ggml.add_bos_token", GGUFValue::boolean(tok.add_bos()));
-  return kv;
-}
-
-// GGUF v3 with the model, its metadata and (when tok != nullptr) the tokenizer; with no tokenizer the file says
-// tokenizer.ggml.model = "no_vocab" and keeps the config's bos/eos ids. dtype: F32, F16 or BF16.
-inline void export_gguf(const Model& m, const Tokenizer* tok, const std::string& path, DType dtype,
-                        const GGUFExportOptions& opt = {}) {
-  GGUFMetadata kv;
-  if (tok) kv = gguf_tokenizer_metadata(*tok, m.cfg, path);
-  else {
-    kv.emplace_back("tokenizer.ggml.model", GGUFValue::string("no_vocab"));
-    // The config's ids, so that the model reads back with the same bos/eos (llama.cpp ignores them here).
-    if (m.cfg.bos_id >= 0 && m.cfg.bos_id < m.cfg.V)
-      kv.emplace_back("tokenizer.ggml.bos_token_id", GGUFValue::u32(uint32_t(m.cfg.bos_id)));
-    if (m.cfg.eos_id >= 0 && m.cfg.eos_id < m.cfg.V)
-      kv.emplace_back("tokenizer.ggml.eos_token_id", GGUFValue::u32(uint32_t(m.cfg.eos_id)));
-  }
-  export_gguf_with_metadata(m, kv, path, dtype, opt);
-}
 
 }  // namespace r1

@@ -1,5 +1,5 @@
 // Code-execution reward: run the completion's program on stdin/stdout test cases in the sandbox
-// (rewards/sandbox.h). Reward = fraction of tests passed; no program, a compile error, or an empty test
+// (sandbox/sandbox.h). Reward = fraction of tests passed; no program, a compile error, or an empty test
 // list scores 0. If the sandbox is unavailable the reward throws r1::Error (it never runs code outside).
 //
 // Extraction: the LAST fenced block whose info string names a language we run: ```python / ```py /
@@ -11,7 +11,7 @@
 // normalisation: "\r\n" -> "\n", trailing spaces/tabs of each line dropped, leading and trailing whitespace
 // of the whole output dropped.
 #pragma once
-#include "rewards/sandbox.h"
+#include "sandbox/sandbox.h"
 
 #include <nlohmann/json.hpp>
 

@@ -53,26 +53,6 @@ Script script_of(int32_t cp) {
   return cp <= r->hi ? r->s : Script::Other;
 }
 
-const char* script_name(Script s) {
-  switch (s) {
-    case Script::Latin: return "Latin";
-    case Script::Greek: return "Greek";
-    case Script::Cyrillic: return "Cyrillic";
-    case Script::Armenian: return "Armenian";
-    case Script::Hebrew: return "Hebrew";
-    case Script::Arabic: return "Arabic";
-    case Script::Devanagari: return "Devanagari";
-    case Script::Bengali: return "Bengali";
-    case Script::Thai: return "Thai";
-    case Script::Georgian: return "Georgian";
-    case Script::Hangul: return "Hangul";
-    case Script::Hiragana: return "Hiragana";
-    case Script::Katakana: return "Katakana";
-    case Script::Han: return "Han";
-    default: return "Other";
-  }
-}
-
 std::vector<Script> target_scripts(const std::string& target) {
   std::string t;
   for (char c : target) t += (char)std::tolower((unsigned char)c);

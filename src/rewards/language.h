@@ -33,7 +33,6 @@ enum class Script { Other, Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic, Dev
                     Hangul, Hiragana, Katakana, Han };
 
 Script script_of(int32_t codepoint);
-const char* script_name(Script s);
 
 // Scripts accepted for a target name (see above). Throws r1::Error for an unknown target.
 std::vector<Script> target_scripts(const std::string& target);

@@ -167,13 +167,6 @@ void register_batch_reward(const std::string& name, BatchRewardFn fn, std::vecto
   registry()[name] = {nullptr, std::move(fn), std::move(params)};
 }
 
-std::vector<std::string> reward_names() {
-  std::lock_guard<std::mutex> lock(g_mu);
-  std::vector<std::string> names;
-  for (auto& kv : registry()) names.push_back(kv.first);
-  return names;
-}
-
 bool has_reward(const std::string& name) {
   std::lock_guard<std::mutex> lock(g_mu);
   return registry().count(name) > 0;

@@ -60,7 +60,6 @@ using BatchRewardFn =
 // `params`: the keys it accepts (parse_reward_specs rejects others). Re-registering a name replaces it.
 void register_reward(const std::string& name, RewardFn fn, std::vector<std::string> params = {});
 void register_batch_reward(const std::string& name, BatchRewardFn fn, std::vector<std::string> params = {});
-std::vector<std::string> reward_names();
 bool has_reward(const std::string& name);
 
 // Parses the recipe forms above; unknown rewards, unknown params and non-numeric weights throw r1::Error.

@@ -48,134 +48,104 @@ void count_text(const std::string& text, const std::vector<std::string>& special
   }
   add_segment(seg, text.size());
 }
-}  // namespace
+// Max count first; ties: smaller pair first.
+struct Cand {
+  int64_t count;
+  uint64_t pair;
+  bool operator<(const Cand& o) const { return count != o.count ? count < o.count : pair > o.pair; }
+};
 
-Tokenizer train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& opt) {
-  const int n_special = int(opt.special_tokens.size());
-  R1_CHECK(opt.vocab_size >= 256 + n_special, "tokenizer train: vocab size ", opt.vocab_size,
-           " is below 256 bytes + ", n_special, " special tokens");
-  R1_CHECK(opt.min_frequency >= 1, "tokenizer train: min frequency must be >= 1");
-  for (auto& s : opt.special_tokens) R1_CHECK(!s.empty(), "tokenizer train: empty special token");
-
-  PreTokenizer pre = PreTokenizer::preset("gpt2");
-  WordCounter wc;
-  for (auto& t : texts) count_text(t, opt.special_tokens, pre, wc);
-
-  // Words as symbol-id sequences (ids 0..255 are the bytes).
-  std::vector<std::vector<int>> words;
+// The words of the corpus as symbol-id sequences with their counts, and the adjacent-pair counts kept up to
+// date as merges are made.
+struct PairState {
+  std::vector<std::vector<int>> words;  // ids 0..255 are the bytes
   std::vector<int64_t> freq;
-  words.reserve(wc.counts.size());
+  std::unordered_map<uint64_t, int64_t> pair_count;
+  std::unordered_map<uint64_t, std::vector<int>> where;  // pair -> words that contained it (may be stale)
+  std::priority_queue<Cand> heap;                        // candidates; stale entries are skipped when popped
+  std::vector<int> stamp;                                // merge number that last rewrote each word
+};
+
+PairState count_pairs(const std::vector<std::string>& texts, const std::vector<std::string>& specials,
+                      const PreTokenizer& pre) {
+  WordCounter wc;
+  for (auto& t : texts) count_text(t, specials, pre, wc);
+  PairState s;
+  s.words.reserve(wc.counts.size());
   for (auto& [w, c] : wc.counts) {
     std::vector<int> ids(w.size());
     for (size_t i = 0; i < w.size(); ++i) ids[i] = static_cast<unsigned char>(w[i]);
-    words.push_back(std::move(ids));
-    freq.push_back(c);
+    s.words.push_back(std::move(ids));
+    s.freq.push_back(c);
   }
   wc.counts.clear();
-
-  std::vector<std::string> tok_bytes(256);  // raw bytes of each token
-  for (int b = 0; b < 256; ++b) tok_bytes[b] = std::string(1, char(b));
-  std::unordered_map<std::string, int> bytes_to_id;
-  for (int b = 0; b < 256; ++b) bytes_to_id[tok_bytes[b]] = b;
-
-  std::unordered_map<uint64_t, int64_t> pair_count;
-  std::unordered_map<uint64_t, std::vector<int>> where;
-  for (size_t w = 0; w < words.size(); ++w) {
-    const auto& ids = words[w];
+  for (size_t w = 0; w < s.words.size(); ++w) {
+    const auto& ids = s.words[w];
     for (size_t i = 0; i + 1 < ids.size(); ++i) {
       uint64_t p = pack(ids[i], ids[i + 1]);
-      pair_count[p] += freq[w];
-      auto& v = where[p];
+      s.pair_count[p] += s.freq[w];
+      auto& v = s.where[p];
       if (v.empty() || v.back() != int(w)) v.push_back(int(w));
     }
   }
-  struct Cand {
-    int64_t count;
-    uint64_t pair;
-    bool operator<(const Cand& o) const {  // max count first; ties: smaller pair first
-      return count != o.count ? count < o.count : pair > o.pair;
-    }
-  };
-  std::priority_queue<Cand> heap;
-  for (auto& [p, c] : pair_count) heap.push({c, p});
+  for (auto& [p, c] : s.pair_count) s.heap.push({c, p});
+  s.stamp.assign(s.words.size(), -1);
+  return s;
+}
 
-  std::vector<std::pair<int, int>> merges;
-  std::vector<int> stamp(words.size(), -1);
-  const int target_tokens = opt.vocab_size - n_special;
-  int n_tokens = 256;
-  while (n_tokens < target_tokens && !heap.empty()) {
-    Cand top = heap.top();
-    heap.pop();
-    auto it = pair_count.find(top.pair);
-    int64_t cur = it == pair_count.end() ? 0 : it->second;
-    if (cur != top.count) {  // stale entry
-      if (cur > 0) heap.push({cur, top.pair});
-      continue;
-    }
-    if (cur < opt.min_frequency) break;
-    int a = int(top.pair >> 32), b = int(uint32_t(top.pair));
-    std::string merged = tok_bytes[a] + tok_bytes[b];
-    int new_id;
-    auto found = bytes_to_id.find(merged);
-    if (found != bytes_to_id.end()) {
-      new_id = found->second;  // same string reached by another merge: reuse its id
-    } else {
-      new_id = int(tok_bytes.size());
-      tok_bytes.push_back(merged);
-      bytes_to_id[merged] = new_id;
-      ++n_tokens;
-    }
-    merges.emplace_back(a, b);
-    std::vector<int> affected;
-    affected.swap(where[top.pair]);
-    std::unordered_map<uint64_t, int64_t> touched;
-    const int merge_no = int(merges.size());
-    for (int w : affected) {
-      if (stamp[w] == merge_no) continue;
-      stamp[w] = merge_no;
-      auto& ids = words[w];
-      bool has = false;
-      for (size_t i = 0; i + 1 < ids.size(); ++i)
-        if (ids[i] == a && ids[i + 1] == b) {
-          has = true;
-          break;
-        }
-      if (!has) continue;
-      const int64_t c = freq[w];
-      for (size_t i = 0; i + 1 < ids.size(); ++i) pair_count[pack(ids[i], ids[i + 1])] -= c;
-      std::vector<int> out;
-      out.reserve(ids.size());
-      for (size_t i = 0; i < ids.size();) {
-        if (i + 1 < ids.size() && ids[i] == a && ids[i + 1] == b) {
-          out.push_back(new_id);
-          i += 2;
-        } else {
-          out.push_back(ids[i++]);
-        }
+// Replaces every (a, b) in the words that contain it by new_id (merge number merge_no), updating the pair
+// counts, and queues the pairs it created.
+void apply_merge(PairState& s, uint64_t pair, int new_id, int merge_no) {
+  const int a = int(pair >> 32), b = int(uint32_t(pair));
+  std::vector<int> affected;
+  affected.swap(s.where[pair]);
+  std::unordered_map<uint64_t, int64_t> touched;
+  for (int w : affected) {
+    if (s.stamp[w] == merge_no) continue;
+    s.stamp[w] = merge_no;
+    auto& ids = s.words[w];
+    bool has = false;
+    for (size_t i = 0; i + 1 < ids.size(); ++i)
+      if (ids[i] == a && ids[i + 1] == b) {
+        has = true;
+        break;
       }
-      ids.swap(out);
-      for (size_t i = 0; i + 1 < ids.size(); ++i) {
-        uint64_t p = pack(ids[i], ids[i + 1]);
-        pair_count[p] += c;
-        if (ids[i] == new_id || ids[i + 1] == new_id) {
-          touched[p] = 1;
-          auto& v = where[p];
-          if (v.empty() || v.back() != w) v.push_back(w);
-        }
+    if (!has) continue;
+    const int64_t c = s.freq[w];
+    for (size_t i = 0; i + 1 < ids.size(); ++i) s.pair_count[pack(ids[i], ids[i + 1])] -= c;
+    std::vector<int> out;
+    out.reserve(ids.size());
+    for (size_t i = 0; i < ids.size();) {
+      if (i + 1 < ids.size() && ids[i] == a && ids[i + 1] == b) {
+        out.push_back(new_id);
+        i += 2;
+      } else {
+        out.push_back(ids[i++]);
       }
     }
-    pair_count.erase(top.pair);
-    for (auto& [p, unused] : touched) {
-      auto pc = pair_count.find(p);
-      if (pc != pair_count.end() && pc->second > 0) heap.push({pc->second, p});
+    ids.swap(out);
+    for (size_t i = 0; i + 1 < ids.size(); ++i) {
+      uint64_t p = pack(ids[i], ids[i + 1]);
+      s.pair_count[p] += c;
+      if (ids[i] == new_id || ids[i + 1] == new_id) {
+        touched[p] = 1;
+        auto& v = s.where[p];
+        if (v.empty() || v.back() != w) v.push_back(w);
+      }
     }
-    if (opt.show_progress && merges.size() % 1000 == 0)
-      std::fprintf(stderr, "\rtokenizer train: %zu merges, vocab %d / %d", merges.size(), n_tokens + n_special,
-                   opt.vocab_size);
   }
-  if (opt.show_progress) std::fprintf(stderr, "\n");
+  s.pair_count.erase(pair);
+  for (auto& [p, unused] : touched) {
+    auto pc = s.pair_count.find(p);
+    if (pc != s.pair_count.end() && pc->second > 0) s.heap.push({pc->second, p});
+  }
+}
 
-  // Build the tokenizer: bytes, merged tokens, then the special tokens.
+// The tokenizer: the tokens (raw bytes of each id: the 256 bytes, then the merged ones), the merges in order,
+// then the special tokens.
+Tokenizer build_trained(const std::vector<std::string>& tok_bytes, const std::vector<std::pair<int, int>>& merges,
+                        const BpeTrainOptions& opt, const PreTokenizer& pre) {
+  const int n_special = int(opt.special_tokens.size());
   auto m = std::make_shared<Tokenizer::Impl>();
   const std::string where_s = "tokenizer train";
   for (size_t id = 0; id < tok_bytes.size(); ++id)
@@ -195,6 +165,58 @@ Tokenizer train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions
   int eot = m->token_to_id.find("<|endoftext|>");
   m->eos = eot >= 0 ? eot : (n_special ? int(tok_bytes.size()) : -1);
   return Tokenizer(m);
+}
+
+}  // namespace
+
+Tokenizer train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& opt) {
+  const int n_special = int(opt.special_tokens.size());
+  R1_CHECK(opt.vocab_size >= 256 + n_special, "tokenizer train: vocab size ", opt.vocab_size,
+           " is below 256 bytes + ", n_special, " special tokens");
+  R1_CHECK(opt.min_frequency >= 1, "tokenizer train: min frequency must be >= 1");
+  for (auto& s : opt.special_tokens) R1_CHECK(!s.empty(), "tokenizer train: empty special token");
+
+  PreTokenizer pre = PreTokenizer::preset("gpt2");
+  PairState st = count_pairs(texts, opt.special_tokens, pre);
+
+  std::vector<std::string> tok_bytes(256);  // raw bytes of each token
+  for (int b = 0; b < 256; ++b) tok_bytes[b] = std::string(1, char(b));
+  std::unordered_map<std::string, int> bytes_to_id;
+  for (int b = 0; b < 256; ++b) bytes_to_id[tok_bytes[b]] = b;
+
+  std::vector<std::pair<int, int>> merges;
+  const int target_tokens = opt.vocab_size - n_special;
+  int n_tokens = 256;
+  while (n_tokens < target_tokens && !st.heap.empty()) {
+    Cand top = st.heap.top();
+    st.heap.pop();
+    auto it = st.pair_count.find(top.pair);
+    int64_t cur = it == st.pair_count.end() ? 0 : it->second;
+    if (cur != top.count) {  // stale entry
+      if (cur > 0) st.heap.push({cur, top.pair});
+      continue;
+    }
+    if (cur < opt.min_frequency) break;
+    int a = int(top.pair >> 32), b = int(uint32_t(top.pair));
+    std::string merged = tok_bytes[a] + tok_bytes[b];
+    int new_id;
+    auto found = bytes_to_id.find(merged);
+    if (found != bytes_to_id.end()) {
+      new_id = found->second;  // same string reached by another merge: reuse its id
+    } else {
+      new_id = int(tok_bytes.size());
+      tok_bytes.push_back(merged);
+      bytes_to_id[merged] = new_id;
+      ++n_tokens;
+    }
+    merges.emplace_back(a, b);
+    apply_merge(st, top.pair, new_id, int(merges.size()));
+    if (opt.show_progress && merges.size() % 1000 == 0)
+      std::fprintf(stderr, "\rtokenizer train: %zu merges, vocab %d / %d", merges.size(), n_tokens + n_special,
+                   opt.vocab_size);
+  }
+  if (opt.show_progress) std::fprintf(stderr, "\n");
+  return build_trained(tok_bytes, merges, opt, pre);
 }
 
 }  // namespace r1

@@ -278,11 +278,6 @@ PreTokenizer PreTokenizer::preset(const std::string& name) {
   return p;
 }
 
-void PreTokenizer::add_split(const std::string& regex, SplitBehavior b, bool invert) {
-  splits.push_back({compile(regex, "pre-tokenizer Split"), "", b, invert});
-  name = "custom";
-}
-
 void PreTokenizer::set_byte_level(bool enabled, bool prefix_space, bool regex) {
   byte_level = enabled;
   add_prefix_space = prefix_space;

@@ -48,7 +48,6 @@ class PreTokenizer {
   static PreTokenizer from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
 
-  void add_split(const std::string& regex, SplitBehavior b = SplitBehavior::Isolated, bool invert = false);
   void set_byte_level(bool enabled, bool add_prefix_space, bool use_regex);
 
   // Calls cb(ctx, piece, len) for every piece of s[0, n) (s valid UTF-8).

@@ -58,8 +58,6 @@ class Tokenizer {
   int num_merges() const;
   // Name of the pre-tokenizer preset recognised ("gpt2", "qwen2", "llama-bpe", ...), or "custom".
   std::string pre_name() const;
-  // The pre-tokenizer pieces of `text` (after normalization, without special-token splitting): for tests.
-  std::vector<std::string> pretokenize(const std::string& text) const;
 
   // For exporters (GGUF tokenizer.ggml.*): merges as "A B" strings in rank order; llama.cpp token type of an id
   // (1 normal, 3 control = special added token, 4 user-defined = other added token); the tokenizer.ggml.pre name

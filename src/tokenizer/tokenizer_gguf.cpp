@@ -1,4 +1,6 @@
-// GGUF tokenizer loader (tokenizer.ggml.* keys, as llama.cpp writes them for byte-level BPE models).
+// GGUF tokenizer keys (tokenizer.ggml.*, as llama.cpp writes them for byte-level BPE models): loader and writer.
+#include "tokenizer/tokenizer_gguf.h"
+
 #include "core/check.h"
 #include "formats/gguf.h"
 #include "tokenizer/tokenizer.h"
@@ -68,6 +70,37 @@ Tokenizer Tokenizer::load_gguf(const std::string& path) {
   m->eos = opt_id("tokenizer.ggml.eos_token_id");
   if (f.has("tokenizer.ggml.add_bos_token")) m->add_bos = f.get_bool("tokenizer.ggml.add_bos_token");
   return Tokenizer(m);
+}
+
+GGUFMetadata gguf_tokenizer_metadata(const Tokenizer& tok, int n_vocab, int default_bos, int default_eos,
+                                     const std::string& where) {
+  const int n = tok.vocab_size();
+  R1_CHECK(n <= n_vocab, where, ": the tokenizer has ", n, " tokens but the model's vocab_size is ", n_vocab,
+           "; a GGUF needs one embedding row per token");
+  std::vector<std::string> tokens(n_vocab);
+  std::vector<int64_t> types(n_vocab);
+  for (int i = 0; i < n_vocab; ++i) {
+    std::string s = i < n ? tok.token_string(i) : std::string();
+    if (s.empty()) {
+      tokens[i] = "[PAD" + std::to_string(i) + "]";
+      types[i] = kUnused;
+    } else {
+      tokens[i] = s;
+      types[i] = tok.gguf_token_type(i);
+    }
+  }
+  GGUFMetadata kv;
+  kv.emplace_back("tokenizer.ggml.model", GGUFValue::string("gpt2"));
+  kv.emplace_back("tokenizer.ggml.pre", GGUFValue::string(tok.gguf_pre()));
+  kv.emplace_back("tokenizer.ggml.tokens", GGUFValue::strings(std::move(tokens)));
+  kv.emplace_back("tokenizer.ggml.token_type", GGUFValue::array_i64(GGUFType::I32, types));
+  kv.emplace_back("tokenizer.ggml.merges", GGUFValue::strings(tok.merges()));  // llama.cpp requires the key
+  int bos = tok.bos_id() >= 0 ? tok.bos_id() : default_bos;
+  int eos = tok.eos_id() >= 0 ? tok.eos_id() : default_eos;
+  if (bos >= 0 && bos < n_vocab) kv.emplace_back("tokenizer.ggml.bos_token_id", GGUFValue::u32(uint32_t(bos)));
+  if (eos >= 0 && eos < n_vocab) kv.emplace_back("tokenizer.ggml.eos_token_id", GGUFValue::u32(uint32_t(eos)));
+  kv.emplace_back("tokenizer.ggml.add_bos_token", GGUFValue::boolean(tok.add_bos()));
+  return kv;
 }
 
 }  // namespace r1

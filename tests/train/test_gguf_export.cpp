@@ -9,6 +9,7 @@
 #include "model/gguf_model.h"
 #include "model/transformer.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_gguf.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,13 @@ void expect_error(const std::function<void()>& f, std::vector<std::string> parts
     std::string msg = e.what();
     for (auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
   }
+}
+
+// export_gguf of `m` with `tok`'s tokenizer.ggml.* keys, as the export-gguf command writes it.
+void export_with_tokenizer(const Model& m, const Tokenizer& tok, const std::string& path, DType dtype,
+                           const GGUFExportOptions& opt = {}) {
+  const GGUFMetadata kv = gguf_tokenizer_metadata(tok, m.cfg.V, m.cfg.bos_id, m.cfg.eos_id, path);
+  export_gguf(m, &kv, path, dtype, opt);
 }
 
 // Logits of forward() on a fixed batch (2 sequences of 7 tokens).
@@ -373,7 +381,7 @@ TEST(GGUFTokenizer, ByteLevelTokenizerRoundTrip) {
   opt.name = "tiny-test";
   opt.chat_template = "{{ messages }}";
   opt.pad_id = 256;
-  export_gguf(m, &tok, p, DType::BF16, opt);
+  export_with_tokenizer(m, tok, p, DType::BF16, opt);
 
   GGUFFile f(p);
   EXPECT_EQ(f.get_string("general.name"), "tiny-test");
@@ -415,7 +423,7 @@ TEST(GGUFTokenizer, ByteLevelTokenizerRoundTrip) {
   // A tokenizer with more tokens than embedding rows cannot be exported.
   ModelConfig small = ModelConfig::tiny(Arch::Qwen2, 200, 32, 1, 4, 2, 40, 64);
   Model s(small);
-  expect_error([&] { export_gguf(s, &tok, p, DType::F32); }, {p, "259 tokens", "vocab_size is 200"});
+  expect_error([&] { export_with_tokenizer(s, tok, p, DType::F32); }, {p, "259 tokens", "vocab_size is 200"});
   EXPECT_FALSE(file_exists(p));
 }
 
@@ -532,7 +540,7 @@ TEST(GGUFTokenizer, Qwen2VocabularyMatchesLlamaCppVectors) {
   Model m(c);
   m.init_random(11);
   std::string p = tmp("qwen2_vocab.gguf");
-  export_gguf(m, &tok, p, DType::BF16);
+  export_with_tokenizer(m, tok, p, DType::BF16);
   {
     GGUFFile f(p);
     EXPECT_EQ(f.get_string("tokenizer.ggml.pre"), "qwen2");

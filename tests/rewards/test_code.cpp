@@ -1,23 +1,22 @@
-// The code sandbox and code reward: correct programs pass, broken ones score 0, hostile ones are blocked
-// with reward 0 and leave the host unharmed, and the reward fails closed when bwrap cannot run.
+// The code reward: correct programs pass, broken ones score 0, hostile ones are blocked by the sandbox with
+// reward 0 and leave the host unharmed, and the reward fails closed when bwrap cannot run. The jail's own
+// tests are in tests/sandbox/test_sandbox.cpp.
 #include "core/check.h"
 #include "core/io.h"
 #include "rewards/code.h"
-#include "rewards/sandbox.h"
+#include "sandbox/sandbox.h"
+
+#include "../sandbox/sandbox_procs.h"
 
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 
 using namespace r1;
 
@@ -38,37 +37,6 @@ CodeOptions fast_options() {
 
 std::string py(const std::string& src) { return "Here is my solution.\n```python\n" + src + "\n```\n"; }
 std::string cpp(const std::string& src) { return "```cpp\n" + src + "\n```"; }
-
-// Live processes on the host owned by the test sandbox's uids (uid_base .. uid_base + 16).
-int sandbox_processes(bool count_zombies = false) {
-  int n = 0;
-  DIR* d = opendir("/proc");
-  if (!d) return -1;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    struct stat st;
-    std::string p = std::string("/proc/") + e->d_name;
-    const uint32_t base = box().config().uid_base;
-    if (stat(p.c_str(), &st) != 0 || st.st_uid < base || st.st_uid >= base + 16) continue;
-    // Zombies are dead (they wait for the container's init to reap them); count live processes only.
-    std::ifstream f(p + "/stat");
-    std::string line;
-    std::getline(f, line);
-    size_t rp = line.rfind(')');
-    if (!count_zombies && rp != std::string::npos && rp + 2 < line.size() && line[rp + 2] == 'Z') continue;
-    ++n;
-  }
-  closedir(d);
-  return n;
-}
-
-bool wait_no_sandbox_processes() {
-  for (int i = 0; i < 50; ++i) {
-    if (sandbox_processes() == 0) return true;
-    usleep(20000);
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -139,30 +107,7 @@ TEST(Code, CorrectBrokenAndPartialPrograms) {
   EXPECT_EQ(code_reward(box(), py(py_sum), {}, fast_options()), 0.0);  // no tests -> 0
 }
 
-TEST(Sandbox, RunsJobsInParallel) {
-  SandboxJob j;
-  j.argv = {"/bin/sh", "-c", "sleep 1; echo done"};
-  auto t0 = std::chrono::steady_clock::now();
-  auto r = box().run({j, j});
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_TRUE(r[0].ok() && r[1].ok());
-  EXPECT_EQ(r[1].out, "done\n");
-  EXPECT_LT(s, 1.8) << "two 1 s jobs with parallelism 2 should overlap";
-}
-
-// Each run must leave nothing behind, not even a zombie: an orphan zombie keeps counting against the sandbox
-// uid's RLIMIT_NPROC until the host's init reaps it, and enough of them stop programs from starting.
-TEST(Sandbox, NoZombiesAfterManyRuns) {
-  SandboxJob j;
-  j.argv = {"/bin/true"};
-  j.limits.max_processes = 4;
-  std::vector<SandboxJob> jobs(24, j);
-  auto r = box().run(jobs);
-  for (auto& x : r) EXPECT_TRUE(x.ok()) << sandbox_status_name(x.status) << " " << x.err;
-  EXPECT_EQ(sandbox_processes(/*count_zombies=*/true), 0);
-}
-
-TEST(Sandbox, FailsClosedWithoutBwrap) {
+TEST(Code, FailsClosedWithoutBwrap) {
   for (const char* bw : {"/nonexistent/bwrap", "/bin/false"}) {
     Sandbox bad(SandboxConfig{bw, 2, 0});
     try {
@@ -176,7 +121,7 @@ TEST(Sandbox, FailsClosedWithoutBwrap) {
 
 // Every hostile program prints, on success, exactly what its test expects; the sandbox must stop it, so each
 // scores 0. Host-side checks follow each group.
-TEST(Sandbox, HostilePrograms) {
+TEST(Code, HostilePrograms) {
   const std::string tag = std::to_string(getpid());
   // A listener on the host loopback, for the connect attempt.
   int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -274,22 +219,7 @@ TEST(Sandbox, HostilePrograms) {
   EXPECT_FALSE(file_exists(escape_tmp + "d"));
   EXPECT_EQ(read_file(secret_path), secret);
   ::unlink(secret_path.c_str());
-  EXPECT_TRUE(wait_no_sandbox_processes()) << sandbox_processes() << " sandbox processes survived";
+  const uint32_t uid_base = box().config().uid_base;
+  EXPECT_TRUE(wait_no_sandbox_processes(uid_base)) << sandbox_processes(uid_base) << " sandbox processes survived";
   EXPECT_EQ(::kill(getpid(), 0), 0);
-}
-
-TEST(Sandbox, OutputCapAndTimeoutAreFast) {
-  SandboxJob spam;
-  spam.argv = {"/bin/sh", "-c", "yes xxxxxxxxxxxxxxxx"};
-  spam.limits.max_output_bytes = 1 << 20;
-  SandboxJob sleeper;
-  sleeper.argv = {"/bin/sh", "-c", "sleep 100"};
-  sleeper.limits.wall_seconds = 0.5;
-  auto r = box().run({spam, sleeper});
-  EXPECT_EQ(r[0].status, SandboxStatus::OutputLimit);
-  EXPECT_EQ(r[0].out.size(), (size_t)1 << 20);
-  EXPECT_LT(r[0].wall_seconds, 2.0);
-  EXPECT_EQ(r[1].status, SandboxStatus::Timeout);
-  EXPECT_LT(r[1].wall_seconds, 1.5);
-  EXPECT_TRUE(wait_no_sandbox_processes());
 }
