@@ -1,7 +1,7 @@
 // libFuzzer target: verify(arbitrary, arbitrary) and the answer parser must not crash or hang.
 // Input: gold and pred separated by the first NUL byte (or the first half / second half when there is none).
 #include "core/check.h"
-#include "rewards/latex_parse.h"
+#include "rewards/math/parse.h"
 #include "rewards/math_verify.h"
 
 #include <cstddef>

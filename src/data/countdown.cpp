@@ -1,7 +1,9 @@
+// Countdown: problem generation, splits and the exact verifier (see countdown.h).
 #include "data/countdown.h"
 
 #include "core/check.h"
 #include "rewards/format.h"
+#include "rewards/math/rational.h"
 
 #include <algorithm>
 #include <cctype>
@@ -105,21 +107,6 @@ namespace {
 using i128 = __int128;
 constexpr i128 kLimit = (i128)1 << 100;
 
-i128 gcd128(i128 a, i128 b) {
-  if (a < 0) a = -a;
-  if (b < 0) b = -b;
-  while (b) {
-    i128 t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
-
-struct Rat {
-  i128 num = 0, den = 1;
-};
-
 struct Parser {
   const std::string& s;
   size_t i = 0;
@@ -136,32 +123,24 @@ struct Parser {
     if (err == CountdownVerdict::Correct) err = v;
     return false;
   }
-  bool norm(Rat& r) {
-    if (r.den == 0) return set_err(CountdownVerdict::DivisionByZero);
-    if (r.den < 0) r.num = -r.num, r.den = -r.den;
-    i128 g = gcd128(r.num, r.den);
-    if (g > 1) r.num /= g, r.den /= g;
-    if (r.num >= kLimit || r.num <= -kLimit || r.den >= kLimit) return set_err(CountdownVerdict::Overflow);
-    return true;
-  }
-  bool apply(Rat& a, char op, const Rat& b) {
+  // Exact arithmetic (rewards/math/rational.h) under tighter limits than __int128's: every operand below 2^60 (so
+  // no product can overflow) and every result below 2^100, else the verdict is Overflow.
+  bool apply(Rational& a, char op, const Rational& b) {
     if (!evaluate) return true;  // first pass: syntax and the numbers used only
-    // Operands are below 2^100 after norm, but products of two such need care: check before multiplying.
     auto small = [](i128 x) { return x < ((i128)1 << 60) && x > -((i128)1 << 60); };
     if (!(small(a.num) && small(a.den) && small(b.num) && small(b.den))) return set_err(CountdownVerdict::Overflow);
-    Rat r;
-    switch (op) {
-      case '+': r = {a.num * b.den + b.num * a.den, a.den * b.den}; break;
-      case '-': r = {a.num * b.den - b.num * a.den, a.den * b.den}; break;
-      case '*': r = {a.num * b.num, a.den * b.den}; break;
-      default:
-        if (b.num == 0) return set_err(CountdownVerdict::DivisionByZero);
-        r = {a.num * b.den, a.den * b.num};
-    }
+    if (op == '/' && b.num == 0) return set_err(CountdownVerdict::DivisionByZero);
+    Rational r;
+    bool ok = op == '+'   ? rational_add(a, b, r)
+              : op == '-' ? rational_sub(a, b, r)
+              : op == '*' ? rational_mul(a, b, r)
+                          : rational_div(a, b, r);
+    if (!ok) return set_err(CountdownVerdict::Overflow);  // not reached: operands below 2^60 cannot overflow
     a = r;
-    return norm(a);
+    if (a.num >= kLimit || a.num <= -kLimit || a.den >= kLimit) return set_err(CountdownVerdict::Overflow);
+    return true;
   }
-  bool factor(Rat& out) {
+  bool factor(Rational& out) {
     ws();
     if (i >= s.size()) return set_err(CountdownVerdict::BadSyntax);
     if (s[i] == '(') {
@@ -183,26 +162,26 @@ struct Parser {
     out = {v, 1};
     return true;
   }
-  bool term(Rat& out) {
+  bool term(Rational& out) {
     if (!factor(out)) return false;
     while (true) {
       ws();
       if (i < s.size() && (s[i] == '*' || s[i] == '/')) {
         char op = s[i++];
-        Rat r;
+        Rational r;
         if (!factor(r) || !apply(out, op, r)) return false;
       } else {
         return true;
       }
     }
   }
-  bool expr(Rat& out) {
+  bool expr(Rational& out) {
     if (!term(out)) return false;
     while (true) {
       ws();
       if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
         char op = s[i++];
-        Rat r;
+        Rational r;
         if (!term(r) || !apply(out, op, r)) return false;
       } else {
         return true;
@@ -232,7 +211,7 @@ CountdownVerdict check_countdown_expression(const std::string& expr_in, const st
   // Pass 1: syntax and the numbers used; pass 2 (only for a well-formed expression over the right numbers):
   // exact evaluation.
   Parser p(expr);
-  Rat value;
+  Rational value;
   bool ok = p.expr(value);
   p.ws();
   if (!ok || p.i != expr.size()) return p.err == CountdownVerdict::WrongNumbers ? p.err : CountdownVerdict::BadSyntax;

@@ -1,4 +1,5 @@
-// The math verifier: R1's rule-based accuracy reward.
+// The math verifier: R1's rule-based accuracy reward (implemented in src/rewards/math/, one concern per file;
+// see math/internal.h for the map).
 //
 // extract_answer() finds the final answer in a completion. Strict by default (no marked answer -> no reward):
 //   - text after the last </think> only (an unclosed <think> gives no answer);

@@ -1,4 +1,5 @@
-// LaTeX answer normalisation and parsing for the math verifier (src/rewards/math_verify.h).
+// LaTeX answer normalisation (normalize.cpp) and parsing (lex.cpp, parse.cpp) for the math verifier
+// (rewards/math_verify.h).
 // normalize_latex() turns an extracted answer into a canonical LaTeX-ish string (\dfrac -> \frac, \left/\right,
 // spacing, \text variants, degrees, \$, "{,}" thousands marks...). parse_answer() turns that string into a small
 // AST: numbers, symbols, + - * / ^, functions, tuples/intervals, sets, bare lists, unions, relation chains
