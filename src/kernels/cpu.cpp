@@ -1,5 +1,9 @@
-// Fast CPU kernels: oneDNN sgemm for every matrix product, OpenMP (the same pool oneDNN uses) for the rest.
-#include "kernels/kernels.h"
+// The CPU backend (kernels/backend.h): oneDNN sgemm for every matrix product, OpenMP (the same pool oneDNN
+// uses) for the rest. Its packed weights, the sampler's softmax and the optimizer updates are in
+// packed_matmul.cpp, softmax_row.cpp and optim.cpp; the table at the end gathers them.
+#include "kernels/backend.h"
+#include "kernels/cpu.h"
+#include "kernels/instantiate.h"
 #include "core/bits.h"
 #include "core/check.h"
 
@@ -19,11 +23,14 @@
 
 namespace r1 {
 
-// ---------------------------------------------------------------------------------------------------------------
 GemmStats& gemm_stats() {
   static GemmStats s;
   return s;
 }
+
+namespace cpu {
+
+// ---------------------------------------------------------------------------------------------------------------
 
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* a, int lda, const float* b,
           int ldb, float beta, float* c, int ldc) {
@@ -640,27 +647,30 @@ void matmul_backward(double* da, double* dw, double* dbias, const double* dout, 
       for (int i = 0; i < M; i++) dbias[j] += dout[(size_t)i * N + j];
 }
 
-#define R1_INSTANTIATE(F)                                                                                          \
-  template void rmsnorm_forward<F>(F*, F*, const F*, const F*, int, int, float);                                  \
-  template void rmsnorm_backward<F>(F*, F*, const F*, const F*, const F*, const F*, int, int, bool);              \
-  template void head_rmsnorm_forward<F>(F*, F*, const F*, const F*, int, int, int, int, float);                   \
-  template void head_rmsnorm_backward<F>(F*, F*, const F*, const F*, const F*, const F*, int, int, int, int);     \
-  template void rope_table<F>(F*, int, int, double);                                                              \
-  template void rope_forward<F>(F*, const int*, const F*, int, int, int, int, int);                               \
-  template void rope_backward<F>(F*, const int*, const F*, int, int, int, int, int);                              \
-  template void attention_forward<F>(F*, F*, const F*, const F*, const F*, int, int, int, int, int, int, int, int, \
-                                     bool);                                                                        \
-  template void attention_backward<F>(F*, F*, F*, const F*, const F*, const F*, const F*, const F*, int, int, int, \
-                                      int, int, int, int, int, bool);                                              \
-  template void swiglu_forward<F>(F*, const F*, int, int);                                                        \
-  template void swiglu_backward<F>(F*, const F*, const F*, int, int);                                             \
-  template void add_forward<F>(F*, const F*, const F*, size_t);                                                   \
-  template void add_inplace<F>(F*, const F*, size_t);                                                             \
-  template void embedding_forward<F>(F*, const int*, const F*, int, int);                                         \
-  template void embedding_backward<F>(F*, const F*, const int*, int, int);                                        \
-  template void logprob_forward<F>(F*, F*, F*, const F*, const int*, int, int, float);                            \
-  template void logprob_backward<F>(F*, const F*, const F*, const F*, const F*, const int*, int, int, float);
-R1_INSTANTIATE(float)
-R1_INSTANTIATE(double)
+R1_INSTANTIATE_LAYER_KERNELS(float)
+R1_INSTANTIATE_LAYER_KERNELS(double)
+
+template <class F>
+LayerKernels<F> layer_table() {
+  return {matmul_forward,       matmul_backward,         rmsnorm_forward<F>,    rmsnorm_backward<F>,
+          head_rmsnorm_forward<F>, head_rmsnorm_backward<F>, rope_table<F>,      rope_forward<F>,
+          rope_backward<F>,     attention_forward<F>,    attention_backward<F>, swiglu_forward<F>,
+          swiglu_backward<F>,   add_forward<F>,          add_inplace<F>,        embedding_forward<F>,
+          embedding_backward<F>, logprob_forward<F>,     logprob_backward<F>};
+}
+
+}  // namespace cpu
+
+const Backend& cpu_backend() {
+  static const Backend b{"cpu",          cpu::layer_table<float>(), cpu::gemm,          cpu::matmul_forward_bf16w,
+                         cpu::pack_matmul, cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
+                         cpu::adamw_update, cpu::sgd_update,        cpu::scale_inplace, cpu::sum_squares};
+  return b;
+}
+
+const LayerKernels<double>& cpu_kernels_f64() {
+  static const LayerKernels<double> t = cpu::layer_table<double>();
+  return t;
+}
 
 }  // namespace r1

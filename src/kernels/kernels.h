@@ -1,6 +1,7 @@
-// Every compute kernel of r1.cpp, behind one header. Each has a fast CPU version (kernels/cpu.cpp: oneDNN for
-// matrix products, OpenMP over both cores for the rest) and, in namespace r1::ref, a scalar reference version
-// (kernels/reference.cpp) that is the oracle for the fast one in tests.
+// Every compute kernel of r1.cpp, behind one header: the interface that model/, train/, sampling/ and rollout/
+// call. Each call goes to the active backend (kernels/backend.h: a table of these kernels; the CPU backend,
+// kernels/cpu.cpp and siblings, uses oneDNN for matrix products and OpenMP over both cores for the rest), and in
+// namespace r1::ref a scalar reference version (kernels/reference.cpp) is the oracle for the fast one in tests.
 //
 // Dimension names, fixed once: B batch, T sequence (query positions), Tk key positions, C hidden size, V vocab,
 // NH query heads, NKV key/value heads, HS head size, FF MLP inner size, N = B*T rows.
@@ -41,6 +42,13 @@ void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const f
 // kernel. Holds a packed copy of w (N*K floats); w itself must outlive the object (used by the fallback).
 class PackedMatmul {
  public:
+  // What a backend's packed weight provides (kernels/backend.h pack_matmul).
+  struct Impl {
+    virtual ~Impl() = default;
+    virtual void forward(float* out, const float* a, const float* bias, int M) = 0;
+    virtual bool packed() const = 0;
+    virtual bool bf16_weights() const = 0;
+  };
   PackedMatmul(const float* w, int N, int K);
   ~PackedMatmul();
   PackedMatmul(PackedMatmul&&) noexcept;
@@ -53,7 +61,6 @@ class PackedMatmul {
   bool bf16_weights() const;
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -143,6 +150,32 @@ template <class F>
 void logprob_backward(F* logits_to_dlogits, const F* dlp, const F* dent, const F* lse,
                       const F* ent, const int* targets, int N, int V, float temp);
 
+// ---- softmax of one logits row (the sampler's): the same result whatever the build's SIMD width ----------------
+// Sums run in double over kSumLanes fixed lanes: lane j adds the entries i ≡ j (mod kSumLanes) in order.
+constexpr int kSumLanes = 16;
+// acc[kSumLanes] += the lanes of x[0, len).
+void lane_accumulate(double* acc, const float* x, int len);
+// Max of the row; NaN entries are skipped (-inf when there is nothing else).
+float row_max(const float* logits, int V);
+// S = Σ_i exp((l_i − m) / T), each weight from a polynomial exp (relative error ~2e-7; 0 below e^-87), summed in the
+// fixed lanes; w[V] (nullptr: not kept) receives the weights. A NaN logit makes S NaN.
+double softmax_row_sum(float* w, const float* logits, int V, float m, float T);
+
+// ---- optimizer updates (train/optim.h), elementwise over n parameters ------------------------------------------
+struct AdamWStep {
+  float beta1, beta2, eps;
+  float step_size;  // lr / (1 − beta1^t)
+  float sbc2;       // sqrt(1 − beta2^t)
+};
+// m = b1 m + (1 − b1) g; v = b2 v + (1 − b2) g²; p −= step_size · m / (sqrt(v) / sbc2 + eps)  (torch.optim.AdamW)
+void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s);
+// With momentum > 0: m = g on the first step, else momentum · m + g; p −= lr · m. Without: p −= lr · g (m unused).
+void sgd_update(float* p, float* m, const float* g, size_t n, float lr, float momentum, bool first);
+// x *= s
+void scale_inplace(float* x, float s, size_t n);
+// Σ x² in double
+double sum_squares(const float* x, size_t n);
+
 // ---- scalar reference versions (oracles for tests) -------------------------------------------------------------
 namespace ref {
 void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
@@ -153,6 +186,11 @@ void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, in
 void attention_forward(float* out, const float* q, const float* k, const float* v, int Tq, int Tk, int NH, int NKV,
                        int HS, int q_stride, int kv_stride, int out_stride);
 void logprob_forward(float* lp, float* ent, const float* logits, const int* targets, int N, int V, float temp);
+void rope_forward(float* x, const int* pos, int N, int nheads, int HS, int row_stride, double theta);
+void swiglu_forward(float* h, const float* gu, int N, int FF);
+void embedding_forward(float* out, const int* ids, const float* wte, int N, int C);
+double softmax_row_sum(float* w, const float* logits, int V, float m, float T);
+void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s);
 }  // namespace ref
 
 }  // namespace r1

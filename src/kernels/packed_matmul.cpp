@@ -1,8 +1,8 @@
-// Matrix products with weights packed once (kernels.h PackedMatmul): oneDNN's matmul primitive over a weight
-// reordered into the blocked layout it prefers, with one primitive per distinct row count M.
+// The CPU backend's packed weights (kernels.h PackedMatmul): oneDNN's matmul primitive over a weight reordered
+// into the blocked layout it prefers, with one primitive per distinct row count M.
 #include "core/bits.h"
 #include "core/check.h"
-#include "kernels/kernels.h"
+#include "kernels/cpu.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace r1 {
+namespace r1::cpu {
 
 namespace {
 dnnl::engine& cpu_engine() {
@@ -23,25 +23,30 @@ dnnl::engine& cpu_engine() {
 }
 bool is_reference_impl(const char* info) { return std::string(info).find("ref") != std::string::npos; }
 constexpr int kLayoutRows = 64;  // the row count whose preferred weight layout is used for every M
-}  // namespace
 
-struct PackedMatmul::Impl {
+struct Packed final : PackedMatmul::Impl {
+  void forward(float* out, const float* a, const float* bias, int M) override;
+  bool packed() const override { return is_packed; }
+  bool bf16_weights() const override { return !wbf16.empty(); }
   int N = 0, K = 0;
   const float* w = nullptr;  // the caller's weight [N, K], for the fallback
   dnnl::stream stream;
   dnnl::memory::desc wdesc;
   dnnl::memory wpacked;
-  bool packed = false;
+  bool is_packed = false;
   std::vector<uint16_t> wbf16;  // [N, K] the weight as bf16 when every entry is a bf16 value (else empty)
   std::map<std::pair<int, bool>, std::unique_ptr<dnnl::matmul>> prims;  // (M, bias) -> primitive, or null: fallback
 };
 
-PackedMatmul::PackedMatmul(const float* w, int N, int K) : impl_(std::make_unique<Impl>()) {
+}  // namespace
+
+std::unique_ptr<PackedMatmul::Impl> pack_matmul(const float* w, int N, int K) {
   using namespace dnnl;
   using dt = memory::data_type;
   using tag = memory::format_tag;
   R1_CHECK(N > 0 && K > 0, "PackedMatmul: empty weight [", N, ", ", K, "]");
-  Impl& m = *impl_;
+  auto impl = std::make_unique<Packed>();
+  Packed& m = *impl;
   m.N = N;
   m.K = K;
   m.w = w;
@@ -63,38 +68,32 @@ PackedMatmul::PackedMatmul(const float* w, int N, int K) : impl_(std::make_uniqu
                                                   memory::desc({K, N}, dt::f32, tag::any),
                                                   memory::desc({kLayoutRows, N}, dt::f32, tag::ab)),
                                      eng);
-    if (is_reference_impl(pd.impl_info_str())) return;  // no fast kernel here: matmul_forward it is
+    if (is_reference_impl(pd.impl_info_str())) return impl;  // no fast kernel here: matmul_forward it is
     m.wdesc = pd.weights_desc();
     // w [N, K] row-major is the [K, N] matrix in column-major order (format tag ba)
     memory user({{K, N}, dt::f32, tag::ba}, eng, const_cast<float*>(w));
     m.wpacked = memory(m.wdesc, eng);
     reorder(user, m.wpacked).execute(m.stream, user, m.wpacked);
     m.stream.wait();
-    m.packed = true;
+    m.is_packed = true;
   } catch (const dnnl::error&) {
-    m.packed = false;  // fall back to matmul_forward
+    m.is_packed = false;  // fall back to matmul_forward
   }
+  return impl;
 }
 
-PackedMatmul::~PackedMatmul() = default;
-PackedMatmul::PackedMatmul(PackedMatmul&&) noexcept = default;
-PackedMatmul& PackedMatmul::operator=(PackedMatmul&&) noexcept = default;
-
-bool PackedMatmul::packed() const { return impl_->packed; }
-bool PackedMatmul::bf16_weights() const { return !impl_->wbf16.empty(); }
-
-void PackedMatmul::forward(float* out, const float* a, const float* bias, int M) {
+void Packed::forward(float* out, const float* a, const float* bias, int M) {
   using namespace dnnl;
   using dt = memory::data_type;
   using tag = memory::format_tag;
-  Impl& m = *impl_;
+  Packed& m = *this;
   if (M <= 0) return;
   // A row or two is a read of the matrix, and sgemm's gemv path reads it at least as fast as the blocked kernel
   // with its per-call setup (a standalone timing: 1 x 32000 x 1024, 4.3 ms sgemm vs 5.3 ms packed). From 8 rows
   // on the packed product is 2-3x faster (bench_generate, batch 8 and 64).
   // With bf16 weights those few rows read half the bytes (matmul_forward_bf16w).
   if (M < 4 && !m.wbf16.empty()) return matmul_forward_bf16w(out, a, m.wbf16.data(), bias, M, m.N, m.K);
-  if (!m.packed || M < 4) return matmul_forward(out, a, m.w, bias, M, m.N, m.K);
+  if (!m.is_packed || M < 4) return matmul_forward(out, a, m.w, bias, M, m.N, m.K);
   auto key = std::make_pair(M, bias != nullptr);
   auto it = m.prims.find(key);
   if (it == m.prims.end()) {
@@ -123,4 +122,4 @@ void PackedMatmul::forward(float* out, const float* a, const float* bias, int M)
   gs.flops += 2.0 * M * m.N * m.K;
 }
 
-}  // namespace r1
+}  // namespace r1::cpu

@@ -108,4 +108,52 @@ void logprob_forward(float* lp, float* ent, const float* logits, const int* targ
   }
 }
 
+// Rotate-half rotary embedding with angles computed in double from theta (no table).
+void rope_forward(float* x, const int* pos, int N, int nheads, int HS, int row_stride, double theta) {
+  const int half = HS / 2;
+  for (int n = 0; n < N; n++)
+    for (int h = 0; h < nheads; h++) {
+      float* v = x + (size_t)n * row_stride + (size_t)h * HS;
+      for (int i = 0; i < half; i++) {
+        const double ang = pos[n] / std::pow(theta, (double)(2 * i) / HS);
+        const double x1 = v[i], x2 = v[i + half];
+        v[i] = (float)(x1 * std::cos(ang) - x2 * std::sin(ang));
+        v[i + half] = (float)(x2 * std::cos(ang) + x1 * std::sin(ang));
+      }
+    }
+}
+
+void swiglu_forward(float* h, const float* gu, int N, int FF) {
+  for (int n = 0; n < N; n++)
+    for (int j = 0; j < FF; j++) {
+      const double g = gu[(size_t)n * 2 * FF + j], u = gu[(size_t)n * 2 * FF + FF + j];
+      h[(size_t)n * FF + j] = (float)(g / (1.0 + std::exp(-g)) * u);
+    }
+}
+
+void embedding_forward(float* out, const int* ids, const float* wte, int N, int C) {
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++) out[(size_t)n * C + c] = wte[(size_t)ids[n] * C + c];
+}
+
+double softmax_row_sum(float* w, const float* logits, int V, float m, float T) {
+  double s = 0;
+  for (int i = 0; i < V; i++) {
+    const double e = std::exp(((double)logits[i] - m) / T);
+    if (w) w[i] = (float)e;
+    s += e;
+  }
+  return s;
+}
+
+void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s) {
+  for (size_t i = 0; i < n; i++) {
+    const double mi = (double)s.beta1 * m[i] + (1.0 - s.beta1) * g[i];
+    const double vi = (double)s.beta2 * v[i] + (1.0 - s.beta2) * (double)g[i] * g[i];
+    m[i] = (float)mi;
+    v[i] = (float)vi;
+    p[i] = (float)(p[i] - (double)s.step_size * mi / (std::sqrt(vi) / s.sbc2 + s.eps));
+  }
+}
+
 }  // namespace r1::ref

@@ -1,5 +1,6 @@
 // Token samplers. Work for one row of V logits:
-//   pass 1: max (and validation); pass 2: w_i = exp((l_i - max) / T) into scratch, S = sum w (double, fixed lanes).
+//   pass 1: max (and validation); pass 2: w_i = exp((l_i - max) / T) into scratch, S = sum w (double, fixed lanes):
+//   both are kernels (kernels.h row_max, softmax_row_sum), so a backend computes the softmax the sampler draws from.
 //   No truncation: inverse-CDF walk over w in id order (64-token block sums skip most of the row).
 //   top-k (k <= 1024): one min-heap scan of the row with vectorised rejection of 64-token blocks.
 //   Otherwise: cheap counting passes choose a threshold t such that {w >= t} (a prefix of the order) provably
@@ -20,35 +21,12 @@
 #endif
 
 #include "core/check.h"
+#include "kernels/kernels.h"
 
 namespace r1 {
 namespace {
 
-constexpr int kLanes = 16;  // fixed accumulation lanes: results do not depend on the SIMD width of the build
-
-// exp(x) for x <= 0 (including -inf), relative error ~2e-7; written so that GCC vectorises loops calling it.
-// Returns 0 below -87 (weights under 1.6e-38 of the maximum).
-inline float exp_nonpos(float x) {
-  const float xc = x >= -87.0f ? x : -87.0f;  // NaN -> -87 here (safe int conversion), propagated below
-  const float shifted = xc * 1.44269504088896341f + 12582912.0f;  // 1.5 * 2^23: rounds to nearest integer
-  const float nf = shifted - 12582912.0f;
-  // r = x - n ln2, with ln2 split so that n * hi is exact.
-  float r = xc - nf * 0.693145751953125f;
-  r = r - nf * 1.42860682030941723e-6f;
-  // Taylor series of exp on |r| <= ln2 / 2 to degree 7 (truncation error < 1e-8).
-  float q = 1.0f / 5040.0f;
-  q = q * r + 1.0f / 720.0f;
-  q = q * r + 1.0f / 120.0f;
-  q = q * r + 1.0f / 24.0f;
-  q = q * r + 1.0f / 6.0f;
-  q = q * r + 0.5f;
-  q = q * r + 1.0f;
-  q = q * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(nf) + 127) << 23;  // 2^n, n in [-126, 0]
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return x < -87.0f ? 0.0f : q * scale + (x - x);  // + (x - x): 0, or NaN for NaN input
-}
+constexpr int kLanes = kSumLanes;  // the kernels' fixed accumulation lanes (kernels.h)
 
 void check_params(const SamplingParams& p) {
   R1_CHECK(std::isfinite(p.temperature) && p.temperature >= 0.0f,
@@ -73,43 +51,20 @@ void check_row(const float* logits, int V) {
   fail("sampling: logits row is not usable (non-finite softmax normaliser)");
 }
 
-// Max of the row (NaN entries are skipped here and caught by row_sum). Max is exact in any order, so a SIMD
-// reduction is used.
+// Max of the row (NaN entries are skipped here and caught by row_sum).
 float checked_max(const float* l, int V) {
-  float m = -std::numeric_limits<float>::infinity();
-#pragma omp simd reduction(max : m)
-  for (int i = 0; i < V; ++i) m = l[i] > m ? l[i] : m;
+  const float m = row_max(l, V);
   R1_CHECK(m != -std::numeric_limits<float>::infinity(), "sampling: all ", V,
            " logits are -inf (no token can be sampled)");
   if (!std::isfinite(m)) fail_bad_logits(l, V);
   return m;
 }
 
-// acc[j] += x[i] for i = j mod kLanes, in order (len is the row's remainder or a multiple of kLanes).
-inline void lane_sum(const float* x, int len, double* acc) {
-  int i = 0;
-  for (; i + kLanes <= len; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
-  for (int j = 0; i + j < len; ++j) acc[j] += x[i + j];
-}
-
-// S = sum_i exp((l_i - m) / T) in double. The weights are computed chunk by chunk into w (kStore) or a stack
-// buffer, then summed in kLanes fixed lanes (lane j takes i = j mod kLanes in order): both loops vectorise and
-// the result does not depend on the build's SIMD width or on kStore. Throws on NaN logits.
+// S = sum_i exp((l_i - m) / T) in double (kernels.h softmax_row_sum; the weights into w when kStore). Throws on NaN
+// logits.
 template <bool kStore>
 double row_sum(const float* l, int V, float m, float T, float* w) {
-  constexpr int kChunk = 1024;  // multiple of kLanes
-  float buf[kStore ? 1 : kChunk];
-  double acc[kLanes] = {};
-  for (int c = 0; c < V; c += kChunk) {
-    const int len = std::min(kChunk, V - c);
-    float* dst = kStore ? w + c : buf;
-    const float* src = l + c;
-    for (int i = 0; i < len; ++i) dst[i] = exp_nonpos((src[i] - m) / T);
-    lane_sum(dst, len, acc);
-  }
-  double s = 0;
-  for (int j = 0; j < kLanes; ++j) s += acc[j];
+  const double s = softmax_row_sum(kStore ? w : nullptr, l, V, m, T);
   if (!std::isfinite(s)) fail_bad_logits(l, V);
   return s;
 }
@@ -233,7 +188,7 @@ void count_mass(const float* w, int V, float t, size_t& count, double& mass) {
     for (int i = 0; i < len; ++i) buf[i] = w[c + i] >= t ? w[c + i] : 0.0f;
 #pragma omp simd reduction(+ : cnt)
     for (int i = 0; i < len; ++i) cnt += buf[i] != 0.0f ? 1 : 0;
-    lane_sum(buf, len, acc);
+    lane_accumulate(acc, buf, len);
   }
   count = static_cast<size_t>(cnt);
   mass = 0;
@@ -431,7 +386,7 @@ int draw_kept(const float* l, float* w, int V, const Kept& kept, Work& work, dou
   const float min_w = kept.min_w;
   for (int i = 0; i < V; ++i) w[i] = in_kept(l[i], w[i], i, cut_logit, cut_id, min_w) ? w[i] : 0.0f;
   double acc[kLanes] = {};
-  lane_sum(w, V, acc);
+  lane_accumulate(acc, w, V);
   double Z = 0;
   for (int j = 0; j < kLanes; ++j) Z += acc[j];
   return draw_all(w, V, Z, u);

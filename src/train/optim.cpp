@@ -1,6 +1,7 @@
 #include "train/optim.h"
 #include "core/check.h"
 #include "formats/safetensors.h"
+#include "kernels/kernels.h"
 
 #include <cmath>
 #include <cstring>
@@ -30,21 +31,13 @@ void declare_optim(OptionSet& o, OptimConfig& c, const std::string& p) {
   o.add(p + ".min_lr_ratio", &c.min_lr_ratio, "cosine floor as a fraction of lr (1: constant after warmup)");
 }
 
-float grad_norm(const float* g, size_t n) {
-  double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
-  for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
-  return (float)std::sqrt(s);
-}
+float grad_norm(const float* g, size_t n) { return (float)std::sqrt(sum_squares(g, n)); }
 
 float clip_grad_norm(float* g, size_t n, float max_norm) {
   float norm = grad_norm(g, n);
   if (max_norm > 0) {
     float coef = max_norm / (norm + 1e-6f);
-    if (coef < 1.f) {
-#pragma omp parallel for simd schedule(static)
-      for (size_t i = 0; i < n; i++) g[i] *= coef;
-    }
+    if (coef < 1.f) scale_inplace(g, coef, n);
   }
   return norm;
 }
@@ -66,37 +59,13 @@ void Optimizer::step(float* p, const float* g, float lr) {
   const float wd = c_.weight_decay;
   // decoupled weight decay: p -= lr * wd * p  (applied first, as torch.optim.AdamW does)
   if (wd != 0.f)
-    for (auto [a, b] : decay_ranges_) {
-      const float f = 1.f - lr * wd;
-#pragma omp parallel for simd schedule(static)
-      for (size_t i = a; i < b; i++) p[i] *= f;
-    }
+    for (auto [a, b] : decay_ranges_) scale_inplace(p + a, 1.f - lr * wd, b - a);
   if (c_.name == "adamw") {
-    const float b1 = c_.beta1, b2 = c_.beta2, eps = c_.eps;
-    const double bc1 = 1.0 - std::pow((double)b1, (double)t_), bc2 = 1.0 - std::pow((double)b2, (double)t_);
-    const float step_size = (float)(lr / bc1), sbc2 = (float)std::sqrt(bc2);
-    float* m = m_.data();
-    float* v = v_.data();
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n_; i++) {
-      m[i] = b1 * m[i] + (1.f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.f - b2) * g[i] * g[i];
-      float denom = std::sqrt(v[i]) / sbc2 + eps;
-      p[i] -= step_size * m[i] / denom;
-    }
+    const double bc1 = 1.0 - std::pow((double)c_.beta1, (double)t_), bc2 = 1.0 - std::pow((double)c_.beta2, (double)t_);
+    const AdamWStep s{c_.beta1, c_.beta2, c_.eps, (float)(lr / bc1), (float)std::sqrt(bc2)};
+    adamw_update(p, m_.data(), v_.data(), g, n_, s);
   } else {
-    if (c_.momentum > 0) {
-      float* m = m_.data();
-      const float mu = c_.momentum;
-#pragma omp parallel for simd schedule(static)
-      for (size_t i = 0; i < n_; i++) {
-        m[i] = t_ == 1 ? g[i] : mu * m[i] + g[i];
-        p[i] -= lr * m[i];
-      }
-    } else {
-#pragma omp parallel for simd schedule(static)
-      for (size_t i = 0; i < n_; i++) p[i] -= lr * g[i];
-    }
+    sgd_update(p, m_.data(), g, n_, lr, c_.momentum, t_ == 1);
   }
 }
 
@@ -121,11 +90,7 @@ void Optimizer::load(const std::string& path, const std::vector<TensorSpec>& spe
 }
 
 UpdateStats optimizer_update(Optimizer& opt, Model& m, int accum, long step) {
-  if (accum > 1) {
-    float s = 1.f / accum;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < m.n_params; i++) m.grads()[i] *= s;
-  }
+  if (accum > 1) scale_inplace(m.grads(), 1.f / accum, m.n_params);
   UpdateStats u;
   u.grad_norm = clip_grad_norm(m.grads(), m.n_params, opt.config().grad_clip);
   u.lr = lr_at(opt.config(), step);

@@ -1,8 +1,9 @@
 // Optimizers and schedules: AdamW (decoupled weight decay, bias correction; the update torch.optim.AdamW
-// computes), plain SGD, global-norm gradient clipping, linear warmup + cosine decay.
+// computes), plain SGD, global-norm gradient clipping, linear warmup + cosine decay. The state, schedule and files
+// are here; the elementwise updates are kernels (kernels.h adamw_update, sgd_update, scale_inplace, sum_squares).
 #pragma once
 #include "model/transformer.h"
-#include "train/options.h"
+#include "core/options.h"
 
 #include <string>
 #include <vector>
@@ -39,7 +40,6 @@ class Optimizer {
   // State for checkpoints: m and v (empty for sgd without momentum) and the step counter.
   std::vector<float>& m() { return m_; }
   std::vector<float>& v() { return v_; }
-  void set_steps(long t) { t_ = t; }
   void save(const std::string& path, const std::vector<TensorSpec>& specs) const;   // safetensors, atomic
   void load(const std::string& path, const std::vector<TensorSpec>& specs);
   const OptimConfig& config() const { return c_; }

@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <vector>
 
 using namespace r1;
@@ -325,4 +327,88 @@ TEST(FastVsReference, AttentionMatrixFormForwardBackward) {
     attention_forward(o2.data(), (float*)nullptr, qf.data(), kf.data(), vf.data(), Tq, Tk, NH, NKV, HS, qs, kvs, os, false);
     cmp(o2, od, Tq, os, NH * HS, "out (no probs)");
   }
+}
+
+TEST(FastVsReference, Rope) {
+  const int N = 7, NH = 3, HS = 16, stride = NH * HS + 5, max_pos = 64;
+  const double theta = 10000.0;
+  auto x = frandn((size_t)N * stride, 21), y = x;
+  std::vector<int> pos = {0, 1, 5, 17, 33, 62, 63};
+  std::vector<float> table((size_t)2 * max_pos * (HS / 2));
+  rope_table(table.data(), max_pos, HS, theta);
+  rope_forward(x.data(), pos.data(), table.data(), max_pos, N, NH, HS, stride);
+  ref::rope_forward(y.data(), pos.data(), N, NH, HS, stride, theta);
+  // the table's inverse frequencies are float32 (as transformers computes them): angles agree to ~1e-7 relative
+  expect_close(x, y, 2e-5f, "rope");
+}
+
+TEST(FastVsReference, SwiGLU) {
+  const int N = 5, FF = 77;
+  auto gu = frandn((size_t)N * 2 * FF, 22);
+  std::vector<float> h1((size_t)N * FF), h2((size_t)N * FF);
+  swiglu_forward(h1.data(), gu.data(), N, FF);
+  ref::swiglu_forward(h2.data(), gu.data(), N, FF);
+  expect_close(h1, h2, 1e-6f, "swiglu");
+}
+
+TEST(FastVsReference, Embedding) {
+  const int N = 9, C = 33, V = 20;
+  auto wte = frandn((size_t)V * C, 23);
+  std::vector<int> ids = {0, 19, 3, 3, 7, 12, 0, 5, 18};
+  std::vector<float> o1((size_t)N * C), o2((size_t)N * C);
+  embedding_forward(o1.data(), ids.data(), wte.data(), N, C);
+  ref::embedding_forward(o2.data(), ids.data(), wte.data(), N, C);
+  EXPECT_EQ(o1, o2);  // a copy: exact
+}
+
+// The sampler's softmax (kernels.h softmax_row_sum): weights and their sum against exp in double; masked entries
+// (-inf) weigh 0; the sum does not depend on whether the weights are kept.
+TEST(FastVsReference, SoftmaxRow) {
+  for (int V : {1, 15, 16, 17, 1000, 2049}) {
+    auto l = frandn((size_t)V, 24 + V);
+    for (auto& x : l) x *= 3.f;
+    if (V > 3) l[2] = -std::numeric_limits<float>::infinity();
+    const float m = row_max(l.data(), V);
+    EXPECT_EQ(m, *std::max_element(l.begin(), l.end()));
+    for (float T : {1.0f, 0.6f}) {
+      std::vector<float> w1((size_t)V), w2((size_t)V);
+      const double s1 = softmax_row_sum(w1.data(), l.data(), V, m, T);
+      const double s2 = ref::softmax_row_sum(w2.data(), l.data(), V, m, T);
+      EXPECT_NEAR(s1, s2, 1e-6 * s2) << "V " << V << " T " << T;
+      expect_close(w1, w2, 1e-6f, "softmax weights");
+      EXPECT_EQ(softmax_row_sum(nullptr, l.data(), V, m, T), s1);  // bit-identical without storing
+      if (V > 3) {
+        EXPECT_EQ(w1[2], 0.0f);
+      }
+    }
+  }
+  std::vector<float> bad = {0.f, std::nanf(""), 1.f};
+  EXPECT_TRUE(std::isnan(softmax_row_sum(nullptr, bad.data(), 3, row_max(bad.data(), 3), 1.f)));
+}
+
+// AdamW and SGD updates against a double-precision reference, several steps.
+TEST(FastVsReference, OptimizerUpdates) {
+  const size_t n = 1001;
+  auto p1 = frandn(n, 25), g = frandn(n, 26);
+  auto p2 = p1;
+  std::vector<float> m1(n), v1(n), m2(n), v2(n);
+  for (int t = 1; t <= 5; t++) {
+    const double bc1 = 1.0 - std::pow(0.9, t), bc2 = 1.0 - std::pow(0.95, t);
+    const AdamWStep s{0.9f, 0.95f, 1e-8f, (float)(1e-2 / bc1), (float)std::sqrt(bc2)};
+    adamw_update(p1.data(), m1.data(), v1.data(), g.data(), n, s);
+    ref::adamw_update(p2.data(), m2.data(), v2.data(), g.data(), n, s);
+  }
+  expect_close(p1, p2, 1e-5f, "adamw params");
+  expect_close(m1, m2, 1e-5f, "adamw m");
+  expect_close(v1, v2, 1e-5f, "adamw v");
+  // SGD with momentum: m = g, then 0.5 m + g; p -= lr m
+  std::vector<float> p(3, 1.f), m(3, 0.f), gg = {1.f, -2.f, 0.5f};
+  sgd_update(p.data(), m.data(), gg.data(), 3, 0.1f, 0.5f, true);
+  sgd_update(p.data(), m.data(), gg.data(), 3, 0.1f, 0.5f, false);
+  EXPECT_FLOAT_EQ(p[0], 1.f - 0.1f * 1.f - 0.1f * 1.5f);
+  EXPECT_FLOAT_EQ(p[1], 1.f + 0.1f * 2.f + 0.1f * 3.f);
+  std::vector<float> x = {3.f, 4.f};
+  EXPECT_DOUBLE_EQ(sum_squares(x.data(), 2), 25.0);
+  scale_inplace(x.data(), 0.5f, 2);
+  EXPECT_EQ(x, (std::vector<float>{1.5f, 2.f}));
 }

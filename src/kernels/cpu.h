@@ -1,0 +1,20 @@
+// Internal to kernels/: the CPU backend's functions that its files share (cpu.cpp builds the backend table).
+#pragma once
+#include "kernels/kernels.h"
+
+#include <memory>
+
+namespace r1::cpu {
+
+void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
+void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const float* bias, int M, int N, int K);
+std::unique_ptr<PackedMatmul::Impl> pack_matmul(const float* w, int N, int K);  // packed_matmul.cpp
+void lane_accumulate(double* acc, const float* x, int len);                      // softmax_row.cpp
+float row_max(const float* logits, int V);
+double softmax_row_sum(float* w, const float* logits, int V, float m, float T);
+void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s);  // optim.cpp
+void sgd_update(float* p, float* m, const float* g, size_t n, float lr, float momentum, bool first);
+void scale_inplace(float* x, float s, size_t n);
+double sum_squares(const float* x, size_t n);
+
+}  // namespace r1::cpu
