@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     GrpoRecipe r;
     r.model = dir + "/model";
     r.out = dir + "/run";
-    r.max_new_tokens = max_new;
+    r.sampling.max_new_tokens = max_new;
     r.steps = steps + 1;  // the first step is a warm-up
     r.ckpt_every = 0;
     r.eval_problems = 0;

@@ -5,11 +5,7 @@
 #include "cli/registry.h"
 #include "core/check.h"
 #include "core/io.h"
-#include "model/gguf_model.h"
-#include "model/transformer.h"
-#include "rollout/engine.h"
-#include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
+#include "rollout/policy.h"
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -50,93 +46,39 @@ std::vector<int> parse_ids(const std::string& text, const std::string& what) {
   return v;
 }
 
-bool has_tokenizer(const std::string& dir) {
-  return r1::file_exists(r1::path_join(dir, "tokenizer.json")) ||
-         (r1::file_exists(r1::path_join(dir, "vocab.json")) && r1::file_exists(r1::path_join(dir, "merges.txt")));
-}
+// Prompts as text, chat messages or ids -> prompt ids.
+struct PromptReader {
+  std::string model;
+  const r1::Tokenizer* tok;
+  const r1::ChatTemplate* tmpl;
 
-// End-of-sequence ids: config.json, generation_config.json (int or list) and the tokenizer's eos.
-std::vector<int> eos_ids(const std::string& dir, const r1::Model& m, const r1::Tokenizer* tok) {
-  std::set<int> ids;
-  if (m.cfg.eos_id >= 0) ids.insert(m.cfg.eos_id);
-  std::string gpath = r1::path_join(dir, "generation_config.json");
-  if (r1::file_exists(gpath)) {
-    nlohmann::json g;
-    try {
-      g = nlohmann::json::parse(r1::read_file(gpath));
-    } catch (const nlohmann::json::exception& e) {
-      r1::fail(gpath, ": not valid JSON (", e.what(), ")");
-    }
-    if (g.contains("eos_token_id")) {
-      const auto& e = g["eos_token_id"];
-      if (e.is_number_integer()) ids.insert(e.get<int>());
-      else if (e.is_array())
-        for (const auto& x : e) {
-          R1_CHECK(x.is_number_integer(), gpath, ": eos_token_id must be an integer or a list of integers");
-          ids.insert(x.get<int>());
-        }
-    }
-  }
-  if (tok && tok->eos_id() >= 0) ids.insert(tok->eos_id());
-  std::vector<int> out;
-  for (int id : ids)
-    if (id >= 0 && id < m.cfg.V) out.push_back(id);
-  return out;
-}
-
-struct PromptSource {
-  std::vector<std::vector<int>> prompts;
-};
-
-int run_generate(const GenerateArgs& a) {
-  const int given = !a.prompt.empty() + !a.prompt_ids.empty() + !a.prompts_file.empty();
-  R1_CHECK(given == 1, "generate: give exactly one of --prompt TEXT, --prompt-ids \"1 2 3\" or --prompts FILE.jsonl");
-  r1::Model m = r1::load_any_model(a.model);
-  std::unique_ptr<r1::Tokenizer> tok;
-  if (has_tokenizer(a.model)) tok = std::make_unique<r1::Tokenizer>(r1::Tokenizer::load(a.model));
-  std::unique_ptr<r1::ChatTemplate> tmpl;
-  if (a.chat) {
-    R1_CHECK(tok, "generate --chat: ", a.model, " has no tokenizer (tokenizer.json or vocab.json + merges.txt)");
-    std::string jinja = r1::path_join(a.model, "chat_template.jinja");
-    std::string tcfg = r1::path_join(a.model, "tokenizer_config.json");
-    R1_CHECK(r1::file_exists(jinja) || r1::file_exists(tcfg), "generate --chat: ", a.model,
-             " has neither chat_template.jinja nor tokenizer_config.json with a chat_template");
-    tmpl = std::make_unique<r1::ChatTemplate>(r1::ChatTemplate::from_file(r1::file_exists(jinja) ? jinja : tcfg));
-  }
-  int bos = m.cfg.bos_id >= 0 ? m.cfg.bos_id : (tok ? tok->bos_id() : -1);
-  R1_CHECK(!a.add_bos || bos >= 0, "generate --add-bos: neither ", a.model,
-           "/config.json (bos_token_id) nor the tokenizer names a BOS token");
-
-  // text (or chat messages) -> ids
-  auto encode_text = [&](const std::string& text, const std::string& where) {
-    R1_CHECK(tok, where, ": text prompts need a tokenizer in ", a.model,
+  std::vector<int> encode_text(const std::string& text, const std::string& where) const {
+    R1_CHECK(tok, where, ": text prompts need a tokenizer in ", model,
              " (tokenizer.json or vocab.json + merges.txt); use --prompt-ids for a folder without one");
     return tok->encode(text, true);
-  };
-  auto from_messages = [&](const nlohmann::json& messages, const std::string& where) {
+  }
+  std::vector<int> from_messages(const nlohmann::json& messages, const std::string& where) const {
     R1_CHECK(tmpl, where, ": \"messages\" need --chat (to apply the model's chat template)");
     R1_CHECK(messages.is_array() && !messages.empty(), where, ": \"messages\" must be a non-empty array");
     for (const auto& msg : messages)
       R1_CHECK(msg.is_object() && msg.contains("role") && msg["role"].is_string() && msg.contains("content"), where,
                ": each message must be an object with a string \"role\" and a \"content\"");
     return encode_text(tmpl->render(messages, true), where);
-  };
-  auto from_text = [&](const std::string& text, const std::string& where) {
+  }
+  std::vector<int> from_text(const std::string& text, const std::string& where) const {
     if (tmpl) return from_messages(nlohmann::json::array({{{"role", "user"}, {"content", text}}}), where);
     return encode_text(text, where);
-  };
-  std::vector<std::vector<int>> prompts;
-  if (!a.prompt.empty()) prompts.push_back(from_text(a.prompt, "--prompt"));
-  if (!a.prompt_ids.empty()) prompts.push_back(parse_ids(a.prompt_ids, "--prompt-ids"));
-  if (!a.prompts_file.empty()) {
-    std::string content = r1::read_file(a.prompts_file);
-    std::istringstream in(content);
+  }
+  // One JSON object per line: {"prompt"}, {"messages"} or {"prompt_ids"}.
+  std::vector<std::vector<int>> from_file(const std::string& path) const {
+    std::vector<std::vector<int>> prompts;
+    std::istringstream in(r1::read_file(path));
     std::string line;
     int lineno = 0;
     while (std::getline(in, line)) {
       lineno++;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      std::string where = r1::str(a.prompts_file, ":", lineno);
+      std::string where = r1::str(path, ":", lineno);
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
@@ -160,8 +102,28 @@ int run_generate(const GenerateArgs& a) {
         prompts.push_back(from_text(j["prompt"].get<std::string>(), where));
       }
     }
-    R1_CHECK(!prompts.empty(), a.prompts_file, ": no prompts (one JSON object per line)");
+    R1_CHECK(!prompts.empty(), path, ": no prompts (one JSON object per line)");
+    return prompts;
   }
+};
+
+int run_generate(const GenerateArgs& a) {
+  const int given = !a.prompt.empty() + !a.prompt_ids.empty() + !a.prompts_file.empty();
+  R1_CHECK(given == 1, "generate: give exactly one of --prompt TEXT, --prompt-ids \"1 2 3\" or --prompts FILE.jsonl");
+  r1::Policy pol = r1::Policy::load({a.model, "", "", /*tokenizer_optional=*/true}, a.chat ? "chat" : "plain", "",
+                                    a.chat ? "generate --chat" : "generate");
+  const r1::Model& m = pol.model();
+  const r1::Tokenizer* tok = pol.has_tokenizer() ? &pol.tokenizer() : nullptr;
+  const r1::ChatTemplate* tmpl = pol.chat_template();
+  int bos = m.cfg.bos_id >= 0 ? m.cfg.bos_id : (tok ? tok->bos_id() : -1);
+  R1_CHECK(!a.add_bos || bos >= 0, "generate --add-bos: neither ", a.model,
+           "/config.json (bos_token_id) nor the tokenizer names a BOS token");
+
+  std::vector<std::vector<int>> prompts;
+  PromptReader rd{a.model, tok, tmpl};
+  if (!a.prompt.empty()) prompts.push_back(rd.from_text(a.prompt, "--prompt"));
+  if (!a.prompt_ids.empty()) prompts.push_back(parse_ids(a.prompt_ids, "--prompt-ids"));
+  if (!a.prompts_file.empty()) prompts = rd.from_file(a.prompts_file);
 
   std::vector<r1::GenRequest> rq;
   for (size_t i = 0; i < prompts.size(); i++) {
@@ -183,7 +145,7 @@ int run_generate(const GenerateArgs& a) {
   c.max_batch = a.max_batch;
   c.max_prefill_tokens = a.prefill_tokens;
   c.kv_budget_bytes = (size_t)(a.kv_memory_mb * 1048576.0);
-  c.eos_ids = eos_ids(a.model, m, tok.get());
+  c.eos_ids = pol.eos_ids();
   c.stop = a.stop;
   if (tok) c.decode = [t = *tok](const std::vector<int>& ids) { return t.decode(ids, true); };
   R1_CHECK(c.stop.empty() || tok, "generate --stop: stop strings need a tokenizer in ", a.model);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   CLI::App app{"r1.cpp: GRPO, SFT, distillation and evaluation of reasoning models, in one C++ program"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "r1.cpp 0.1");
+  r1::cli::register_stage_commands();
   auto& reg = r1::cli::registry();
   std::sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.name < b.name; });
   std::map<CLI::App*, std::function<int()>> runners;

@@ -16,6 +16,8 @@ struct Command {
 };
 
 std::vector<Command>& registry();
+// Adds one subcommand per stage kind (cli/cmd_stages.cpp); main() calls it before building the app.
+void register_stage_commands();
 
 struct Register {
   Register(std::string name, std::string help, std::function<std::function<int()>(CLI::App*)> setup) {

@@ -44,6 +44,11 @@ void make_dirs(const std::string& path) {
   }
 }
 
+std::string parent_dir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash == 0 ? 1 : slash);
+}
+
 std::string path_join(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
   if (!b.empty() && b[0] == '/') return b;

@@ -14,6 +14,7 @@ bool file_exists(const std::string& path);
 bool is_directory(const std::string& path);
 void make_dirs(const std::string& path);                       // mkdir -p
 std::string path_join(const std::string& a, const std::string& b);
+std::string parent_dir(const std::string& path);               // "a/b/c.json" -> "a/b"; "c.json" -> ""
 // Writes via a temporary file and rename. `fill` writes the content to the FILE*.
 void atomic_write(const std::string& path, const std::function<void(FILE*)>& fill);
 void atomic_write(const std::string& path, const std::string& content);

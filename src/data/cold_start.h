@@ -3,7 +3,12 @@
 //   {"prompt": "What is 23 + 58 - 7?", "completion": "<think> WORKING </think> <answer> 74 </answer>", "id", "gold"}
 // WORKING is worked_solution(problem, seed) from data/corpus.h (the corpus's own step-by-step working), so the
 // base model already knows the reasoning; the rows teach it the R1 format and to reason before answering.
+//
+// `r1 cold-start` (the stage cold_start) writes the rows to <out>/cold_start.jsonl, ready for
+// `r1 sft prompt_template=r1_zero`.
 #pragma once
+#include "core/options.h"
+#include "core/stage.h"
 #include "data/corpus.h"
 
 #include <nlohmann/json.hpp>
@@ -28,5 +33,22 @@ std::string cold_start_completion(const ArithmeticProblem& p, uint64_t seed);
 // data_seed).
 std::vector<nlohmann::json> cold_start_rows(const nlohmann::json& task_config, long n, uint64_t seed,
                                             uint64_t data_seed = 1);
+
+struct ColdStartConfig {
+  std::string out = "runs/cold_start";                   // folder; the rows go to <out>/cold_start.jsonl
+  long n = 300;                                          // rows (the first n problems of the train split)
+  long seed = 1;                                         // phrasing of the worked solutions
+  long data_seed = 1;                                    // the task's problem draw (as the grpo / sample recipes)
+  nlohmann::json task_config = nlohmann::json::object(); // arithmetic task config (data/arithmetic_task.h)
+  void declare(OptionSet& o);
+};
+
+std::string cold_start_data_path(const std::string& out);  // <out>/cold_start.jsonl
+
+// Writes the rows (atomically) and the effective config; returns the data path.
+std::string run_cold_start(const ColdStartConfig& c);
+
+// The data layer's stages (core/stage.h): cold_start.
+std::vector<StageKind> data_stages();
 
 }  // namespace r1

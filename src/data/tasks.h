@@ -17,7 +17,7 @@
 // return rows in file order; the seed is ignored. More tasks: register_task(name, factory).
 #pragma once
 #include "rewards/registry.h"
-#include "tokenizer/chat_template.h"
+#include "data/prompts.h"
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +36,7 @@ struct Problem {
   nlohmann::json meta;
 };
 
-// r1_zero_prompt(question), the R1-Zero template, comes from tokenizer/chat_template.h.
+// Question templates (r1_zero_prompt and others) are in data/prompts.h.
 
 class Task {
  public:

@@ -8,9 +8,8 @@
 #include "model/transformer.h"
 #include "rewards/format.h"
 #include "rewards/math_verify.h"
-#include "rollout/engine.h"
-#include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
+#include "data/prompts.h"
+#include "rollout/policy.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -95,117 +94,120 @@ std::string eval_markdown(const json& result) {
   return out;
 }
 
-json run_eval(const EvalConfig& c) {
-  R1_CHECK(!c.model.empty(), "eval: --model is required (a Hugging Face model folder)");
-  R1_CHECK(c.k >= 0, "eval: -k must be >= 0 (got ", c.k, ")");
-  R1_CHECK(c.k > 0 || c.greedy, "eval: nothing to do (k = 0 and no greedy pass)");
-  R1_CHECK(c.max_new_tokens >= 1, "eval: --max-new-tokens must be >= 1");
-  R1_CHECK(c.temperature > 0 || c.k == 0, "eval: --temperature must be > 0 for sampling (greedy is separate)");
-  R1_CHECK(c.top_p > 0 && c.top_p <= 1, "eval: --top-p must be in (0, 1] (got ", c.top_p, ")");
-  for (int pk : c.pass_k) R1_CHECK(pk >= 1, "eval: --pass-k values must be >= 1 (got ", pk, ")");
-  R1_CHECK(is_question_template(c.prompt_template) || c.prompt_template == "chat",
-           "eval: --template '", c.prompt_template, "' is unknown; expected ", prompt_template_names());
+void EvalConfig::declare(OptionSet& o) {
+  o.add("model", &model, "model folder (Hugging Face layout)");
+  o.add("tokenizer", &tokenizer, "tokenizer folder (default: the model folder)");
+  o.add("task", &task, "built-in task names or FILE.jsonl paths (a list, or the flag given again); one result each");
+  o.add("task_config", &task_config, "task config map");
+  o.add("split", &split, "task split");
+  o.add("k", &k, "samples per problem (0: greedy only)");
+  o.alias("samples", "k");
+  sampling.declare(o);
+  o.add("pass_k", &pass_k, "pass@k values reported (each <= k)");
+  o.add("limit", &limit, "first N problems (0: all)");
+  o.add("prompt_template", &prompt_template, "r1_zero | r1_zero_short | plain | chat");
+  o.alias("template", "prompt_template");
+  o.add("think_prefix", &think_prefix, "text appended after the template, e.g. '<think>'");
+  o.add("greedy", &greedy, "also run one greedy pass");
+  o.add("save_text", &save_text, "keep completion texts in the results JSON");
+  o.alias("text", "save_text");
+  o.add("seed", &seed, "sampling seed");
+  o.add("data_seed", &data_seed, "seed of the task's problem draw and train/test split (as the grpo / sample recipes' data_seed)");
+  o.add("max_batch", &max_batch, "live sequences at once");
+  o.add("output", &output, "results JSON (per problem: every sample's answer, correctness, vote); \"\": none");
+}
 
-  std::unique_ptr<Task> task = make_task_or_file(c.task, c.task_config, "eval");
-  std::string task_name = c.task;
-  std::vector<Problem> probs = task->problems(c.split, c.data_seed);
-  if (c.limit > 0 && (long)probs.size() > c.limit) probs.resize(c.limit);
-  R1_CHECK(!probs.empty(), "eval: task '", c.task, "' split '", c.split, "' has no problems");
+void EvalConfig::check() const {
+  R1_CHECK(!model.empty(), "eval: field 'model' is required (a Hugging Face model folder)");
+  R1_CHECK(!task.empty(), "eval: field 'task' is empty");
+  R1_CHECK(k >= 0, "eval: field 'k' must be >= 0 (got ", k, ")");
+  R1_CHECK(k > 0 || greedy, "eval: nothing to do (k = 0 and no greedy pass)");
+  sampling.check("eval", k == 0);
+  R1_CHECK(!pass_k.empty(), "eval: field 'pass_k' is empty");
+  for (int pk : pass_k) R1_CHECK(pk >= 1, "eval: field 'pass_k' expects positive integers (got ", pk, ")");
+  R1_CHECK(max_batch >= 1, "eval: field 'max_batch' must be >= 1");
+  R1_CHECK(is_question_template(prompt_template) || prompt_template == "chat", "eval: prompt_template '",
+           prompt_template, "' is unknown; expected ", prompt_template_names());
+}
 
-  Model model = Model::load(c.model);
-  Tokenizer tok = Tokenizer::load(c.tokenizer.empty() ? c.model : c.tokenizer);
-  std::unique_ptr<ChatTemplate> chat;
-  if (c.prompt_template == "chat") {
-    std::string dir = c.tokenizer.empty() ? c.model : c.tokenizer;
-    std::string jinja = path_join(dir, "chat_template.jinja"), tcfg = path_join(dir, "tokenizer_config.json");
-    R1_CHECK(file_exists(jinja) || file_exists(tcfg), "eval --template chat: ", dir,
-             " has neither chat_template.jinja nor tokenizer_config.json");
-    chat = std::make_unique<ChatTemplate>(ChatTemplate::from_file(file_exists(jinja) ? jinja : tcfg));
+namespace {
+
+// The problems of one task, as configured.
+struct EvalTask {
+  std::string name;
+  std::unique_ptr<Task> task;
+  std::vector<Problem> probs;
+};
+
+EvalTask load_task(const EvalConfig& c, const std::string& name) {
+  EvalTask t{name, make_task_or_file(name, c.task_config, "eval"), {}};
+  t.probs = t.task->problems(c.split, (uint64_t)c.data_seed);
+  if (c.limit > 0 && (long)t.probs.size() > c.limit) t.probs.resize(c.limit);
+  R1_CHECK(!t.probs.empty(), "eval: task '", name, "' split '", c.split, "' has no problems");
+  return t;
+}
+
+// One completion's record: correctness, format, extracted answer and its voting key.
+json score_sample(const EvalConfig& c, const Policy& pol, const EvalTask& t, const GenSample& s) {
+  int len = 0;
+  std::string text = pol.completion_text(s, &len);
+  const Problem& p = t.probs[s.request];
+  Extracted ex = extract_answer(text);
+  json r = {{"correct", t.task->accuracy(text, p) >= 0.5}, {"format", format_reward(text, c.think_prefix)},
+            {"length", len}, {"cot_chars", cot_chars(text, c.think_prefix)}, {"finish_reason", s.finish_reason},
+            {"has_answer", ex.found},
+            {"answer", ex.found ? ex.normalized : ""}};
+  if (c.save_text) r["text"] = text;
+  return r;
+}
+
+// Majority vote, correct count and pass@k of one problem whose "samples" are scored.
+void vote_problem(const EvalConfig& c, json& p) {
+  std::vector<VoteSample> vs;
+  int nc = 0;
+  for (const auto& smp : p["samples"]) {
+    VoteSample v;
+    v.has_answer = smp["has_answer"].get<bool>();
+    v.answer = smp["answer"].get<std::string>();
+    if (v.has_answer) v.key = canonical_answer(v.answer);
+    v.correct = smp["correct"].get<bool>();
+    nc += v.correct;
+    vs.push_back(v);
   }
-  auto encode_prompt = [&](const Problem& p) {
-    std::string s;
-    if (c.prompt_template != "chat") s = question_prompt(c.prompt_template, p.prompt);
-    else s = chat->render(json::array({{{"role", "user"}, {"content", p.prompt}}}), true);
-    std::vector<int> ids = tok.encode(s + c.think_prefix, true);
-    if (model.cfg.bos_id >= 0 && tok.bos_id() == model.cfg.bos_id && (ids.empty() || ids[0] != tok.bos_id()))
-      ids.insert(ids.begin(), tok.bos_id());
-    return ids;
-  };
-  std::vector<int> eos;
-  if (tok.eos_id() >= 0) eos.push_back(tok.eos_id());
-  if (model.cfg.eos_id >= 0 && std::find(eos.begin(), eos.end(), model.cfg.eos_id) == eos.end())
-    eos.push_back(model.cfg.eos_id);
-  auto text_of = [&](const GenSample& s, int* len) {
-    std::vector<int> ids = s.ids;
-    if (!ids.empty() && std::find(eos.begin(), eos.end(), ids.back()) != eos.end()) ids.pop_back();
-    *len = (int)ids.size();
-    return tok.decode(ids);
-  };
+  VoteResult vr = majority_vote(vs, math_answers_equivalent);
+  p["n_correct"] = nc;
+  p["vote"] = {{"answer", vr.answer}, {"votes", vr.votes}, {"voters", vr.voters}, {"groups", vr.groups},
+               {"winner", vr.winner}, {"correct", vr.correct}};
+  for (size_t i = 0; i < vs.size(); i++) p["samples"][i]["group"] = vr.group_of[i];
+  json pk = json::object();
+  for (int k : c.pass_k)
+    if (k <= c.k) pk["pass@" + std::to_string(k)] = pass_at_k(c.k, nc, k);
+  p["pass"] = pk;
+}
 
+}  // namespace
+
+json run_eval(const EvalConfig& c) {
+  c.check();
+  EvalTask t = load_task(c, c.task.front());
+  Policy pol = Policy::load({c.model, c.tokenizer, ""}, c.prompt_template, c.think_prefix, "eval");
   std::vector<GenRequest> reqs;
-  for (size_t i = 0; i < probs.size(); i++) reqs.push_back({encode_prompt(probs[i]), c.k, (int)i, 0});
-  GenConfig gen;
-  gen.sampling.temperature = c.temperature;
-  gen.sampling.top_p = c.top_p;
-  gen.sampling.top_k = c.top_k;
-  gen.max_new_tokens = c.max_new_tokens;
-  gen.eos_ids = eos;
-  gen.seed = c.seed;
-  gen.max_batch = c.max_batch;
-
-  Engine engine(model);
+  for (size_t i = 0; i < t.probs.size(); i++) reqs.push_back({pol.encode_question(t.probs[i].prompt), c.k, (int)i, 0});
+  const GenConfig gen = pol.gen_config(c.sampling, (uint64_t)c.seed, c.max_batch);
+  Engine engine(pol.model());
   json problems = json::array();
-  for (const auto& p : probs) problems.push_back({{"id", p.id}, {"question", p.prompt}, {"gold", p.gold}});
+  for (const auto& p : t.probs) problems.push_back({{"id", p.id}, {"question", p.prompt}, {"gold", p.gold}});
 
-  // Score one completion: correctness, format, extracted answer and its voting key.
-  auto record = [&](const GenSample& s, size_t pi) {
-    int len = 0;
-    std::string text = text_of(s, &len);
-    const Problem& p = probs[pi];
-    Extracted ex = extract_answer(text);
-    json r = {{"correct", task->accuracy(text, p) >= 0.5}, {"format", format_reward(text, c.think_prefix)},
-              {"length", len}, {"cot_chars", cot_chars(text, c.think_prefix)}, {"finish_reason", s.finish_reason},
-              {"has_answer", ex.found},
-              {"answer", ex.found ? ex.normalized : ""}};
-    if (c.save_text) r["text"] = text;
-    return r;
-  };
-
-  Progress prog("eval " + task_name, (long)probs.size() * (c.k + (c.greedy ? 1 : 0)));
+  Progress prog("eval " + t.name, (long)t.probs.size() * (c.k + (c.greedy ? 1 : 0)));
   long done = 0;
-  // a sample is finished when it emits an eos id or reaches the budget
   auto tick = [&](const GenSample& s, int tok_id) {
-    if (std::find(eos.begin(), eos.end(), tok_id) != eos.end() || (int)s.ids.size() >= c.max_new_tokens)
-      prog.update(++done);
+    if (pol.finished(s, tok_id, c.sampling.max_new_tokens)) prog.update(++done);
   };
   if (c.k > 0) {
     auto out = engine.generate(reqs, gen, tick);
     for (auto& p : problems) p["samples"] = json::array();
-    for (const auto& s : out) {
-      problems[s.request]["samples"].push_back(record(s, s.request));
-    }
-    for (auto& p : problems) {
-      std::vector<VoteSample> vs;
-      int nc = 0;
-      for (const auto& smp : p["samples"]) {
-        VoteSample v;
-        v.has_answer = smp["has_answer"].get<bool>();
-        v.answer = smp["answer"].get<std::string>();
-        if (v.has_answer) v.key = canonical_answer(v.answer);
-        v.correct = smp["correct"].get<bool>();
-        nc += v.correct;
-        vs.push_back(v);
-      }
-      VoteResult vr = majority_vote(vs, math_answers_equivalent);
-      p["n_correct"] = nc;
-      p["vote"] = {{"answer", vr.answer}, {"votes", vr.votes}, {"voters", vr.voters}, {"groups", vr.groups},
-                   {"winner", vr.winner}, {"correct", vr.correct}};
-      for (size_t i = 0; i < vs.size(); i++) p["samples"][i]["group"] = vr.group_of[i];
-      json pk = json::object();
-      for (int k : c.pass_k)
-        if (k <= c.k) pk["pass@" + std::to_string(k)] = pass_at_k(c.k, nc, k);
-      p["pass"] = pk;
-    }
+    for (const auto& s : out) problems[s.request]["samples"].push_back(score_sample(c, pol, t, s));
+    for (auto& p : problems) vote_problem(c, p);
   }
   if (c.greedy) {
     for (auto& r : reqs) r.n = 1;
@@ -214,9 +216,7 @@ json run_eval(const EvalConfig& c) {
     g.sampling.greedy = true;
     g.sampling.temperature = 0;
     auto out = engine.generate(reqs, g, tick);
-    for (const auto& s : out) {
-      problems[s.request]["greedy"] = record(s, s.request);
-    }
+    for (const auto& s : out) problems[s.request]["greedy"] = score_sample(c, pol, t, s);
   }
   prog.finish();
 
@@ -225,11 +225,11 @@ json run_eval(const EvalConfig& c) {
     if (k <= c.k) pks.push_back(k);
     else if (c.k > 0) std::fprintf(stderr, "[eval] pass@%d skipped: only %d samples per problem\n", k, c.k);
   json result;
-  result["task"] = task_name;
+  result["task"] = t.name;
   result["model"] = c.model;
   result["config"] = {{"split", c.split},           {"k", c.k},
-                      {"temperature", c.temperature}, {"top_p", c.top_p},
-                      {"top_k", c.top_k},             {"max_new_tokens", c.max_new_tokens},
+                      {"temperature", c.sampling.temperature}, {"top_p", c.sampling.top_p},
+                      {"top_k", c.sampling.top_k},             {"max_new_tokens", c.sampling.max_new_tokens},
                       {"pass_k", pks},                {"limit", c.limit},
                       {"template", c.prompt_template}, {"think_prefix", c.think_prefix},
                       {"greedy", c.greedy},           {"seed", c.seed}, {"data_seed", c.data_seed},
@@ -237,6 +237,42 @@ json run_eval(const EvalConfig& c) {
   result["summary"] = summarize_eval(problems, c.k, pks, c.greedy);
   result["problems"] = std::move(problems);
   return result;
+}
+
+json run_eval_command(const EvalConfig& cfg) {
+  cfg.check();
+  json all = json::array();
+  for (const auto& t : cfg.task) {
+    EvalConfig one = cfg;
+    one.task = {t};
+    json res = run_eval(one);
+    std::printf("%s\n", eval_markdown(res).c_str());
+    std::fflush(stdout);
+    all.push_back(std::move(res));
+  }
+  json out = all.size() == 1 ? all[0] : json{{"tasks", all}};
+  if (!cfg.output.empty()) {
+    const std::string dir = parent_dir(cfg.output);
+    if (!dir.empty()) make_dirs(dir);
+    atomic_write(cfg.output, out.dump(1, ' ', false, json::error_handler_t::replace));
+  }
+  return out;
+}
+
+std::vector<StageKind> eval_stages() {
+  StageKind k;
+  k.name = "eval";
+  k.help = "R1-style evaluation: pass@1 over k samples, pass@k, cons@k, greedy accuracy";
+  k.output = "eval";
+  k.output_file = "eval.json";
+  k.location_field = "output";
+  k.required = {"model"};
+  k.role = StageKind::kEvaluator;
+  k.make = [] {
+    return std::make_unique<RecipeRun<EvalConfig>>([](const EvalConfig& c) { return run_eval_command(c); },
+                                                   [](const EvalConfig& c) { c.check(); });
+  };
+  return {k};
 }
 
 }  // namespace r1

@@ -8,6 +8,10 @@
 // voted answers are the math extractor's (rewards/math_verify.h, strict: an <answer> block or \boxed{} after
 // </think>). Sample s of problem p is seeded by (seed, p, s), so results do not depend on batching.
 #pragma once
+#include "core/options.h"
+#include "core/stage.h"
+#include "rollout/policy.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -16,29 +20,38 @@
 
 namespace r1 {
 
+// The recipe of `r1 eval` (and of a pipeline's eval: map); `r1 eval --show-config` lists every field.
 struct EvalConfig {
   std::string model;                 // Hugging Face folder (with the tokenizer unless `tokenizer` is set)
   std::string tokenizer;
-  std::string task = "arithmetic";   // a built-in task name, or a path ending in .jsonl (generic jsonl task)
+  std::vector<std::string> task = {"arithmetic"};  // built-in task names or paths ending in .jsonl; one result each
   nlohmann::json task_config = nlohmann::json::object();
   std::string split = "test";
   int k = 8;                         // samples per problem (0: greedy only)
-  float temperature = 0.6f, top_p = 0.95f;
-  int top_k = 0;
-  int max_new_tokens = 1024;
+  SamplingRecipe sampling{0.6f, 0.95f, 0, 1024};  // R1's protocol: T = 0.6, top-p 0.95
   std::vector<int> pass_k = {1};     // pass@k values reported (each <= k; larger ones are skipped with a note)
   long limit = 0;                    // first N problems (0: all)
-  std::string prompt_template = "r1_zero";  // r1_zero | r1_zero_short | plain | chat
+  std::string prompt_template = "r1_zero";  // data/prompts.h, or chat
   std::string think_prefix;          // text appended after the template (e.g. "<think>")
   bool greedy = true;                // also run one greedy pass
   bool save_text = true;             // keep completion texts in the JSON
-  uint64_t seed = 0;                 // sampling
-  uint64_t data_seed = 1;            // the task's problem draw and train/test split (grpo / sample use 1 too)
+  long seed = 0;                     // sampling
+  long data_seed = 1;                // the task's problem draw and train/test split (grpo / sample use 1 too)
   int max_batch = 64;
+  std::string output;                // results JSON ("" = none); several tasks: {"tasks": [...]}
+  void declare(OptionSet& o);
+  void check() const;                // r1::Error naming the field on a bad value
 };
 
-// Runs the evaluation; returns {"task","model","config","summary":{...},"problems":[...]}.
+// Evaluates the first task of cfg.task; returns {"task","model","config","summary":{...},"problems":[...]}.
 nlohmann::json run_eval(const EvalConfig& cfg);
+
+// `r1 eval`: every task of cfg.task, its markdown table printed, the results written to cfg.output. Returns the
+// result (one task) or {"tasks": [...]}.
+nlohmann::json run_eval_command(const EvalConfig& cfg);
+
+// The eval layer's stages (core/stage.h): eval, the pipeline's evaluator.
+std::vector<StageKind> eval_stages();
 
 // Summary metrics over per-problem records (as run_eval builds them); pure, used by run_eval and the tests.
 nlohmann::json summarize_eval(const nlohmann::json& problems, int k, const std::vector<int>& pass_k, bool greedy);

@@ -2,19 +2,22 @@
 //
 // A pipeline recipe (YAML):
 //   out: runs/r1_tiny                  pipeline folder; stage NAME runs in <out>/NAME
-//   eval: {task: arithmetic, k: 4}     optional default evaluation (EvalRecipe fields below), run on the model of
-//                                      every training stage (pretrain, sft, grpo) and the base of `eval` stages
+//   eval: {task: arithmetic, k: 4}     optional default evaluation (the fields of `r1 eval`, eval/eval.h), run on
+//                                      the model of every training stage (pretrain, sft, grpo) and the base of
+//                                      `eval` stages
 //   stages:
 //     - name: cold_sft                 [A-Za-z0-9_-]+, unique; not "out" or "eval"
-//       command: sft                   pretrain | cold_start | sft | sample | grpo | eval
+//       command: sft                   any stage kind (pipeline/stages.h): pretrain | sft | grpo | cold_start |
+//                                      sample | eval
 //       config: recipes/sft_tiny.yaml  optional recipe of that command (path relative to the working directory)
 //       set: {model: "${base.model}"}  optional field overrides (nested maps allowed), applied after config
 //       eval: {limit: 32}              optional: false (no evaluation), true (the default), or a map applied over
 //                                      the pipeline's `eval:` (training stages only)
 //       reuse: runs/pretrain_tiny/model  optional: use this existing model folder / data file as the stage's
 //                                      output instead of running it (its evaluation still runs)
-// The pipeline sets each stage's output location itself: `out` = <out>/NAME for pretrain, sft, grpo and cold_start;
-// `output` = <out>/NAME/traces.jsonl for sample; eval stages write <out>/NAME/eval.json. Setting those is an error.
+// The pipeline sets each stage's output location itself (StageKind::location_field): `out` = <out>/NAME for
+// pretrain, sft, grpo and cold_start; `output` = <out>/NAME/traces.jsonl for sample and <out>/NAME/eval.json for
+// eval (and for a training stage's evaluation). Setting those is an error.
 // String values may reference earlier stages, resolved before anything runs:
 //   ${NAME.model}  <out>/NAME/model (pretrain, sft, grpo; or the stage's `reuse` path)
 //   ${NAME.data}   <out>/NAME/traces.jsonl (sample), <out>/NAME/cold_start.jsonl (cold_start)
@@ -40,12 +43,11 @@
 //   student: runs/pretrain_student/model  model the student starts from
 //   sample: {...}                       SampleConfig fields (stage `sample`: model = teacher)
 //   sft: {...}                          SftConfig fields (stage `sft`: model = student, data = ${sample.data})
-//   eval: {...}                         optional EvalRecipe fields: the distilled student is evaluated
+//   eval: {...}                         optional EvalConfig fields (eval/eval.h): the distilled student is evaluated
 //   eval_teacher: false                 also evaluate the teacher (stage `teacher_eval`, first)
 // with the same overrides (out=, teacher=, student=, sample.FIELD=, sft.FIELD=, eval.FIELD=) and resume.
 #pragma once
-#include "eval/eval.h"
-#include "train/options.h"
+#include "core/options.h"
 
 #include <nlohmann/json.hpp>
 
@@ -53,18 +55,6 @@
 #include <vector>
 
 namespace r1 {
-
-// EvalConfig as recipe fields (the fields of `r1 eval`): model, tokenizer, task, task_config, split, k,
-// temperature, top_p, top_k, max_new_tokens, pass_k (list), limit, prompt_template, think_prefix, greedy,
-// save_text, seed, data_seed, max_batch.
-struct EvalRecipe {
-  EvalConfig c;
-  std::vector<std::string> pass_k = {"1"};
-  long seed = 0;
-  long data_seed = 1;
-  void declare(OptionSet& o);
-  EvalConfig config() const;  // pass_k parsed; throws r1::Error on a bad value
-};
 
 struct PipelineStage {
   std::string name, command;
@@ -83,8 +73,6 @@ struct PipelineSpec {
   std::vector<std::string> eval_overrides;          // "FIELD=VALUE" from the command line
   std::vector<PipelineStage> stages;
 };
-
-const std::vector<std::string>& pipeline_commands();  // pretrain cold_start sft sample grpo eval
 
 // Parse a recipe and apply command-line overrides. Throws r1::Error naming the file and field on bad input.
 PipelineSpec load_pipeline(const std::string& path, const std::vector<std::string>& overrides = {});

@@ -1,4 +1,4 @@
-// Chat template loading and rendering on top of the Jinja interpreter (tokenizer/jinja.h).
+// Chat template loading and rendering on top of the Jinja interpreter (jinja/jinja.h).
 #include "tokenizer/chat_template.h"
 
 #include "core/check.h"
@@ -39,6 +39,26 @@ bool special_token_string(const nlohmann::ordered_json& v, std::string& out) {
   return false;
 }
 
+// The special tokens of a tokenizer_config.json, as transformers passes them to the template.
+nlohmann::ordered_json special_token_defaults(const nlohmann::ordered_json& cfg) {
+  nlohmann::ordered_json defaults = nlohmann::ordered_json::object();
+  if (!cfg.is_object()) return defaults;
+  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
+                          "mask_token"}) {
+    std::string tok;
+    if (cfg.contains(key) && special_token_string(cfg[key], tok)) defaults[key] = tok;
+  }
+  if (cfg.contains("additional_special_tokens") && cfg["additional_special_tokens"].is_array()) {
+    nlohmann::ordered_json extra = nlohmann::ordered_json::array();
+    for (const auto& v : cfg["additional_special_tokens"]) {
+      std::string tok;
+      if (special_token_string(v, tok)) extra.push_back(tok);
+    }
+    defaults["additional_special_tokens"] = extra;
+  }
+  return defaults;
+}
+
 }  // namespace
 
 ChatTemplate ChatTemplate::from_file(const std::string& path) {
@@ -77,21 +97,27 @@ ChatTemplate ChatTemplate::from_file(const std::string& path) {
     fail(path, ": \"chat_template\" must be a string or a list of {name, template}, got ", ct.type_name());
   }
   ChatTemplate t = from_string(source, path + " (chat_template)");
-  nlohmann::ordered_json defaults = nlohmann::ordered_json::object();
-  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
-                          "mask_token"}) {
-    std::string tok;
-    if (cfg.contains(key) && special_token_string(cfg[key], tok)) defaults[key] = tok;
-  }
-  if (cfg.contains("additional_special_tokens") && cfg["additional_special_tokens"].is_array()) {
-    nlohmann::ordered_json extra = nlohmann::ordered_json::array();
-    for (const auto& v : cfg["additional_special_tokens"]) {
-      std::string tok;
-      if (special_token_string(v, tok)) extra.push_back(tok);
+  t.defaults_ = special_token_defaults(cfg);
+  return t;
+}
+
+std::unique_ptr<ChatTemplate> ChatTemplate::find(const std::string& dir) {
+  const std::string jinja = path_join(dir, "chat_template.jinja"), cjson = path_join(dir, "chat_template.json"),
+                    tcfg = path_join(dir, "tokenizer_config.json");
+  nlohmann::ordered_json cfg;
+  if (file_exists(tcfg)) {
+    try {
+      cfg = nlohmann::ordered_json::parse(read_file(tcfg));
+    } catch (const nlohmann::json::exception& e) {
+      fail(tcfg, ": not valid JSON: ", e.what());
     }
-    defaults["additional_special_tokens"] = extra;
   }
-  t.defaults_ = std::move(defaults);
+  std::unique_ptr<ChatTemplate> t;
+  if (file_exists(jinja)) t = std::make_unique<ChatTemplate>(from_file(jinja));
+  else if (file_exists(cjson)) t = std::make_unique<ChatTemplate>(from_file(cjson));
+  else if (cfg.is_object() && cfg.contains("chat_template")) return std::make_unique<ChatTemplate>(from_file(tcfg));
+  else return nullptr;
+  if (cfg.is_object()) t->defaults_ = special_token_defaults(cfg);  // transformers passes them whatever the file
   return t;
 }
 
@@ -131,30 +157,6 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, bool 
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   for (const auto& m : messages) arr.push_back(to_json(m));
   return render(arr, add_generation_prompt, extra_context);
-}
-
-bool is_question_template(const std::string& name) {
-  return name == "r1_zero" || name == "r1_zero_short" || name == "plain";
-}
-
-const char* prompt_template_names() { return "r1_zero, r1_zero_short, plain or chat"; }
-
-std::string question_prompt(const std::string& name, const std::string& question) {
-  if (name == "r1_zero") return r1_zero_prompt(question);
-  if (name == "r1_zero_short")
-    return "A conversation between User and Assistant. The Assistant thinks inside <think> </think>, then answers "
-           "inside <answer> </answer>. User: " + question + " Assistant:";
-  R1_CHECK(name == "plain", "prompt template '", name, "' is unknown; expected ", prompt_template_names());
-  return question;
-}
-
-std::string r1_zero_prompt(const std::string& question) {
-  return "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
-         "The assistant first thinks about the reasoning process in the mind and then provides the user with the "
-         "answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> "
-         "tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. "
-         "User: " +
-         question + ". Assistant:";
 }
 
 }  // namespace r1

@@ -1,5 +1,6 @@
 // Chat templates: render a model's Jinja2 `chat_template` for a list of messages exactly as Hugging Face
-// transformers does (apply_chat_template with tokenize=False), plus the built-in R1-Zero plain-text prompt.
+// transformers does (apply_chat_template with tokenize=False). The built-in question templates (R1-Zero's
+// plain-text prompt and others) are in data/prompts.h.
 //
 // The context passed to the template is what transformers passes: messages, add_generation_prompt,
 // tools (None unless given), documents (None), the tokenizer's special tokens (bos_token, eos_token ...
@@ -7,12 +8,13 @@
 // Message and extra-context objects keep their key order (pass nlohmann::ordered_json to control it;
 // nlohmann::json sorts keys, which changes `tojson` output of tool schemas).
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/jinja.h"
+#include "jinja/jinja.h"
 
 namespace r1 {
 
@@ -33,6 +35,10 @@ class ChatTemplate {
   // From tokenizer_config.json the special tokens (bos_token, eos_token, pad_token ...) become defaults of
   // the render context, as transformers passes them.
   static ChatTemplate from_file(const std::string& path);
+  // The chat template of a Hugging Face folder, wherever transformers keeps it: chat_template.jinja, else
+  // chat_template.json, else tokenizer_config.json's "chat_template"; the special tokens of tokenizer_config.json
+  // are the render defaults in every case. nullptr when the folder has none.
+  static std::unique_ptr<ChatTemplate> find(const std::string& dir);
 
   std::string render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
                      const nlohmann::ordered_json& extra_context = nlohmann::ordered_json::object()) const;
@@ -55,20 +61,5 @@ class ChatTemplate {
   nlohmann::ordered_json defaults_ = nlohmann::ordered_json::object();
   jinja::Limits limits_;
 };
-
-// The R1-Zero plain-text template (DeepSeek-R1 paper, table 1) with {prompt} replaced by `question`.
-std::string r1_zero_prompt(const std::string& question);
-
-// Question templates by name, for the commands' prompt_template field (which also accepts "chat", the model's own
-// chat template, handled by the callers):
-//   r1_zero        the R1-Zero template above (~350 words' worth of instructions: ~400 byte tokens)
-//   r1_zero_short  the same instruction in one sentence, for tiny models with short contexts:
-//                  "A conversation between User and Assistant. The Assistant thinks inside <think> </think>, then
-//                   answers inside <answer> </answer>. User: QUESTION Assistant:"
-//   plain          the question as is
-bool is_question_template(const std::string& name);
-std::string question_prompt(const std::string& name, const std::string& question);
-// "r1_zero, r1_zero_short, plain or chat": for error messages.
-const char* prompt_template_names();
 
 }  // namespace r1

@@ -9,9 +9,10 @@
 // (the final policy). A run killed at any moment and started again resumes from its last checkpoint and
 // produces the same metrics as an uninterrupted run.
 #pragma once
+#include "core/options.h"
+#include "rollout/policy.h"
 #include "train/grpo_loss.h"
 #include "train/optim.h"
-#include "train/options.h"
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,15 +26,13 @@ struct GrpoRecipe {
   std::string task = "arithmetic";          // a built-in task name (data/tasks.h)
   nlohmann::json task_config = nlohmann::json::object();
   std::string train_split = "train", eval_split = "test";
-  std::string prompt_template = "r1_zero";  // r1_zero | plain (the question as is) | chat (model's chat template)
+  std::string prompt_template = "r1_zero";  // data/prompts.h: r1_zero | r1_zero_short | plain; or chat (the model's template)
   std::string think_prefix;                 // text appended after the template (e.g. "<think>")
   nlohmann::json rewards = {{"accuracy", 1.0}, {"format", 0.1}};
-  // sampling
+  // sampling (R1: temperature 1)
   int group_size = 8;                       // G
   int prompts_per_step = 8;
-  float temperature = 1.0f, top_p = 1.0f;   // R1: temperature 1
-  int top_k = 0;
-  int max_new_tokens = 128;
+  SamplingRecipe sampling;                  // sampling.temperature, top_p, top_k, max_new_tokens
   // optimisation
   long steps = 100;
   int mu = 1;                               // inner passes over each rollout batch
@@ -66,5 +65,7 @@ struct GrpoSummary {
 };
 
 GrpoSummary run_grpo(const GrpoRecipe& r);
+// The checks run_grpo makes before any work (fields and their values), for the pipeline's plan.
+void check_grpo(const GrpoRecipe& r);
 
 }  // namespace r1

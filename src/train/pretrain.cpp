@@ -191,12 +191,7 @@ float run_pretrain(const PretrainConfig& c) {
     // a fresh run starts a fresh metrics log
     std::remove(path_join(c.out, "metrics.jsonl").c_str());
   }
-  {
-    OptionSet o;
-    PretrainConfig copy = c;
-    copy.declare(o);
-    atomic_write(path_join(c.out, "config.yaml"), o.to_yaml());
-  }
+  atomic_write(path_join(c.out, "config.yaml"), effective_config_yaml(c));
   std::fprintf(stderr, "[pretrain] %s model: %zu parameters (C=%d L=%d NH=%d NKV=%d FF=%d V=%d); %zu train / %zu held-out tokens\n",
                m.cfg.arch_name().c_str(), m.n_params, m.cfg.C, m.cfg.L, m.cfg.NH, m.cfg.NKV, m.cfg.FF, m.cfg.V, n_train, n_eval);
 

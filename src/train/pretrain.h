@@ -4,7 +4,7 @@
 #pragma once
 #include "data/corpus.h"
 #include "train/optim.h"
-#include "train/options.h"
+#include "core/options.h"
 
 #include <string>
 

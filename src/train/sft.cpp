@@ -4,6 +4,7 @@
 #include "core/io.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "data/prompts.h"
 #include "formats/dtype.h"
 #include "model/transformer.h"
 #include "tokenizer/chat_template.h"
@@ -107,7 +108,7 @@ struct Encoder {
       e.loss.push_back(0);
     }
     if (j.contains("messages")) {
-      R1_CHECK(chat, where, ": \"messages\" need a chat template (chat_template.jinja or tokenizer_config.json in the tokenizer folder)");
+      R1_CHECK(chat, where, ": \"messages\" need a chat template (chat_template.jinja, chat_template.json or tokenizer_config.json in the tokenizer folder)");
       const json& m = j["messages"];
       R1_CHECK(m.is_array() && !m.empty(), where, ": \"messages\" must be a non-empty array");
       bool any = false;
@@ -217,11 +218,7 @@ SftSummary run_sft(const SftConfig& c) {
   R1_CHECK(c.save_dtype == "f32" || c.save_dtype == "bf16", "sft: save_dtype must be f32 or bf16");
   const std::string tdir = c.tokenizer.empty() ? c.model : c.tokenizer;
   Tokenizer tok = Tokenizer::load(tdir);
-  std::unique_ptr<ChatTemplate> chat;
-  std::string jinja = path_join(tdir, "chat_template.jinja"), tcfg = path_join(tdir, "tokenizer_config.json");
-  if (file_exists(jinja)) chat = std::make_unique<ChatTemplate>(ChatTemplate::from_file(jinja));
-  else if (file_exists(tcfg) && json::parse(read_file(tcfg)).contains("chat_template"))
-    chat = std::make_unique<ChatTemplate>(ChatTemplate::from_file(tcfg));
+  std::unique_ptr<ChatTemplate> chat = ChatTemplate::find(tdir);
 
   std::string ck = c.resume ? find_checkpoint_dir(c.out) : "";
   Model m = Model::load(ck.empty() ? c.model : ck);
@@ -271,12 +268,7 @@ SftSummary run_sft(const SftConfig& c) {
   } else {
     std::remove(metrics.c_str());
   }
-  {
-    OptionSet o;
-    SftConfig copy = c;
-    copy.declare(o);
-    atomic_write(path_join(c.out, "config.yaml"), o.to_yaml());
-  }
+  atomic_write(path_join(c.out, "config.yaml"), effective_config_yaml(c));
 
   const int B = c.batch, T = c.seq;
   std::vector<int> ids((size_t)B * T), tg((size_t)B * T);

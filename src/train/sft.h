@@ -24,7 +24,7 @@
 // resume restores model, optimizer and step from RUN/checkpoint and continues exactly.
 #pragma once
 #include "train/optim.h"
-#include "train/options.h"
+#include "core/options.h"
 
 #include <nlohmann/json.hpp>
 

@@ -156,11 +156,11 @@ TEST(EvalEndToEnd, TinyRandomModelOnArithmetic) {
   std::string dir = tiny_model();
   EvalConfig c;
   c.model = dir;
-  c.task = "arithmetic";
+  c.task = {"arithmetic"};
   c.k = 4;
   c.pass_k = {1, 2, 4, 8};
   c.limit = 3;
-  c.max_new_tokens = 12;
+  c.sampling.max_new_tokens = 12;
   c.seed = 5;
   json r = run_eval(c);
   ASSERT_EQ(r["problems"].size(), 3u);
@@ -200,10 +200,10 @@ TEST(EvalEndToEnd, TinyRandomModelOnArithmetic) {
   bad.prompt_template = "fancy";
   EXPECT_THROW(run_eval(bad), Error);
   bad = c;
-  bad.task = "/nonexistent/problems.jsonl";
+  bad.task = {"/nonexistent/problems.jsonl"};
   EXPECT_THROW(run_eval(bad), Error);
   bad = c;
-  bad.task = "no_such_task";
+  bad.task = {"no_such_task"};
   EXPECT_THROW(run_eval(bad), Error);
   bad = c;
   bad.k = -1;
@@ -236,10 +236,10 @@ TEST(EvalEndToEnd, BenchmarkFiles) {
   for (const char* t : {"gsm8k", "math500", "aime24", "amc23"}) {
     EvalConfig c;
     c.model = m;
-    c.task = t;
+    c.task = {t};
     c.k = 2;
     c.limit = 2;
-    c.max_new_tokens = 4;
+    c.sampling.max_new_tokens = 4;
     json r = run_eval(c);
     EXPECT_EQ(r["problems"].size(), 2u) << t;
     EXPECT_FALSE(r["problems"][0]["gold"].get<std::string>().empty()) << t;
@@ -249,13 +249,13 @@ TEST(EvalEndToEnd, BenchmarkFiles) {
   // when told its fields.
   EvalConfig c;
   c.model = m;
-  c.task = dir + "/aime24_test.jsonl";
+  c.task = {dir + "/aime24_test.jsonl"};
   c.task_config = {{"prompt_field", "problem"}};
   c.k = 1;
   c.limit = 3;
-  c.max_new_tokens = 2;
+  c.sampling.max_new_tokens = 2;
   json r = run_eval(c);
-  c.task = "aime24";
+  c.task = {"aime24"};
   c.task_config = json::object();
   json b = run_eval(c);
   for (int i = 0; i < 3; i++) EXPECT_EQ(r["problems"][i]["gold"], b["problems"][i]["gold"]);

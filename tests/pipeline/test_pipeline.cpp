@@ -48,7 +48,7 @@ std::string tiny_model(const std::string& dir, int C = 32, int L = 1, uint64_t s
 std::string tiny_recipe(const std::string& d, const std::string& model, int grpo_steps) {
   std::string y = "out: " + d + "/pipe\n"
                   "eval: {task: arithmetic, task_config: {n: 50}, split: test, seed: 1, prompt_template: plain,\n"
-                  "       k: 2, pass_k: [1, 2], limit: 4, max_new_tokens: 12}\n"
+                  "       k: 2, pass_k: [1, 2], limit: 4, sampling: {max_new_tokens: 12}}\n"
                   "stages:\n"
                   "  - name: data\n"
                   "    command: cold_start\n"
@@ -242,11 +242,18 @@ TEST(Pipeline, RunsEveryStageEndToEndAndSkipsThemWhenDone) {
   remove_tree(P + "/rl");
   remove_tree(P + "/final");
   std::string log4 = d + "/run4.log";
-  EXPECT_EQ(run_r1({"pipeline", "--config", recipe, "rl.grpo.loss_agg=token-sum"}, log4), 1);
+  EXPECT_EQ(run_r1({"pipeline", "--config", recipe, "rl.train_split=nosuch"}, log4), 1);
   std::string out4 = read_file(log4);
   EXPECT_NE(out4.find("error: stage rl (grpo, stage 3/4) failed: "), std::string::npos) << out4;
-  EXPECT_NE(out4.find("grpo.loss_agg"), std::string::npos) << out4;
+  EXPECT_NE(out4.find("nosuch"), std::string::npos) << out4;
   expect_unchanged(snap, P + "/sft");
+  // A value the command would reject is caught before any stage runs, naming the stage and the field.
+  std::string log5 = d + "/run5.log";
+  EXPECT_EQ(run_r1({"pipeline", "--config", recipe, "rl.grpo.loss_agg=token-sum"}, log5), 1);
+  std::string out5 = read_file(log5);
+  EXPECT_NE(out5.find("stages[2] (rl): grpo.loss_agg: 'token-sum' is unknown"), std::string::npos) << out5;
+  EXPECT_EQ(out5.find("[stage "), std::string::npos) << out5;  // nothing ran
+  EXPECT_FALSE(file_exists(P + "/rl"));
   remove_tree(d);
 }
 
@@ -397,7 +404,7 @@ TEST(Pipeline, ShippedRecipesPlan) {
   EXPECT_EQ(plan[5]["config"]["data"], "runs/r1_tiny/rs/traces.jsonl");
   EXPECT_EQ(plan[7]["config"]["model"], "runs/r1_tiny/rl_final/model");
   EXPECT_EQ(plan[7]["config"]["k"], 16);  // final_eval samples 16 per problem
-  EXPECT_EQ(plan[7]["config"]["max_new_tokens"], 160);  // from the pipeline's eval default
+  EXPECT_EQ(plan[7]["config"]["sampling"]["max_new_tokens"], 160);  // from the pipeline's eval default
   for (int i : {0, 2, 3, 5, 6}) EXPECT_TRUE(plan[i]["eval"].is_object()) << i;
   EXPECT_TRUE(plan[1]["eval"].is_null());
   // base.reuse: an existing model replaces pretraining; the references follow it
@@ -443,10 +450,10 @@ TEST(Distill, TeacherTracesTrainTheStudent) {
       << read_file(teacher_log);
   std::string student = tiny_model(d + "/student", 32, 1, 9);  // another random init
   std::string y = "out: " + d + "/run\nteacher: " + d + "/teacher/model\nstudent: " + student +
-                  "\nsample: {task: " + d + "/probs.jsonl, prompt_template: plain, k: 4, max_new_tokens: 40}\n"
+                  "\nsample: {task: " + d + "/probs.jsonl, prompt_template: plain, k: 4, sampling: {max_new_tokens: 40}}\n"
                   "sft: {prompt_template: plain, seq: 96, batch: 4, epochs: 60, eval_fraction: 0, ckpt_every: 0,\n"
                   "      optim: {lr: 0.01, weight_decay: 0.0}}\n"
-                  "eval: {task: " + d + "/probs.jsonl, prompt_template: plain, k: 2, pass_k: [1, 2], max_new_tokens: 40}\n"
+                  "eval: {task: " + d + "/probs.jsonl, prompt_template: plain, k: 2, pass_k: [1, 2], sampling: {max_new_tokens: 40}}\n"
                   "eval_teacher: true\n";
   atomic_write(d + "/distill.yaml", y);
   std::string log = d + "/distill.log";

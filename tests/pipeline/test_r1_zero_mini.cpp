@@ -28,8 +28,8 @@ TEST(R1ZeroMini, AccuracyAndFormatRiseOverTheRun) {
   atomic_write(recipe,
                "out: " + d + "/run\n"
                "eval: {task: arithmetic, task_config: " + tc + ", split: test, data_seed: 1,\n"
-               "       prompt_template: r1_zero_short, k: 4, pass_k: [1], temperature: 0.6, top_p: 0.95, limit: 64,\n"
-               "       max_new_tokens: 64, greedy: false, save_text: false}\n"
+               "       prompt_template: r1_zero_short, k: 4, pass_k: [1], limit: 64,\n"
+               "       sampling: {temperature: 0.6, top_p: 0.95, max_new_tokens: 64}, greedy: false, save_text: false}\n"
                "stages:\n"
                "  - name: base\n"
                "    command: pretrain\n"

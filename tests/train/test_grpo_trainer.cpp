@@ -46,7 +46,7 @@ static GrpoRecipe tiny_recipe(const std::string& model, const std::string& out) 
   r.out = out;
   r.group_size = 8;
   r.prompts_per_step = 4;
-  r.max_new_tokens = 24;
+  r.sampling.max_new_tokens = 24;
   r.eval_problems = 8;
   r.optim.lr = 3e-3f;
   r.loss.beta = 0.01f;

@@ -4,7 +4,7 @@
 #include "core/io.h"
 #include "model/transformer.h"
 #include "train/checkpoint_dir.h"
-#include "train/options.h"
+#include "core/options.h"
 #include "train/pretrain.h"
 #include "spawn_r1.h"
 

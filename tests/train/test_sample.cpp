@@ -5,7 +5,7 @@
 #include "model/transformer.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_dir.h"
-#include "train/sample.h"
+#include "rollout/sample.h"
 #include "train/sft.h"
 
 #include <gtest/gtest.h>
@@ -90,7 +90,7 @@ TEST(Sample, EndToEndAccountsForEverySample) {
   c.model = d + "/model";
   c.limit = 4;
   c.k = 4;
-  c.max_new_tokens = 16;
+  c.sampling.max_new_tokens = 16;
   c.output = d + "/out/traces.jsonl";
   // Keep everything that finished (no correctness or format needed) to see rows written.
   json st = run_sample(c);
@@ -157,7 +157,7 @@ TEST(Sample, KeepsVerifiedTracesOfAFineTunedModel) {
   c.task = d + "/probs.jsonl";
   c.prompt_template = "plain";
   c.k = 4;
-  c.max_new_tokens = 80;
+  c.sampling.max_new_tokens = 80;
   c.output = d + "/traces.jsonl";
   json st = run_sample(c);
   EXPECT_GT(st["kept"].get<long>(), 0) << st.dump();
@@ -192,7 +192,7 @@ TEST(Sample, CliSampleThenSft) {
   m.init_random(5, 0.05f);
   m.save(d + "/model");
   tok.save(d + "/model");
-  std::string cmd = std::string(bin) + " sample model=" + d + "/model limit=2 k=2 max_new_tokens=8 output=" + d +
+  std::string cmd = std::string(bin) + " sample model=" + d + "/model limit=2 k=2 sampling.max_new_tokens=8 output=" + d +
                     "/t.jsonl 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   EXPECT_TRUE(file_exists(d + "/t.stats.json"));

@@ -1,8 +1,9 @@
-#include "train/options.h"
+#include "core/options.h"
 #include "core/check.h"
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <map>
@@ -24,12 +25,51 @@ void OptionSet::add_opt(Opt o) {
 OptionSet::Opt* OptionSet::find(const std::string& key) {
   for (auto& o : opts_)
     if (o.key == key) return &o;
+  for (const auto& [a, k] : aliases_)
+    if (a == key) return find(k);
   return nullptr;
 }
-bool OptionSet::has(const std::string& key) const {
-  for (auto& o : opts_)
-    if (o.key == key) return true;
-  return false;
+bool OptionSet::has(const std::string& key) const { return const_cast<OptionSet*>(this)->find(key) != nullptr; }
+
+void OptionSet::alias(const std::string& alias, const std::string& key) {
+  R1_CHECK(find(key), "option alias '", alias, "' names undeclared key '", key, "'");
+  R1_CHECK(!find(alias), "option alias '", alias, "' is already a key or an alias");
+  aliases_.push_back({alias, key});
+}
+
+static std::string last_part(const std::string& key) {
+  size_t d = key.rfind('.');
+  return d == std::string::npos ? key : key.substr(d + 1);
+}
+
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); j++) row[j] = j;
+  for (size_t i = 1; i <= a.size(); i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); j++) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string OptionSet::suggest(const std::string& unknown) const {
+  std::vector<std::string> names;
+  for (const auto& o : opts_) names.push_back(o.key);
+  for (const auto& [a, k] : aliases_) names.push_back(a);
+  for (const auto& n : names)  // the same field under another prefix (temperature -> sampling.temperature)
+    if (last_part(n) == last_part(unknown)) return n;
+  std::string best;
+  size_t best_d = std::max<size_t>(2, unknown.size() / 3) + 1;
+  for (const auto& n : names) {
+    size_t d = std::min(edit_distance(unknown, n), edit_distance(last_part(unknown), last_part(n)) + (n.find('.') != std::string::npos));
+    if (d < best_d) best_d = d, best = n;
+  }
+  return best;
 }
 
 void OptionSet::add(const std::string& key, std::string* v, const std::string& help) {
@@ -104,6 +144,30 @@ void OptionSet::add(const std::string& key, std::vector<std::string>* v, const s
            }});
 }
 
+void OptionSet::add(const std::string& key, std::vector<int>* v, const std::string& help) {
+  add_opt({key, "ints", help, "",
+           [v, key](const std::string& s, const std::string& origin) {
+             v->clear();
+             std::stringstream ss(s);
+             std::string item;
+             while (std::getline(ss, item, ',')) {
+               item = trim(item);
+               if (item.empty()) continue;
+               char* end = nullptr;
+               errno = 0;
+               long x = std::strtol(item.c_str(), &end, 10);
+               R1_CHECK(*end == 0 && errno == 0 && x >= INT32_MIN && x <= INT32_MAX, origin, ": field '", key,
+                        "' expects a list of integers, got '", item, "'");
+               v->push_back((int)x);
+             }
+           },
+           [v] {
+             std::string r;
+             for (size_t i = 0; i < v->size(); i++) r += (i ? "," : "") + std::to_string((*v)[i]);
+             return r;
+           }});
+}
+
 static nlohmann::json yaml_to_json(const YAML::Node& n) {
   if (n.IsMap()) {
     nlohmann::json j = nlohmann::json::object();
@@ -143,11 +207,73 @@ void OptionSet::add(const std::string& key, nlohmann::json* v, const std::string
 void OptionSet::set(const std::string& key, const std::string& value, const std::string& origin) {
   Opt* o = find(key);
   if (!o) {
-    std::string known;
+    std::string near = suggest(key), known;
     for (auto& x : opts_) known += " " + x.key;
-    fail(origin, ": unknown field '", key, "'; known fields:", known);
+    fail(origin, ": unknown field '", key, "'", near.empty() ? "" : "; did you mean " + near + "?", " (known fields:", known, ")");
   }
   o->set(value, origin);
+}
+
+OptionSet::Opt* OptionSet::find_flag(const std::string& name, const std::string& arg) {
+  std::string key = name;
+  for (char& ch : key)
+    if (ch == '-') ch = '_';
+  if (Opt* o = find(key)) return o;
+  Opt* hit = nullptr;
+  for (auto& o : opts_)
+    if (last_part(o.key) == key) {
+      R1_CHECK(!hit, "command line: '", arg, "' could be ", hit->key, " or ", o.key, "; give the whole key (--", o.key, ")");
+      hit = &o;
+    }
+  return hit;
+}
+
+static bool is_bool_word(const std::string& s) {
+  for (const char* w : {"true", "false", "yes", "no", "on", "off", "1", "0"})
+    if (s == w) return true;
+  return false;
+}
+
+void OptionSet::apply_args(const std::vector<std::string>& args) {
+  std::map<std::string, int> list_flags;  // list keys already given by a flag in these args
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (a.size() < 2 || a[0] != '-') {  // key=value
+      apply_overrides({a});
+      continue;
+    }
+    std::string name = a.substr(a[1] == '-' ? 2 : 1), value;
+    const bool has_value = name.find('=') != std::string::npos;
+    if (has_value) {
+      value = name.substr(name.find('=') + 1);
+      name = name.substr(0, name.find('='));
+    }
+    Opt* o = find_flag(name, a);
+    if (!o && name.rfind("no-", 0) == 0 && !has_value) {  // --no-KEY for a bool
+      Opt* b = find_flag(name.substr(3), a);
+      if (b && b->type == "bool") {
+        b->set("false", "command line (" + a + ")");
+        continue;
+      }
+    }
+    if (!o) {
+      std::string near = suggest(name);
+      for (char& ch : near)
+        if (ch == '_') ch = '-';
+      fail("command line: unknown option '", a, "'", near.empty() ? "" : "; did you mean --" + near + "?",
+           " (--show-config lists every field)");
+    }
+    if (!has_value) {
+      if (o->type == "bool" && (i + 1 >= args.size() || !is_bool_word(args[i + 1]))) {
+        o->set("true", "command line (" + a + ")");
+        continue;
+      }
+      R1_CHECK(i + 1 < args.size(), "command line: option '", a, "' expects a value (", o->key, ", ", o->type, ")");
+      value = args[++i];
+    }
+    if ((o->type == "list" || o->type == "ints") && list_flags[o->key]++ > 0) value = o->get() + "," + value;
+    o->set(value, "command line (" + a + ")");
+  }
 }
 
 static void flatten(const YAML::Node& n, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out,
@@ -248,11 +374,13 @@ nlohmann::json OptionSet::to_json() const {
     else if (o.type == "float") x = std::stod(v);
     else if (o.type == "bool") x = v == "true";
     else if (o.type == "map") x = nlohmann::json::parse(v);
-    else if (o.type == "list") {
+    else if (o.type == "list" || o.type == "ints") {
       x = nlohmann::json::array();
       std::stringstream ls(v);
       std::string item;
-      while (std::getline(ls, item, ',')) x.push_back(item);
+      while (std::getline(ls, item, ','))
+        if (o.type == "ints") x.push_back(std::stol(item));
+        else x.push_back(item);
     } else x = v;
     nlohmann::json* at = &root;
     std::stringstream ss(o.key);
@@ -283,7 +411,7 @@ std::string OptionSet::to_yaml() const {
     }
     YAML::Emitter e;
     std::string v = o.get();
-    if (o.type == "list") {
+    if (o.type == "list" || o.type == "ints") {
       e << YAML::Flow << YAML::BeginSeq;
       std::stringstream ls(v);
       std::string item;
@@ -303,9 +431,14 @@ std::string OptionSet::to_yaml() const {
 
 std::string OptionSet::help_text() const {
   std::ostringstream os;
-  for (const auto& o : opts_)
-    os << "  " << o.key << " (" << o.type << ", default: " << (o.default_value.empty() ? "\"\"" : o.default_value)
+  for (const auto& o : opts_) {
+    std::string also;
+    for (const auto& [a, k] : aliases_)
+      if (k == o.key) also += (also.empty() ? " (also " : ", ") + a;
+    if (!also.empty()) also += ")";
+    os << "  " << o.key << also << " (" << o.type << ", default: " << (o.default_value.empty() ? "\"\"" : o.default_value)
        << ")\n      " << o.help << "\n";
+  }
   return os.str();
 }
 

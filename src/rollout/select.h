@@ -1,7 +1,6 @@
-// `r1 sample`: rejection sampling, R1's stage 3. k completions per prompt from a model, scored with the task's
-// rewards; only verified-correct, readable ones are kept, as SFT-ready JSONL plus statistics of what was dropped.
+// Rejection sampling's selection (R1's stage 3 filters), as pure functions over decoded candidates.
 //
-// A completion is judged by rejection_reason(), a pure function; the first failing check names the reason:
+// A completion is judged by rejection_reason(); the first failing check names the reason:
 //   truncated       hit the token budget (never finished)
 //   overlong        more than filter.max_tokens completion tokens (0: off)
 //   incorrect       the task's verifier says wrong (Task::accuracy < 0.5)
@@ -14,21 +13,17 @@
 //                   filter.max_repetition
 //   duplicate       the same text as a completion already kept for this prompt (filter.dedupe)
 //   quota           the prompt already has filter.max_per_prompt kept completions (0: no limit)
-// Output rows: {"prompt": question, "completion": think_prefix + completion, "id", "gold", "reward"}, or with
-// output_format = messages {"messages": [user question, assistant completion], "id", "gold", "reward"}. Train on
-// them with `r1 sft prompt_template=<the same template>` to reproduce the sampling prompt.
 #pragma once
-#include "train/options.h"
+#include "core/options.h"
 
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace r1 {
 
 struct RejectionFilter {
+  void declare(OptionSet& o, const std::string& prefix = "filter");
+  void check(const std::string& who) const;
   bool require_format = true;
   std::string language = "en";
   double min_language = 0.95;   // < 0 or > 1 rejected; 0 disables
@@ -55,31 +50,5 @@ std::string rejection_reason(const Candidate& c, const RejectionFilter& f, const
 // "" (kept) or the reason.
 std::vector<std::string> select_for_prompt(const std::vector<Candidate>& cands, const RejectionFilter& f,
                                            const std::string& think_prefix = "");
-
-struct SampleConfig {
-  std::string model, tokenizer;
-  std::string task = "arithmetic";
-  nlohmann::json task_config = nlohmann::json::object();
-  std::string split = "train";
-  long limit = 0;                    // first N problems (0: all)
-  int k = 8;
-  float temperature = 0.7f, top_p = 0.95f;
-  int top_k = 0;
-  int max_new_tokens = 256;
-  std::string prompt_template = "r1_zero";
-  std::string think_prefix;
-  nlohmann::json rewards = nlohmann::json::object();  // scored and written per row (empty: the task's defaults)
-  RejectionFilter filter;
-  std::string output = "runs/sample/traces.jsonl";
-  std::string stats;                 // default: <output without .jsonl>.stats.json
-  std::string output_format = "prompt_completion";  // prompt_completion | messages
-  long seed = 1;        // sampling
-  long data_seed = 1;   // the task's problem draw and train/test split
-  int max_batch = 64;
-  void declare(OptionSet& o);
-};
-
-// Runs the sampling; writes output and stats; returns the stats object.
-nlohmann::json run_sample(const SampleConfig& c);
 
 }  // namespace r1

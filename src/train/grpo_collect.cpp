@@ -1,0 +1,125 @@
+// GRPO's sampling half: prompts drawn in a seeded order, G completions each from the rollout engine, rewards,
+// dynamic sampling (DAPO) and group-normalised advantages.
+#include "core/rng.h"
+#include "rewards/format.h"
+#include "train/grpo_step.h"
+
+#include <chrono>
+#include <numeric>
+
+namespace r1::grpo {
+
+using clk = std::chrono::steady_clock;
+
+size_t Cursor::at(long c) {
+  long epoch = c / (long)n_;
+  if (epoch != cached_epoch_) {
+    perm_.resize(n_);
+    std::iota(perm_.begin(), perm_.end(), 0);
+    Rng r(splitmix64(seed_ * 1000003ull + (uint64_t)epoch));
+    for (size_t i = n_ - 1; i > 0; i--) std::swap(perm_[i], perm_[r.below(i + 1)]);
+    cached_epoch_ = epoch;
+  }
+  return perm_[c % (long)n_];
+}
+
+namespace {
+
+// Samples `want` prompts' groups and scores them.
+std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, long& cursor, int want, Collected& c) {
+  const int G = s.r.group_size;
+  std::vector<GenRequest> reqs;
+  for (int i = 0; i < want; i++) {
+    GenRequest q;
+    q.prompt = s.policy.encode_question(s.train[order.at(cursor)].prompt);
+    q.n = G;
+    q.prompt_index = (int)cursor;
+    reqs.push_back(q);
+    cursor++;
+  }
+  auto t0 = clk::now();
+  Engine eng(s.policy.model());
+  auto samples = eng.generate(reqs, s.gen);
+  c.gen_s += std::chrono::duration<double>(clk::now() - t0).count();
+  t0 = clk::now();
+  std::vector<Rollout> fresh;
+  std::vector<std::string> texts;
+  std::vector<const Problem*> probs;
+  std::vector<int64_t> lens;
+  for (auto& smp : samples) {
+    Rollout ro;
+    ro.problem = &s.train[order.at(reqs[smp.request].prompt_index)];
+    ro.prompt_index = reqs[smp.request].prompt_index;
+    ro.prompt = reqs[smp.request].prompt;
+    ro.text = s.policy.completion_text(smp);
+    ro.sample = std::move(smp);
+    c.gen_tokens += ro.sample.ids.size();
+    texts.push_back(ro.text);
+    probs.push_back(ro.problem);
+    lens.push_back((int64_t)ro.sample.ids.size());
+    fresh.push_back(std::move(ro));
+  }
+  auto scores = s.task.score_batch(texts, probs, s.specs, lens, s.r.think_prefix);
+  for (size_t i = 0; i < fresh.size(); i++) {
+    fresh[i].reward = scores[i];
+    fresh[i].accuracy = s.task.accuracy(fresh[i].text, *fresh[i].problem);
+    fresh[i].format = format_reward(fresh[i].text, s.r.think_prefix);
+  }
+  c.score_s += std::chrono::duration<double>(clk::now() - t0).count();
+  return fresh;
+}
+
+}  // namespace
+
+Collected collect_rollouts(const StepContext& s, Cursor& order, long& cursor) {
+  const GrpoRecipe& r = s.r;
+  const int G = r.group_size;
+  Collected c;
+  for (int round = 0; round <= (r.dynamic_sampling ? r.max_refill_rounds : 0); round++) {
+    int want = r.prompts_per_step - (int)(c.batch.size() / G);
+    if (want <= 0) break;
+    std::vector<Rollout> fresh = sample_groups(s, order, cursor, want, c);
+    // groups: G consecutive samples of one request
+    for (size_t g0 = 0; g0 < fresh.size(); g0 += G) {
+      c.groups_drawn++;
+      bool all_equal = true;
+      for (int i = 1; i < G; i++) all_equal &= fresh[g0 + i].reward.total == fresh[g0].reward.total;
+      c.groups_zero_std += all_equal;
+      bool last_round = !r.dynamic_sampling || round == r.max_refill_rounds;
+      if (all_equal && r.dynamic_sampling && !last_round) continue;
+      for (int i = 0; i < G; i++) c.batch.push_back(std::move(fresh[g0 + i]));
+    }
+  }
+  return c;
+}
+
+void assign_advantages(std::vector<Rollout>& batch, int G, const GrpoConfig& loss) {
+  std::vector<float> rw;
+  for (auto& ro : batch) rw.push_back((float)ro.reward.total);
+  std::vector<float> adv = group_advantages(rw, G, loss.std_norm, loss.adv_eps);
+  for (size_t i = 0; i < batch.size(); i++) batch[i].advantage = adv[i];
+}
+
+void greedy_eval(Policy& policy, const Task& task, const std::vector<Problem>& problems, const GenConfig& gen,
+                 nlohmann::json& rec) {
+  if (problems.empty()) return;
+  std::vector<GenRequest> reqs;
+  for (size_t i = 0; i < problems.size(); i++) reqs.push_back({policy.encode_question(problems[i].prompt), 1, (int)i, 0});
+  GenConfig g = gen;
+  g.sampling.greedy = true;
+  g.sampling.temperature = 0;
+  Engine eng(policy.model());
+  auto out = eng.generate(reqs, g);
+  double acc = 0, fmt = 0, len = 0;
+  for (auto& s : out) {
+    std::string t = policy.completion_text(s);
+    acc += task.accuracy(t, problems[s.request]);
+    fmt += format_reward(t, policy.think_prefix());
+    len += s.ids.size();
+  }
+  rec["eval_accuracy"] = acc / out.size();
+  rec["eval_format_rate"] = fmt / out.size();
+  rec["eval_length_mean"] = len / out.size();
+}
+
+}  // namespace r1::grpo

@@ -1,0 +1,121 @@
+// What a GRPO step leaves behind: its metrics.jsonl object, its completions.jsonl lines and the warnings.
+#include "rewards/format.h"
+#include "train/grpo_step.h"
+
+#include <cmath>
+#include <map>
+#include <numeric>
+
+namespace r1::grpo {
+
+using json = nlohmann::json;
+
+namespace {
+
+double mean_of(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+}
+double std_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  double m = mean_of(v), s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / (v.size() - 1));
+}
+
+}  // namespace
+
+json step_metrics(long step, const Collected& c, const UpdateTotals& u, bool have_ref, const std::string& think_prefix) {
+  const auto& batch = c.batch;
+  std::vector<double> totals, accs, fmts, lens, cots;
+  std::map<std::string, std::vector<double>> parts;
+  long truncated = 0, maxlen = 0;
+  for (auto& ro : batch) {
+    totals.push_back(ro.reward.total);
+    accs.push_back(ro.accuracy);
+    fmts.push_back(ro.format);
+    lens.push_back((double)ro.sample.ids.size());
+    cots.push_back((double)cot_chars(ro.text, think_prefix));
+    maxlen = std::max<long>(maxlen, (long)ro.sample.ids.size());
+    truncated += ro.sample.truncated;
+    for (auto& [name, v] : ro.reward.parts) parts[name].push_back(v);
+  }
+  const int n = std::max(1, u.updates);
+  json rec = {{"step", step},
+              {"reward_mean", mean_of(totals)},
+              {"reward_std", std_of(totals)},
+              {"accuracy", mean_of(accs)},
+              {"format_rate", mean_of(fmts)},
+              {"response_length_mean", mean_of(lens)},
+              {"response_length_max", maxlen},
+              {"cot_chars_mean", mean_of(cots)},
+              {"truncated_frac", batch.empty() ? 0.0 : (double)truncated / batch.size()},
+              {"entropy", u.entropy / n},
+              {"kl", have_ref ? json(u.kl / n) : json(nullptr)},
+              {"clip_frac_low", u.clip_low / n},
+              {"clip_frac_high", u.clip_high / n},
+              {"ratio_max", u.ratio_max},
+              {"zero_std_frac", c.groups_drawn ? (double)c.groups_zero_std / c.groups_drawn : 0.0},
+              {"loss", u.loss / n},
+              {"grad_norm", u.grad_norm / n},
+              {"lr", u.lr},
+              {"tokens_per_s", c.gen_tokens / std::max(1e-9, c.gen_s)},
+              {"gen_s", c.gen_s},
+              {"score_s", c.score_s}};
+  for (auto& [name, v] : parts) {
+    rec["reward/" + name + "/mean"] = mean_of(v);
+    rec["reward/" + name + "/std"] = std_of(v);
+  }
+  return rec;
+}
+
+std::string completion_lines(long step, const std::vector<Rollout>& batch) {
+  std::string lines;
+  for (auto& ro : batch) {
+    json c = {{"step", step}, {"prompt_index", ro.prompt_index}, {"problem_id", ro.problem->id},
+              {"sample_index", ro.sample.sample_index}, {"gold", ro.problem->gold}, {"completion", ro.text},
+              {"length", ro.sample.ids.size()}, {"finish_reason", ro.sample.finish_reason},
+              {"reward", ro.reward.total}, {"advantage", ro.advantage}};
+    for (auto& [name, v] : ro.reward.parts) c["rewards"][name] = v;
+    lines += c.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  }
+  if (!lines.empty()) lines.pop_back();
+  return lines;
+}
+
+static std::string num(double x) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", x);
+  return b;
+}
+
+StepWarnings::StepWarnings(const GrpoRecipe& r)
+    : r_(r),
+      entropy_("[grpo]", "mean entropy below " + num(r.warn_entropy_below)),
+      kl_("[grpo]", "KL above " + num(r.warn_kl_above)),
+      ratio_("[grpo]", "max ratio above " + num(r.warn_ratio_above)),
+      zero_std_("[grpo]", "zero reward std in more than " + num(100 * r.warn_zero_std_above) + "% of groups") {}
+
+void StepWarnings::check(long step, const json& rec, bool have_ref) {
+  char b[240];
+  const double ent = rec["entropy"].get<double>();
+  std::snprintf(b, sizeof b, "mean entropy %.4f is below %.4f (entropy collapse?)", ent, r_.warn_entropy_below);
+  entropy_.step(step, ent < r_.warn_entropy_below, b);
+  if (have_ref) {
+    const double kl = rec["kl"].get<double>();
+    std::snprintf(b, sizeof b, "KL %.4f exceeds %.4f", kl, r_.warn_kl_above);
+    kl_.step(step, kl > r_.warn_kl_above, b);
+  }
+  const double rmax = rec["ratio_max"].get<double>();
+  std::snprintf(b, sizeof b, "max ratio %.3f exceeds %.3f (ratio spike)", rmax, r_.warn_ratio_above);
+  ratio_.step(step, rmax > r_.warn_ratio_above, b);
+  const double z = rec["zero_std_frac"].get<double>();
+  std::snprintf(b, sizeof b, "%.0f%% of groups have zero reward std (no learning signal; consider dynamic_sampling=true)",
+                100 * z);
+  zero_std_.step(step, z > r_.warn_zero_std_above, b);
+}
+
+void StepWarnings::flush() {
+  for (RepeatedWarning* w : {&entropy_, &kl_, &ratio_, &zero_std_}) w->flush();
+}
+
+}  // namespace r1::grpo

@@ -1,0 +1,119 @@
+// The parts of one GRPO step, in the order run_grpo (train/grpo.cpp) calls them:
+//   collect   draw prompts, sample G completions each with the rollout engine (π_old), score them   grpo_collect.cpp
+//   advantage group-normalised advantages (train/grpo_loss.h)                                       grpo_collect.cpp
+//   pack      mini-batches in the PackedSeq layout, with the reference's log-probs                  grpo_pack.cpp
+//   update    μ passes of forward, GRPO loss, backward and optimizer_update per mini-batch           grpo_pack.cpp
+//   record    the step's metrics.jsonl line, completions.jsonl lines and warnings                    grpo_record.cpp
+// Internal to train/.
+#pragma once
+#include "core/warn.h"
+#include "data/tasks.h"
+#include "model/packed_batch.h"
+#include "rollout/policy.h"
+#include "train/grpo.h"
+#include "train/grpo_loss.h"
+#include "train/optim.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace r1::grpo {
+
+// The order problems are drawn in: a fresh shuffle per epoch, a pure function of (seed, epoch), so the data
+// cursor alone restores it.
+class Cursor {
+ public:
+  Cursor(size_t n, uint64_t seed) : n_(n), seed_(seed) {}
+  size_t at(long c);  // problem index drawn at cursor position c
+
+ private:
+  size_t n_;
+  uint64_t seed_;
+  long cached_epoch_ = -1;
+  std::vector<size_t> perm_;
+};
+
+struct Rollout {
+  const Problem* problem;
+  long prompt_index;
+  std::vector<int> prompt;
+  GenSample sample;
+  std::string text;
+  RewardBreakdown reward;
+  double accuracy = 0, format = 0;
+  float advantage = 0;
+};
+
+// What the sampling part of a step produced.
+struct Collected {
+  std::vector<Rollout> batch;  // groups of G consecutive rollouts
+  int groups_drawn = 0, groups_zero_std = 0;
+  double gen_s = 0, score_s = 0;
+  long gen_tokens = 0;
+};
+
+// The step's shared inputs.
+struct StepContext {
+  const GrpoRecipe& r;
+  Policy& policy;
+  const Task& task;
+  const std::vector<Problem>& train;
+  const std::vector<RewardSpec>& specs;
+  const GenConfig& gen;
+};
+
+// Draws prompts_per_step problems from `order` starting at `cursor` (advanced past them), samples and scores G
+// completions each; with dynamic sampling, groups whose rewards are all equal are dropped and refilled.
+Collected collect_rollouts(const StepContext& s, Cursor& order, long& cursor);
+// Â per rollout, from the groups' rewards (train/grpo_loss.h group_advantages).
+void assign_advantages(std::vector<Rollout>& batch, int G, const GrpoConfig& loss);
+
+// One mini-batch, packed: a completion's rows are its prompt's last token and its tokens but the last (targets:
+// the completion); with share_prompt the rest of the prompt is one prefix sequence shared by consecutive rollouts
+// of the same prompt (a group), else it leads each sequence.
+struct MiniBatch {
+  PackedBatch rows;
+  std::vector<float> old_lp, ref_lp;  // [N]
+  std::vector<SeqSpan> spans;
+};
+// The batch split into mini_batches parts; ref (may be nullptr) fills ref_lp at temperature temp.
+std::vector<MiniBatch> pack_minibatches(const std::vector<Rollout>& batch, int mini_batches, bool share_prompt,
+                                        Model* ref, float temp);
+
+// Sums over the step's optimizer updates (averaged by record).
+struct UpdateTotals {
+  double loss = 0, grad_norm = 0, entropy = 0, kl = 0, clip_low = 0, clip_high = 0, ratio_max = 0;
+  int updates = 0;
+  float lr = 0;
+};
+// μ passes over the mini-batches, one optimizer update (train/optim.h optimizer_update) per mini-batch.
+UpdateTotals grpo_update(const GrpoConfig& loss, int mu, Model& policy, Optimizer& opt, std::vector<MiniBatch>& mbs,
+                         bool have_ref, float temp);
+
+// Greedy accuracy, format rate and length on held-out problems into rec (eval_accuracy, eval_format_rate,
+// eval_length_mean).
+void greedy_eval(Policy& policy, const Task& task, const std::vector<Problem>& problems, const GenConfig& gen,
+                 nlohmann::json& rec);
+
+// The step's metrics.jsonl object (timings added by the caller).
+nlohmann::json step_metrics(long step, const Collected& c, const UpdateTotals& u, bool have_ref,
+                            const std::string& think_prefix);
+// The step's completions.jsonl lines (no trailing newline).
+std::string completion_lines(long step, const std::vector<Rollout>& batch);
+
+// The failure modes users of other stacks report, each printed once and then counted (core/warn.h).
+class StepWarnings {
+ public:
+  explicit StepWarnings(const GrpoRecipe& r);
+  void check(long step, const nlohmann::json& rec, bool have_ref);
+  void flush();
+
+ private:
+  const GrpoRecipe& r_;
+  RepeatedWarning entropy_, kl_, ratio_, zero_std_;
+};
+
+}  // namespace r1::grpo
