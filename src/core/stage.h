@@ -69,4 +69,11 @@ class RecipeRun : public StageRun {
   std::function<void(const R&)> check_;
 };
 
+// StageKind::make for a recipe struct R: `recipe_run<R>(run, check)`.
+template <class R>
+std::function<std::unique_ptr<StageRun>()> recipe_run(std::function<nlohmann::json(const R&)> run,
+                                                      std::function<void(const R&)> check = {}) {
+  return [run, check] { return std::make_unique<RecipeRun<R>>(run, check); };
+}
+
 }  // namespace r1

@@ -84,18 +84,10 @@ std::string run_cold_start(const ColdStartConfig& c) {
 }
 
 std::vector<StageKind> data_stages() {
-  StageKind k;
-  k.name = "cold_start";
-  k.help = "Write cold-start long-CoT SFT rows (<think> working </think> <answer> n </answer>) from the arithmetic task";
-  k.output = "data";
-  k.output_file = "cold_start.jsonl";
-  k.location_field = "out";
-  k.make = [] {
-    return std::make_unique<RecipeRun<ColdStartConfig>>([](const ColdStartConfig& c) {
-      return nlohmann::json{{"data", run_cold_start(c)}};
-    });
-  };
-  return {k};
+  return {{"cold_start",
+           "Write cold-start long-CoT SFT rows (<think> working </think> <answer> n </answer>) from the arithmetic task",
+           "data", "cold_start.jsonl", "out", {}, StageKind::kProducer,
+           recipe_run<ColdStartConfig>([](const ColdStartConfig& c) { return nlohmann::json{{"data", run_cold_start(c)}}; })}};
 }
 
 }  // namespace r1

@@ -260,19 +260,9 @@ json run_eval_command(const EvalConfig& cfg) {
 }
 
 std::vector<StageKind> eval_stages() {
-  StageKind k;
-  k.name = "eval";
-  k.help = "R1-style evaluation: pass@1 over k samples, pass@k, cons@k, greedy accuracy";
-  k.output = "eval";
-  k.output_file = "eval.json";
-  k.location_field = "output";
-  k.required = {"model"};
-  k.role = StageKind::kEvaluator;
-  k.make = [] {
-    return std::make_unique<RecipeRun<EvalConfig>>([](const EvalConfig& c) { return run_eval_command(c); },
-                                                   [](const EvalConfig& c) { c.check(); });
-  };
-  return {k};
+  return {{"eval", "R1-style evaluation: pass@1 over k samples, pass@k, cons@k, greedy accuracy", "eval", "eval.json",
+           "output", {"model"}, StageKind::kEvaluator,
+           recipe_run<EvalConfig>(run_eval_command, [](const EvalConfig& c) { c.check(); })}};
 }
 
 }  // namespace r1

@@ -16,7 +16,8 @@ namespace r1 {
 
 enum class DType;
 
-// One block holds every parameter; the same struct type views parameters, gradients and the AdamW moments.
+// One block holds every parameter and another every gradient; the same struct type views both. (The AdamW
+// moments are separate vectors in the same layout: train/optim.h.)
 struct LayerWeights {
   float* ln1_w;   // [C]        model.layers.{l}.input_layernorm.weight
   float* wqkv;    // [QKV, C]   q_proj.weight rows [0,QD), k_proj.weight rows [QD,QD+KVD), v_proj.weight after

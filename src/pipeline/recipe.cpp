@@ -171,30 +171,21 @@ PipelineSpec load_distill(const std::string& path, const std::vector<std::string
   R1_CHECK(!sample.contains("model"), path, ": field 'sample.model': the teacher samples; set 'teacher' instead");
   R1_CHECK(!sft.contains("model"), path, ": field 'sft.model': the student is trained; set 'student' instead");
   R1_CHECK(!sft.contains("data"), path, ": field 'sft.data': the student trains on the teacher's traces");
-  if (eval_teacher) {
-    PipelineStage t;
-    t.name = "teacher_eval";
-    t.command = "eval";
-    t.set = {{"model", teacher}};
-    t.where = path + ": teacher_eval";
-    spec.stages.push_back(t);
-  }
-  // the distillation's three stages, by command
-  PipelineStage s;
-  s.name = "sample";
-  s.command = "sample";
-  s.set = sample;
-  s.set["model"] = teacher;
-  s.where = path + ": sample";
-  spec.stages.push_back(s);
-  PipelineStage f;
-  f.name = "sft";
-  f.command = "sft";
-  f.set = sft;
-  f.set["model"] = student;
-  f.set["data"] = "${sample.data}";
-  f.where = path + ": sft";
-  spec.stages.push_back(f);
+  // the distillation's stages, by command: [teacher_eval], sample (the teacher), sft (the student on its traces)
+  auto add = [&](const char* name, const char* command, json set) {
+    PipelineStage st;
+    st.name = name;
+    st.command = command;
+    st.set = std::move(set);
+    st.where = path + ": " + name;
+    spec.stages.push_back(std::move(st));
+  };
+  if (eval_teacher) add("teacher_eval", "eval", {{"model", teacher}});
+  sample["model"] = teacher;
+  add("sample", "sample", sample);
+  sft["model"] = student;
+  sft["data"] = "${sample.data}";
+  add("sft", "sft", sft);
   apply_pipeline_overrides(spec, rest);
   check_stage_names(spec);
   return spec;

@@ -14,7 +14,8 @@
 //
 // Per token the engine reports the log-prob defined in sampling/sampler.h: log softmax(logits / T)[token], after
 // temperature and BEFORE top-k/top-p/min-p truncation (greedy: T = 1). This is what the trainer recomputes with
-// Model::forward(..., temperature = T) (act().lp), from the same kernels.
+// Model::forward(..., temperature = T) (act().lp): the logits come from the same model kernels; the log-softmax
+// is the sampler's (kernels.h softmax_row_sum) here and logprob_forward there, equal within 1e-5 (tested).
 #pragma once
 #include "model/transformer.h"
 #include "sampling/sampler.h"

@@ -158,18 +158,9 @@ json run_sample(const SampleConfig& c) {
 }
 
 std::vector<StageKind> rollout_stages() {
-  StageKind k;
-  k.name = "sample";
-  k.help = "Rejection sampling: k completions per prompt, keep verified-correct readable ones as SFT JSONL";
-  k.output = "data";
-  k.output_file = "traces.jsonl";
-  k.location_field = "output";
-  k.required = {"model"};
-  k.make = [] {
-    return std::make_unique<RecipeRun<SampleConfig>>([](const SampleConfig& c) { return run_sample(c); },
-                                                     [](const SampleConfig& c) { c.check(); });
-  };
-  return {k};
+  return {{"sample", "Rejection sampling: k completions per prompt, keep verified-correct readable ones as SFT JSONL",
+           "data", "traces.jsonl", "output", {"model"}, StageKind::kProducer,
+           recipe_run<SampleConfig>(run_sample, [](const SampleConfig& c) { c.check(); })}};
 }
 
 }  // namespace r1

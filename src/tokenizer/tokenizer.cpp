@@ -494,6 +494,13 @@ void Tokenizer::save(const std::string& dir) const {
   cfg["tokenizer_class"] = "PreTrainedTokenizerFast";
   atomic_write(path_join(dir, "tokenizer_config.json"),
                cfg.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  if (!m.chat_template.empty()) atomic_write(path_join(dir, "chat_template.jinja"), m.chat_template);
+}
+
+const std::string& Tokenizer::chat_template() const { return impl_->chat_template; }
+void Tokenizer::set_chat_template(const std::string& source) {
+  make_unique_impl();
+  impl_->chat_template = source;
 }
 
 // ---- StreamDecoder ----

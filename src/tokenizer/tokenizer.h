@@ -55,6 +55,10 @@ class Tokenizer {
   void set_eos_id(int id);
   long long model_max_length() const;
   void set_model_max_length(long long n);
+  // The chat template source loaded with the tokenizer from its folder (chat_template.jinja, chat_template.json or
+  // tokenizer_config.json's "chat_template", as transformers keeps it); "" if none. save() writes it back.
+  const std::string& chat_template() const;
+  void set_chat_template(const std::string& source);
   int num_merges() const;
   // Name of the pre-tokenizer preset recognised ("gpt2", "qwen2", "llama-bpe", ...), or "custom".
   std::string pre_name() const;
@@ -67,8 +71,9 @@ class Tokenizer {
   std::string gguf_pre() const;
   bool add_bos() const;  // tokenizer_config.json add_bos_token / tokenizer.ggml.add_bos_token
 
-  // Writes dir/tokenizer.json (+ tokenizer_config.json with bos/eos/model_max_length) that Hugging Face
-  // `tokenizers`/transformers loads; atomic writes. Creates dir.
+  // Writes dir/tokenizer.json (+ tokenizer_config.json with bos/eos/model_max_length, + chat_template.jinja when
+  // there is a chat template, as transformers' save_pretrained does) that Hugging Face `tokenizers`/transformers
+  // loads; atomic writes. Creates dir.
   void save(const std::string& dir) const;
   std::string to_json_text() const;  // the tokenizer.json content
 
@@ -79,6 +84,7 @@ class Tokenizer {
  private:
   std::shared_ptr<Impl> impl_;
   void make_unique_impl();
+  static Tokenizer load_files(const std::string& path);  // load() without the chat template
 };
 
 // Streaming decode: feed ids one at a time, get the text that is complete so far (holds back a partial UTF-8

@@ -123,6 +123,7 @@ struct Tokenizer::Impl {
   int bos = -1, eos = -1;
   bool add_bos = false;
   long long model_max_length = 131072;
+  std::string chat_template;  // the folder's chat template source (saved as chat_template.jinja); "" if none
   uint64_t uid = 0;  // identifies this encoder's state for the thread-local word cache
 
   Impl();

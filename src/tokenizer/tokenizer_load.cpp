@@ -400,7 +400,42 @@ Tokenizer Tokenizer::load_vocab_merges(const std::string& vocab_json, const std:
   return Tokenizer(m);
 }
 
+namespace {
+
+// The raw chat template of a folder, where transformers keeps it: chat_template.jinja, chat_template.json's
+// "chat_template", or tokenizer_config.json's (a string, or the "default" entry of a list). "" if none; a
+// malformed file is reported when the template is used (tokenizer/chat_template.h), not here.
+std::string folder_chat_template(const std::string& dir) {
+  const std::string jinja = path_join(dir, "chat_template.jinja");
+  if (file_exists(jinja)) return read_file(jinja);
+  for (const char* name : {"chat_template.json", "tokenizer_config.json"}) {
+    const std::string p = path_join(dir, name);
+    if (!file_exists(p)) continue;
+    nlohmann::json j = nlohmann::json::parse(read_file(p), nullptr, false);
+    if (!j.is_object() || !j.contains("chat_template")) continue;
+    const auto& ct = j["chat_template"];
+    if (ct.is_string()) return ct.get<std::string>();
+    if (ct.is_array())
+      for (const auto& e : ct)
+        if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+          return e["template"].get<std::string>();
+  }
+  return "";
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::load(const std::string& path) {
+  Tokenizer t = load_files(path);
+  const std::string dir = is_directory(path) ? path : dir_of(path);
+  if (file_ext_lower(path) != "gguf") {
+    std::string ct = folder_chat_template(dir);
+    if (!ct.empty()) t.set_chat_template(ct);
+  }
+  return t;
+}
+
+Tokenizer Tokenizer::load_files(const std::string& path) {
   if (is_directory(path)) {
     std::string tj = path_join(path, "tokenizer.json"), cfg = path_join(path, "tokenizer_config.json");
     Tokenizer t;

@@ -200,6 +200,75 @@ std::vector<SftExample> read_examples(const std::string& path, const Encoder& en
   return out;
 }
 
+// Held-out examples drawn by a seeded shuffle (eval_fraction); the rest keep their file order.
+void hold_out(std::vector<SftExample>& train, std::vector<SftExample>& held, const SftConfig& c) {
+  if (!(c.eval_fraction > 0 && train.size() >= 2)) return;
+  std::vector<size_t> idx(train.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  Rng r((uint64_t)c.seed ^ 0xe7a1ull);
+  for (size_t i = idx.size(); i > 1; i--) std::swap(idx[i - 1], idx[r.below(i)]);
+  size_t n_eval = std::max<size_t>(1, (size_t)std::floor(train.size() * c.eval_fraction));
+  std::vector<uint8_t> is_eval(train.size(), 0);
+  for (size_t i = 0; i < n_eval; i++) is_eval[idx[i]] = 1;
+  std::vector<SftExample> kept;
+  for (size_t i = 0; i < train.size(); i++) (is_eval[i] ? held : kept).push_back(std::move(train[i]));
+  train = std::move(kept);
+}
+
+// The [B, T] batches of a run: micro-batch mb (global index) holds rows of epoch mb / micro_per_epoch in that
+// epoch's shuffled order; held-out rows in file order.
+struct Batcher {
+  Batcher(const PackedRows& r, int b, int t, int pad_id, long micro, long sd)
+      : rows(r), B(b), T(t), pad(pad_id), micro_per_epoch(micro), seed(sd), ids((size_t)b * t), tg((size_t)b * t) {}
+  const PackedRows& rows;
+  int B, T, pad;
+  long micro_per_epoch, seed;
+  std::vector<int> ids, tg;  // [B, T] the current batch
+  std::vector<long> order;
+  long order_epoch = -1;
+
+  void fill(long mb) {
+    long epoch = mb / micro_per_epoch, j = mb % micro_per_epoch;
+    if (epoch != order_epoch) {
+      order.resize(rows.rows);
+      std::iota(order.begin(), order.end(), 0L);
+      Rng r((uint64_t)seed * 1000003ull + (uint64_t)epoch);
+      for (size_t i = order.size(); i > 1; i--) std::swap(order[i - 1], order[r.below(i)]);
+      order_epoch = epoch;
+    }
+    std::fill(ids.begin(), ids.end(), pad);
+    std::fill(tg.begin(), tg.end(), -1);
+    for (int b = 0; b < B; b++) {
+      long k = j * B + b;
+      if (k >= rows.rows) break;  // last micro-batch of an epoch: fewer rows (masked padding)
+      std::copy_n(rows.ids.begin() + order[k] * T, T, ids.begin() + (size_t)b * T);
+      std::copy_n(rows.targets.begin() + order[k] * T, T, tg.begin() + (size_t)b * T);
+    }
+  }
+
+  // Mean cross-entropy over the held-out rows' scored tokens (-1: none).
+  double eval_loss(Model& m, const PackedRows& eval_rows) {
+    if (eval_rows.rows == 0) return -1;
+    double sum = 0;
+    long cnt = 0;
+    for (long r0 = 0; r0 < eval_rows.rows; r0 += B) {
+      std::fill(ids.begin(), ids.end(), pad);
+      std::fill(tg.begin(), tg.end(), -1);
+      long n = std::min<long>(B, eval_rows.rows - r0);
+      std::copy_n(eval_rows.ids.begin() + r0 * T, n * T, ids.begin());
+      std::copy_n(eval_rows.targets.begin() + r0 * T, n * T, tg.begin());
+      m.forward(ids.data(), tg.data(), B, T);
+      const float* lp = m.act().lp;
+      for (size_t i = 0; i < ids.size(); i++)
+        if (tg[i] >= 0) {
+          sum -= lp[i];
+          cnt++;
+        }
+    }
+    return cnt ? sum / cnt : -1;
+  }
+};
+
 }  // namespace
 
 SftExample encode_sft_row(const json& row, const Tokenizer& tok, const ChatTemplate* chat,
@@ -228,21 +297,8 @@ SftSummary run_sft(const SftConfig& c) {
   Encoder enc{tok, chat.get(), c.prompt_template, bos};
 
   std::vector<SftExample> train = read_examples(c.data, enc), held;
-  if (!c.eval_data.empty()) {
-    held = read_examples(c.eval_data, enc);
-  } else if (c.eval_fraction > 0 && train.size() >= 2) {
-    // a seeded shuffle picks the held-out examples; the rest keep their file order
-    std::vector<size_t> idx(train.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    Rng r((uint64_t)c.seed ^ 0xe7a1ull);
-    for (size_t i = idx.size(); i > 1; i--) std::swap(idx[i - 1], idx[r.below(i)]);
-    size_t n_eval = std::max<size_t>(1, (size_t)std::floor(train.size() * c.eval_fraction));
-    std::vector<uint8_t> is_eval(train.size(), 0);
-    for (size_t i = 0; i < n_eval; i++) is_eval[idx[i]] = 1;
-    std::vector<SftExample> kept;
-    for (size_t i = 0; i < train.size(); i++) (is_eval[i] ? held : kept).push_back(std::move(train[i]));
-    train = std::move(kept);
-  }
+  if (!c.eval_data.empty()) held = read_examples(c.eval_data, enc);
+  else hold_out(train, held, c);
   const int pad = tok.eos_id() >= 0 ? tok.eos_id() : 0;
   PackedRows rows = pack_examples(train, c.seq, c.pack, pad);
   PackedRows eval_rows = pack_examples(held, c.seq, c.pack, pad);
@@ -271,53 +327,11 @@ SftSummary run_sft(const SftConfig& c) {
   atomic_write(path_join(c.out, "config.yaml"), effective_config_yaml(c));
 
   const int B = c.batch, T = c.seq;
-  std::vector<int> ids((size_t)B * T), tg((size_t)B * T);
-  std::vector<long> order;
-  long order_epoch = -1;
-  // Micro-batch `mb` (global index) of the run: rows of epoch mb / micro_per_epoch in that epoch's shuffled order.
-  auto fill = [&](long mb) {
-    long epoch = mb / micro_per_epoch, j = mb % micro_per_epoch;
-    if (epoch != order_epoch) {
-      order.resize(rows.rows);
-      std::iota(order.begin(), order.end(), 0L);
-      Rng r((uint64_t)c.seed * 1000003ull + (uint64_t)epoch);
-      for (size_t i = order.size(); i > 1; i--) std::swap(order[i - 1], order[r.below(i)]);
-      order_epoch = epoch;
-    }
-    std::fill(ids.begin(), ids.end(), pad);
-    std::fill(tg.begin(), tg.end(), -1);
-    for (int b = 0; b < B; b++) {
-      long k = j * B + b;
-      if (k >= rows.rows) break;  // last micro-batch of an epoch: fewer rows (masked padding)
-      std::copy_n(rows.ids.begin() + order[k] * T, T, ids.begin() + (size_t)b * T);
-      std::copy_n(rows.targets.begin() + order[k] * T, T, tg.begin() + (size_t)b * T);
-    }
-  };
-  auto evaluate = [&]() -> double {
-    if (eval_rows.rows == 0) return -1;
-    double sum = 0;
-    long cnt = 0;
-    for (long r0 = 0; r0 < eval_rows.rows; r0 += B) {
-      std::fill(ids.begin(), ids.end(), pad);
-      std::fill(tg.begin(), tg.end(), -1);
-      long n = std::min<long>(B, eval_rows.rows - r0);
-      std::copy_n(eval_rows.ids.begin() + r0 * T, n * T, ids.begin());
-      std::copy_n(eval_rows.targets.begin() + r0 * T, n * T, tg.begin());
-      m.forward(ids.data(), tg.data(), B, T);
-      const float* lp = m.act().lp;
-      for (size_t i = 0; i < ids.size(); i++)
-        if (tg[i] >= 0) {
-          sum -= lp[i];
-          cnt++;
-        }
-    }
-    return cnt ? sum / cnt : -1;
-  };
+  Batcher bat(rows, B, T, pad, micro_per_epoch, c.seed);
   auto save_ckpt = [&](long step) {
     write_checkpoint_dir(c.out, [&](const std::string& d) {
       m.save(d);
-      tok.save(d);
-      if (chat) atomic_write(path_join(d, "chat_template.jinja"), chat->source());
+      tok.save(d);  // with its chat template
       opt.save(path_join(d, "optimizer.safetensors"), m.specs);
       atomic_write(path_join(d, "state.json"), json{{"step", step}}.dump(2));
     });
@@ -326,7 +340,7 @@ SftSummary run_sft(const SftConfig& c) {
   SftSummary sum;
   Progress prog("sft", total_steps - start);
   if (start == 0) {  // the starting eval loss, always
-    double el = evaluate();
+    double el = bat.eval_loss(m, eval_rows);
     if (el >= 0) {
       append_line(metrics, json{{"step", 0}, {"eval_loss", el}}.dump());
       sum.first_eval_loss = el;
@@ -338,9 +352,9 @@ SftSummary run_sft(const SftConfig& c) {
     double lsum = 0;
     long tokens = 0;
     for (int a = 0; a < c.grad_accum; a++) {
-      fill(step * c.grad_accum + a);
-      for (int t : tg) tokens += t >= 0;
-      lsum += m.cross_entropy_step(ids.data(), tg.data(), B, T, true);
+      bat.fill(step * c.grad_accum + a);
+      for (int t : bat.tg) tokens += t >= 0;
+      lsum += m.cross_entropy_step(bat.ids.data(), bat.tg.data(), B, T, true);
     }
     float loss = (float)(lsum / c.grad_accum);
     UpdateStats upd = optimizer_update(opt, m, c.grad_accum, step);
@@ -353,7 +367,7 @@ SftSummary run_sft(const SftConfig& c) {
     json rec = {{"step", step + 1}, {"epoch", (double)(step + 1) / steps_per_epoch}, {"loss", loss}, {"lr", lr},
                 {"grad_norm", gn}, {"loss_tokens", tokens}, {"tokens_per_s", (double)B * T * c.grad_accum / dt}};
     if ((c.eval_every > 0 && (step + 1) % c.eval_every == 0) || last) {
-      double el = evaluate();
+      double el = bat.eval_loss(m, eval_rows);
       if (el >= 0) {
         rec["eval_loss"] = el;
         sum.last_eval_loss = el;
@@ -374,8 +388,7 @@ SftSummary run_sft(const SftConfig& c) {
   prog.finish();
   std::string md = path_join(c.out, "model");
   m.save(md, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
-  tok.save(md);
-  if (chat) atomic_write(path_join(md, "chat_template.jinja"), chat->source());
+  tok.save(md);  // with its chat template, so that prompt_template: chat works on the output
   std::fprintf(stderr, "[sft] final model written to %s\n", md.c_str());
   return sum;
 }

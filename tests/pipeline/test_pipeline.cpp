@@ -248,6 +248,7 @@ TEST(Pipeline, RunsEveryStageEndToEndAndSkipsThemWhenDone) {
   EXPECT_NE(out4.find("nosuch"), std::string::npos) << out4;
   expect_unchanged(snap, P + "/sft");
   // A value the command would reject is caught before any stage runs, naming the stage and the field.
+  remove_tree(P + "/rl");
   std::string log5 = d + "/run5.log";
   EXPECT_EQ(run_r1({"pipeline", "--config", recipe, "rl.grpo.loss_agg=token-sum"}, log5), 1);
   std::string out5 = read_file(log5);

@@ -594,31 +594,3 @@ TEST(Stop, Tokens) {
   EXPECT_FALSE(is_stop_token(0, {}));
 }
 
-// ---------------------------------------------------------------- speed (run with --gtest_also_run_disabled_tests)
-
-TEST(Speed, DISABLED_Vocab152k) {
-  const int V = 152064;
-  const auto l = normal_logits(V, 3.0, 1);
-  std::vector<float> scratch;
-  Rng rng(2);
-  SamplingParams g;
-  g.greedy = true;
-  const std::vector<std::pair<const char*, SamplingParams>> cfg = {
-      {"T=1 (no filter)", params()},          {"T=0.6 top_p=0.95", params(0.6f, 0, 0.95f)},
-      {"top_k=50", params(1, 50)},             {"min_p=0.05", params(1, 0, 1, 0.05f)},
-      {"top_k=50 top_p=0.9", params(1, 50, 0.9f)}, {"greedy", g}};
-  for (auto& [name, p] : cfg) {
-    const int N = 1000;
-    long sink = 0;
-    // Thread CPU time: the shared 2-core machine is often oversubscribed, which inflates wall-clock time.
-    auto cpu_us = [] {
-      timespec ts;
-      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-      return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-    };
-    const double t0 = cpu_us();
-    for (int i = 0; i < N; ++i) sink += sample_token(l.data(), V, p, rng, scratch).token;
-    const double us = (cpu_us() - t0) / N;
-    std::printf("| %-22s | %7.1f us/call (thread CPU time) |  (%ld)\n", name, us, sink % 7);
-  }
-}

@@ -147,13 +147,32 @@ TEST(GrpoTrainer, KillNineAndResumeIsExact) {
   expect_same_logs(ra, rb);
 }
 
+// The shipped recipes load into the fields they name, and pass the checks run_grpo makes before any work.
 TEST(GrpoTrainer, RecipesParse) {
-  for (const char* name : {"r1_zero_tiny.yaml", "r1_zero_qwen.yaml"}) {
+  auto load = [](const char* name) {
     GrpoRecipe r;
     OptionSet o;
     r.declare(o);
-    EXPECT_NO_THROW(o.load_yaml(std::string(R1_SOURCE_DIR) + "/recipes/" + name)) << name;
-  }
+    o.load_yaml(std::string(R1_SOURCE_DIR) + "/recipes/" + name);
+    check_grpo(r);
+    return r;
+  };
+  GrpoRecipe t = load("r1_zero_tiny.yaml");
+  EXPECT_EQ(t.prompt_template, "r1_zero_short");
+  EXPECT_EQ(t.group_size, 8);
+  EXPECT_FLOAT_EQ(t.sampling.temperature, 0.7f);
+  EXPECT_EQ(t.sampling.max_new_tokens, 160);
+  EXPECT_EQ(t.steps, 500);
+  EXPECT_FLOAT_EQ(t.loss.beta, 0.04f);
+  EXPECT_FLOAT_EQ(t.optim.lr, 3e-4f);
+  EXPECT_EQ(t.rewards, (nlohmann::json{{"accuracy", 1.0}, {"format", 0.1}}));
+  GrpoRecipe q = load("r1_zero_qwen.yaml");
+  EXPECT_EQ(q.task, "gsm8k");
+  EXPECT_FLOAT_EQ(q.sampling.temperature, 1.0f);  // R1's settings
+  EXPECT_EQ(q.sampling.max_new_tokens, 512);
+  EXPECT_FLOAT_EQ(q.loss.beta, 0.001f);
+  EXPECT_EQ(q.mini_batches, 4);
+  EXPECT_FLOAT_EQ(q.optim.lr, 3e-6f);
 }
 
 TEST(GrpoTrainer, BadRecipeValuesAreClearErrors) {

@@ -4,7 +4,9 @@
 #include "core/io.h"
 #include "formats/safetensors.h"
 #include "model/transformer.h"
+#include "rollout/policy.h"
 #include "tokenizer/chat_template.h"
+#include "train/grpo.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_dir.h"
 #include "train/sft.h"
@@ -218,6 +220,48 @@ TEST(Sft, TinyRunLearnsAndResumesExactly) {
   bad.seq = 32;
   bad.prompt_template = "weird";
   EXPECT_THROW(run_sft(bad), Error);
+  remove_tree(d);
+}
+
+// A model whose chat template lives in tokenizer_config.json (as Hugging Face ships many): `r1 sft` writes the
+// template with its output the way transformers' save_pretrained does (chat_template.jinja), so that
+// `prompt_template: chat` works on it (issue 14: the front ends read the template only from tokenizer_config.json).
+TEST(Sft, OutputWorksWithPromptTemplateChat) {
+  std::string d = tmp("chat");
+  SftConfig c = tiny_cfg(d);
+  const std::string tmpl = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}<|end|>{% endfor %}"
+                           "{% if add_generation_prompt %}<|assistant|>{% endif %}";
+  json tc = json::parse(read_file(c.model + "/tokenizer_config.json"));
+  tc["chat_template"] = tmpl;
+  atomic_write(c.model + "/tokenizer_config.json", tc.dump(2));
+  std::string rows;
+  for (int i = 0; i < 8; i++)
+    rows += json{{"messages", {{{"role", "user"}, {"content", "q" + std::to_string(i)}},
+                               {{"role", "assistant"}, {"content", "r" + std::to_string(i)}}}}}.dump() + "\n";
+  atomic_write(d + "/msgs.jsonl", rows);
+  c.data = d + "/msgs.jsonl";
+  c.prompt_template = "chat";
+  c.epochs = 1;
+  c.eval_fraction = 0;
+  run_sft(c);
+  const std::string out = c.out + "/model";
+  EXPECT_EQ(read_file(out + "/chat_template.jinja"), tmpl);
+  EXPECT_EQ(Tokenizer::load(out).chat_template(), tmpl);
+  Policy pol = Policy::load({out, "", ""}, "chat", "", "test");
+  EXPECT_EQ(pol.prompt_text("hi"), "<|user|>hi<|end|><|assistant|>");
+  // and a GRPO step under the chat template runs on it
+  GrpoRecipe g;
+  g.model = out;
+  g.out = d + "/grpo";
+  g.prompt_template = "chat";
+  g.steps = 1;
+  g.group_size = 2;
+  g.prompts_per_step = 1;
+  g.sampling.max_new_tokens = 4;
+  g.eval_problems = 2;
+  g.ckpt_every = 0;
+  EXPECT_EQ(run_grpo(g).steps_run, 1);
+  EXPECT_EQ(read_file(g.out + "/model/chat_template.jinja"), tmpl);  // GRPO keeps it too
   remove_tree(d);
 }
 
