@@ -19,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     lenient.pred_bare_fallback = true;
     (void)r1::verify(gold, pred);
     (void)r1::verify(gold, pred, lenient);
+    (void)r1::verify(gold, pred, r1::lenient_options());  // Math-Verify parity: relations, labels, boxes
     (void)r1::canonical_answer(pred);
     (void)r1::latex::parse_answer(r1::latex::normalize_latex(s));
   } catch (const r1::Error&) {

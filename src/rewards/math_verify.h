@@ -28,6 +28,7 @@ struct Extracted {
   bool found = false;
   std::string raw;         // the answer text as found
   std::string normalized;  // after LaTeX normalisation
+  int parts = 1;           // how many boxes or math environments were read together as this answer
   std::string how;         // "boxed", "answer_tag", "final_answer", "####", "latex_env", "number", "whole", or why
                            // nothing was found ("none", "unclosed_boxed", "unclosed_think", "unclosed_answer_tag")
 };
@@ -44,7 +45,24 @@ struct VerifyOptions {
   double rel_tol = 1e-6;                 // relative tolerance when either side holds a decimal literal
   int precision = -1;                    // >= 0: numbers also equal when equal after rounding to this many places
   double time_limit_s = 0.5;             // budget for one comparison; exceeded -> not equal (error "timeout")
+  bool lenient = false;                  // Math-Verify's looser equivalences (below); off in strict mode (the reward)
 };
+
+// Lenient mode (`r1 verify --lenient`, lenient_options()): Math-Verify's reading, on top of the prediction's bare
+// fallback (src/rewards/math/relations.cpp, lenient.cpp, and the lenient branches of extract.cpp and shapes.cpp):
+//   - relations equal after rearranging: L - R compared up to a nonzero constant factor, which must be positive
+//     between inequalities once both point the same way (x < 1 == -x > -1; 2x+4y-3=0 == y=-x/2+3/4);
+//   - labelled answers: a ratio of names ("V_1:V_2=11:21" == "11:21"), a word ("\text{Area} = 6" == 6); lists of
+//     assignments with the same labels compared label by label; "p=5,q=2;p=7,q=2" == "(5,2),(7,2)"; and
+//     "7 = 11a+c" is an equation, not the value 11a+c;
+//   - several \boxed{} answers joined as Math-Verify joins them (gap under 10 characters, or under 70 with and/or/,/;)
+//     and math environments joined only by ",", "and", "or": one order-free set of answers; $..$ on one line;
+//   - words after a value ("28 percentage", "28 \text{ bananas}"); in prose, a decimal comma ("2,74"), a fraction
+//     ("2/3") and "pct".
+// Math-Verify's per-comparison options are the fields above: precision (float_rounding), strict,
+// allow_set_relation_comp, fallback_latex/fallback_numbers (match_types). Strict verdicts never change: each rule
+// is reached only when `lenient` is set.
+VerifyOptions lenient_options();
 
 struct VerifyResult {
   bool equal = false;

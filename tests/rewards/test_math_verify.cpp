@@ -11,9 +11,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 
 using namespace r1;
 
@@ -96,6 +97,112 @@ TEST(MathVerify, HendrycksTable) {
     VerifyResult v = verify(r["gold"], r["pred"], o);
     EXPECT_EQ(v.equal, r["expected"].get<bool>())
         << r["test"] << ": gold=[" << v.gold.normalized << "] pred=[" << v.pred.normalized << "]";
+  }
+}
+
+// Rows (0-based line numbers of math_verify_cases.jsonl) where lenient mode deliberately disagrees with
+// Math-Verify (the README's table of deliberate disagreements).
+static const std::map<int, const char*> kLenientDeliberate = {
+    {2, "decimal comma in a bare answer: '1000,99' is read as the list 1000, 99 (MATH writes lists so: '-2,1')"},
+    {3, "decimal comma in a bare answer: '1,22' is read as the list 1, 22"},
+    {131, "Math-Verify quirk: 1 - 1/e and 1 + 1/e are different numbers"},
+};
+
+namespace {
+
+// Lenient options for one row: Math-Verify's per-comparison options from "extra", match_types from the assertion.
+VerifyOptions row_options(const nlohmann::json& r) {
+  VerifyOptions o = lenient_options();
+  std::string a = r.value("assertion", "");
+  if (a.find("match_types=['expr']") != std::string::npos) o.fallback_latex = false;
+  if (a.find("match_types=['latex']") != std::string::npos) o.fallback_numbers = false;
+  const auto& extra = r["extra"];
+  if (extra.contains("precision")) o.precision = extra["precision"].get<int>();
+  if (a.find("precision=5") != std::string::npos) o.precision = 5;
+  if (extra.contains("strict")) o.strict = extra["strict"].get<bool>();
+  if (extra.contains("allow_set_relation_comp")) o.allow_set_relation_comp = extra["allow_set_relation_comp"];
+  return o;
+}
+
+bool row_expected(const nlohmann::json& r) {
+  return r["expected"].is_boolean() ? r["expected"].get<bool>() : r["expected"].get<int>() == 1;
+}
+
+}  // namespace
+
+// Lenient mode agrees with Math-Verify on >= 97% of its table, and every disagreement is a deliberate one.
+TEST(MathVerify, MathVerifyTableLenient) {
+  std::string path = shared("data/answer_equivalence/math_verify_cases.jsonl");
+  SKIP_IF_MISSING(path);
+  auto rows = read_jsonl(path);
+  ASSERT_EQ(rows.size(), 134u);
+  int agree = 0;
+  std::string disagreements;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    bool expected = row_expected(r);
+    VerifyResult v = verify(r["gold"], r["pred"], row_options(r));
+    if (v.equal == expected) {
+      ++agree;
+      EXPECT_EQ(kLenientDeliberate.count((int)i), 0u) << "row " << i << " agrees now: remove it from the list";
+      continue;
+    }
+    std::ostringstream d;
+    d << "  row " << i << " (" << r["test"].get<std::string>() << "): Math-Verify " << expected << ", r1 " << v.equal
+      << "; gold=[" << v.gold.normalized << "] (" << v.gold.how << ") pred=[" << v.pred.normalized << "] ("
+      << v.pred.how << ") " << v.error << "\n";
+    disagreements += d.str();
+    EXPECT_EQ(kLenientDeliberate.count((int)i), 1u) << "row " << i << " disagrees and is not a deliberate case";
+  }
+  std::cout << "lenient agreement with Math-Verify: " << agree << "/" << rows.size() << "\n" << disagreements;
+  EXPECT_GE(agree * 100, 97 * (int)rows.size()) << disagreements;
+}
+
+// The hendrycks MATH is_equiv table: 16/16 in lenient mode.
+TEST(MathVerify, HendrycksTableLenient) {
+  std::string path = shared("data/answer_equivalence/hendrycks_math_cases.jsonl");
+  SKIP_IF_MISSING(path);
+  auto rows = read_jsonl(path);
+  ASSERT_EQ(rows.size(), 16u);
+  int agree = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    VerifyResult v = verify(r["gold"], r["pred"], lenient_options());
+    agree += v.equal == row_expected(r);
+    EXPECT_EQ(v.equal, row_expected(r))
+        << r["test"] << ": gold=[" << v.gold.normalized << "] pred=[" << v.pred.normalized << "]";
+  }
+  std::cout << "lenient agreement with the hendrycks table: " << agree << "/" << rows.size() << "\n";
+}
+
+// Strict mode (the reward) and the plain bare-answer fallback (eval's majority vote) give the verdicts they gave
+// before lenient mode existed, row by row, on both tables.
+TEST(MathVerify, StrictVerdictsUnchanged) {
+  std::string mv = shared("data/answer_equivalence/math_verify_cases.jsonl");
+  std::string hd = shared("data/answer_equivalence/hendrycks_math_cases.jsonl");
+  SKIP_IF_MISSING(mv);
+  SKIP_IF_MISSING(hd);
+  struct Pinned {
+    std::string path, strict, fallback;
+  };
+  const Pinned tables[] = {
+      {mv,
+       "00000000000000000000000000000000111111111111110000000001000000000000111001001111111111010000101001001110"
+       "100010111111111100111000000000",
+       "11000111110111111111111111111111111111111111111111111101111110100010111101111111111111111000111111111111"
+       "111111111111111111111000101011"},
+      {hd, "0000000000000000", "0001101101111101"},
+  };
+  VerifyOptions fallback;
+  fallback.pred_bare_fallback = true;
+  for (const auto& t : tables) {
+    std::string strict, bare;
+    for (auto& r : read_jsonl(t.path)) {
+      strict += verify(r["gold"], r["pred"]).equal ? '1' : '0';
+      bare += verify(r["gold"], r["pred"], fallback).equal ? '1' : '0';
+    }
+    EXPECT_EQ(strict, t.strict) << t.path;
+    EXPECT_EQ(bare, t.fallback) << t.path;
   }
 }
 

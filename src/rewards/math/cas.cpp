@@ -197,19 +197,25 @@ bool cas_equal(const Node& g, const Node& p, const std::map<std::string, std::st
   return false;
 }
 
-bool cas_proportional(const Node& d1, const Node& d2) {
+int cas_ratio_sign(const Node& d1, const Node& d2) {
   std::lock_guard<std::mutex> lock(ginac_mutex());
   if (small_enough_for_cas(d1, d2)) try {
       ExBuilder bld;
       GiNaC::ex e1 = bld.build(d1), e2 = bld.build(d2);
       if (!e2.is_zero()) {
         GiNaC::ex q = GiNaC::normal(e1 / e2);
-        if (GiNaC::is_a<GiNaC::numeric>(q) && !q.is_zero()) return true;
+        if (GiNaC::is_a<GiNaC::numeric>(q) && !q.is_zero()) {
+          const GiNaC::numeric& n = GiNaC::ex_to<GiNaC::numeric>(q);
+          if (!n.is_real()) return 2;
+          return n.is_positive() ? 1 : -1;
+        }
       }
     } catch (...) {
     }
-  return false;
+  return 0;
 }
+
+bool cas_proportional(const Node& d1, const Node& d2) { return cas_ratio_sign(d1, d2) != 0; }
 
 bool cas_key(const Node& x, std::string& key) {
   if (count_nodes(x) > 200 || !small_enough_for_cas(x, x)) return false;

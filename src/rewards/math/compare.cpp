@@ -139,8 +139,15 @@ bool eq_rel(const Node& g, const Node& p, Ctx& ctx, int depth) {
 
 bool eq_node(const Node& g0, const Node& p0, Ctx& ctx, int depth) {
   if (depth > 32 || ctx.expired()) return false;
+  if (ctx.o.lenient) {
+    if (g0.kind == Node::Rel && p0.kind == Node::Rel && relations_rearranged_equal(g0, p0, ctx)) return true;
+    int by_label = labelled_lists_equal(g0, p0, ctx, [&](const Node& a, const Node& b) {
+      return eq_node(a, b, ctx, depth + 1);
+    });
+    if (by_label >= 0) return by_label == 1;
+  }
   bool gu = false, pu = false;
-  Node g = prepare(g0, gu), p = prepare(p0, pu);
+  Node g = prepare(g0, gu, ctx.o.lenient), p = prepare(p0, pu, ctx.o.lenient);
   if (g.kind == Node::Rel && p.kind == Node::Rel) return eq_rel(g, p, ctx, depth);
   if (g.kind == Node::Rel) {
     Node s;
@@ -206,7 +213,9 @@ char choice_letter(const std::string& loose) {
 }
 
 bool answers_equal(const Extracted& g, const Extracted& p, const VerifyOptions& o, bool& timed_out) {
-  std::string lg = latex::loose_key(g.normalized), lp = latex::loose_key(p.normalized);
+  std::string ng = o.lenient ? lenient_rewrite(g.normalized) : g.normalized;
+  std::string np = o.lenient ? lenient_rewrite(p.normalized) : p.normalized;
+  std::string lg = latex::loose_key(ng), lp = latex::loose_key(np);
   if (lg == lp) return true;
   char cg = choice_letter(lg), cp = choice_letter(lp);
   if (cg || cp) return cg == cp;
@@ -218,10 +227,14 @@ bool answers_equal(const Extracted& g, const Extracted& p, const VerifyOptions& 
     return true;
   };
   if (wordy(lg) && wordy(lp)) return to_lower(lg) == to_lower(lp);
-  latex::ParseResult pg = latex::parse_answer(g.normalized);
+  latex::ParseResult pg = latex::parse_answer(ng);
   if (!pg.ok) return false;
-  latex::ParseResult pp = latex::parse_answer(p.normalized);
+  latex::ParseResult pp = latex::parse_answer(np);
   if (!pp.ok) return false;
+  if (o.lenient) {
+    lenient_tidy(pg.root, g.parts);
+    lenient_tidy(pp.root, p.parts);
+  }
   Ctx ctx{o, Clock::now() + std::chrono::microseconds((long long)(o.time_limit_s * 1e6))};
   bool eq = eq_node(pg.root, pp.root, ctx);
   timed_out = ctx.timed_out;

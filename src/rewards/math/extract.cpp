@@ -65,12 +65,47 @@ bool is_connector(const std::string& gap) {
   return true;
 }
 
-// Groups consecutive spans separated by connectors; returns the last group joined as a list ("a, b").
-Span last_group(const std::vector<Span>& spans, const std::string& text) {
+// Lenient (Math-Verify's rule for boxes): the gap between two boxes' braces is under 10 characters, or under 70
+// with a separator ("and", "or", ',' or ';') between two different answers.
+bool boxes_join(const std::string& gap, const std::string& earlier, const std::string& later) {
+  if (gap.size() < 10) return true;
+  if (gap.size() >= 70 || trim(earlier) == trim(later)) return false;
+  if (gap.find(',') != std::string::npos || gap.find(';') != std::string::npos) return true;
+  for (const char* w : {"and", "or"}) {
+    for (size_t at = gap.find(w); at != std::string::npos; at = gap.find(w, at + 1)) {
+      size_t e = at + std::string(w).size();
+      if ((at == 0 || !is_alpha(gap[at - 1])) && (e >= gap.size() || !is_alpha(gap[e]))) return true;
+    }
+  }
+  return false;
+}
+
+// Lenient (Math-Verify's rule for math environments): only spaces, a comma and/or one "and"/"or" between them.
+bool envs_join(const std::string& gap) {
+  std::string g = to_lower(trim(gap));
+  if (!g.empty() && g[0] == ',') g = trim(g.substr(1));
+  if (g.empty()) return trim(gap) == ",";
+  return g == "and" || g == "or";
+}
+
+enum class Join { Connector, Boxes, Envs };
+
+bool joins(Join how, const Span& a, const Span& b, const std::string& text) {
+  if (!a.closed) return false;
+  switch (how) {
+    case Join::Boxes:  // the gap from the earlier box's closing brace to the later box's command
+      return boxes_join(text.substr(a.e, b.b - a.e), a.content, b.content);
+    case Join::Envs: return envs_join(text.substr(a.e, b.b - a.e));
+    default: return is_connector(text.substr(a.e, b.b - a.e));
+  }
+}
+
+// Groups consecutive spans that `how` joins; returns the last group joined as a list ("a, b"), with `parts` the
+// number of distinct answers in it.
+Span last_group(const std::vector<Span>& spans, const std::string& text, Join how = Join::Connector,
+                int* parts = nullptr) {
   size_t start = spans.size() - 1;
-  while (start > 0 && spans[start - 1].closed &&
-         is_connector(text.substr(spans[start - 1].e, spans[start].b - spans[start - 1].e)))
-    --start;
+  while (start > 0 && joins(how, spans[start - 1], spans[start], text)) --start;
   Span g;
   g.b = spans[start].b;
   g.e = spans.back().e;
@@ -82,6 +117,7 @@ Span last_group(const std::vector<Span>& spans, const std::string& text) {
     if (!g.content.empty()) g.content += ", ";
     g.content += c;
   }
+  if (parts) *parts = (int)seen.size();
   return g;
 }
 
@@ -131,8 +167,9 @@ bool find_hashes(const std::string& t, Span& out) {
   return true;
 }
 
-// Math environments: $$..$$, $..$, \[..\], \(..\) (the last may not span lines).
-std::vector<Span> find_envs(const std::string& t) {
+// Math environments: $$..$$, $..$, \[..\], \(..\) (the last may not span lines; in lenient mode, as in
+// Math-Verify, neither may $..$).
+std::vector<Span> find_envs(const std::string& t, bool lenient) {
   std::vector<Span> out;
   size_t i = 0;
   while (i < t.size()) {
@@ -169,7 +206,7 @@ std::vector<Span> find_envs(const std::string& t) {
           break;
         }
       }
-      if (!found) {
+      if (!found || (lenient && !dbl && t.find('\n', s) < e)) {
         ++i;  // a lone $ (currency)
         continue;
       }
@@ -182,8 +219,29 @@ std::vector<Span> find_envs(const std::string& t) {
   return out;
 }
 
+// Lenient: what follows a prose number at j. A decimal comma ("2,74", "1000,99": digits after a comma that are
+// not a thousands group, not in a list such as "1,2,3") or the denominator of a fraction ("2/3"); returns the end.
+size_t lenient_number_tail(const std::string& t, size_t b, size_t j) {
+  auto digits_from = [&](size_t k) {
+    while (k < t.size() && is_digit(t[k])) ++k;
+    return k;
+  };
+  bool in_list = b > 0 && (t[b - 1] == ',' || t[b - 1] == '(' || t[b - 1] == '[');
+  if (j + 1 < t.size() && t[j] == ',' && is_digit(t[j + 1]) && !in_list) {
+    size_t k = digits_from(j + 1);
+    bool list_follows = k < t.size() && (t[k] == ',' || t[k] == ')' || t[k] == ']');
+    bool has_point = t.find('.', b) < j;
+    if (!list_follows && !has_point && k - (j + 1) != 3) return k;
+  }
+  if (j + 1 < t.size() && t[j] == '/' && is_digit(t[j + 1])) {
+    size_t k = digits_from(j + 1);
+    if (k >= t.size() || !(is_alpha(t[k]) || t[k] == '/' || t[k] == '^' || t[k] == '(')) return k;
+  }
+  return j;
+}
+
 // Last plain number in prose outside math environments: "1,000.99", "1 000", "28 %", not "AZYUK2A".
-bool find_last_number(const std::string& t, const std::vector<Span>& envs, Span& out) {
+bool find_last_number(const std::string& t, const std::vector<Span>& envs, Span& out, bool lenient) {
   bool any = false;
   size_t env_i = 0;
   size_t i = 0;
@@ -217,12 +275,18 @@ bool find_last_number(const std::string& t, const std::vector<Span>& envs, Span&
       ++j;
       while (j < t.size() && is_digit(t[j])) ++j;
     }
+    size_t int_end = j;
+    if (lenient) j = lenient_number_tail(t, b, j);
     size_t e = j;
     size_t k = j;
     while (k < t.size() && t[k] == ' ') ++k;
     if (k < t.size() && t[k] == '%') e = k + 1;
     else if (t.compare(k, 7, "percent") == 0) e = k + 7;
+    else if (lenient && (t.compare(k, 7, "Percent") == 0 || t.compare(k, 3, "pct") == 0))
+      e = k + (t[k] == 'P' ? 7 : 3);
     out = {b, e, t.substr(b, e - b), true};
+    if (lenient && j > int_end && t[int_end] == ',') out.content[int_end - b] = '.';  // decimal comma
+    if (lenient && e > j) out.content = out.content.substr(0, j - b) + "%";
     any = true;
     i = j;
   }
@@ -262,18 +326,19 @@ Extracted finish(const std::string& raw, const std::string& how) {
   return x;
 }
 
-Extracted extract_markers(const std::string& t, bool& unclosed) {
+Extracted extract_markers(const std::string& t, bool& unclosed, bool lenient) {
   unclosed = false;
   std::vector<Span> boxes = find_boxes(t);
   Span best;
   std::string how;
   bool have = false;
+  int parts = 1;
   if (!boxes.empty()) {
     if (!boxes.back().closed) {
       best = boxes.back();
       how = "unclosed_boxed";
     } else {
-      best = last_group(boxes, t);
+      best = last_group(boxes, t, lenient ? Join::Boxes : Join::Connector, &parts);
       how = "boxed";
     }
     have = true;
@@ -289,7 +354,9 @@ Extracted extract_markers(const std::string& t, bool& unclosed) {
     x.how = how;
     return x;
   }
-  return finish(best.content, how);
+  Extracted x = finish(best.content, how);
+  if (how == "boxed") x.parts = parts;
+  return x;
 }
 
 }  // namespace
@@ -316,23 +383,26 @@ Extracted extract_with(const std::string& text, const ExtractCfg& cfg) {
     } else {
       std::string inner = t.substr(at + 8, close - at - 8);
       bool unclosed = false;
-      Extracted x = extract_markers(inner, unclosed);
+      Extracted x = extract_markers(inner, unclosed, cfg.lenient);
       if (unclosed) return x;
       if (x.found) return x;
       return finish(inner, "answer_tag");
     }
   }
   bool unclosed = false;
-  Extracted x = extract_markers(t, unclosed);
+  Extracted x = extract_markers(t, unclosed, cfg.lenient);
   if (unclosed || x.found) return x;
   if (!cfg.fallback) return none;
-  std::vector<Span> envs = cfg.latex ? find_envs(t) : std::vector<Span>{};
+  std::vector<Span> envs = cfg.latex ? find_envs(t, cfg.lenient) : std::vector<Span>{};
   Span num;
-  bool have_num = !cfg.gold && cfg.numbers && find_last_number(t, envs, num);
+  bool have_num = !cfg.gold && cfg.numbers && find_last_number(t, envs, num, cfg.lenient);
   if (envs.empty() && !cfg.gold && reads_as_answer(t)) return finish(t, "whole");
   if (!envs.empty() && (!have_num || envs.back().e > num.e)) {
     // consecutive environments joined by connectors are one list answer ("$1$ and $2$")
-    return finish(last_group(envs, t).content, "latex_env");
+    int parts = 1;
+    Extracted e = finish(last_group(envs, t, cfg.lenient ? Join::Envs : Join::Connector, &parts).content, "latex_env");
+    e.parts = parts;
+    return e;
   }
   if (have_num) return finish(num.content, "number");
   if (cfg.gold || reads_as_answer(t)) return finish(t, "whole");

@@ -7,6 +7,8 @@
 //   cas.cpp        GiNaC, behind one mutex, with the size and exponent guards
 //   shapes.cpp     the structure of answers: relations, inequalities -> intervals, +-, matrices, lists
 //   compare.cpp    equivalence of two parsed answers
+//   relations.cpp  lenient mode: relations by rearranging, labelled assignment lists
+//   lenient.cpp    lenient mode: ratio labels, percentage, trailing words, several answers as one set
 //   verify.cpp     the public entry points and canonical keys
 #pragma once
 #include "rewards/math/parse.h"
@@ -15,6 +17,7 @@
 
 #include <chrono>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -52,7 +55,8 @@ struct ExtractCfg {
   bool fallback = false;
   bool latex = true;
   bool numbers = true;
-  bool gold = false;  // gold: fallback to the whole text rather than to prose numbers
+  bool gold = false;     // gold: fallback to the whole text rather than to prose numbers
+  bool lenient = false;  // Math-Verify's rules: joining boxes and environments, $..$ on one line, prose numbers
 };
 Extracted extract_with(const std::string& text, const ExtractCfg& cfg);
 
@@ -90,6 +94,8 @@ bool numeric_points_equal(const Node& g, const Node& p, const std::map<std::stri
 bool cas_equal(const Node& g, const Node& p, const std::map<std::string, std::string>& rename, Ctx& ctx);
 // d1 / d2 simplifies to a nonzero number.
 bool cas_proportional(const Node& d1, const Node& d2);
+// The same, with the number's sign: 1 or -1 for a real quotient, 2 for a complex one, 0 when it is not a number.
+int cas_ratio_sign(const Node& d1, const Node& d2);
 // "ex:" + the expanded numerator and denominator of the normal form, one symbol table for all keys.
 bool cas_key(const Node& x, std::string& key);
 
@@ -98,7 +104,22 @@ bool is_list_like(const Node& x);  // List or Set
 // Single-variable inequality -> interval (or union of two for |v|): "-2 <= x < 7" -> [-2,7).
 bool ineq_to_set(const Node& x, Node& out);
 // Prepares one side: +- expansion, relation unwrapping, matrix arithmetic. `unordered` marks solution lists.
-Node prepare(const Node& x0, bool& unordered);
+Node prepare(const Node& x0, bool& unordered, bool lenient = false);
+// A name that may label a value: x, x_1, AB, f(x), |AB|, \frac{NO}{BO}, (p, q).
+bool simple_lhs(const Node& x);
+
+// ------------------------------------------------------------------------------------------ lenient mode
+// (relations.cpp) Two single relations equal after moving everything to one side: (L1-R1) = c (L2-R2) with c a
+// nonzero constant, positive when they are inequalities (a > relation is first turned into a < one).
+bool relations_rearranged_equal(const Node& g, const Node& p, Ctx& ctx);
+// Two lists of assignments with the same distinct labels, compared label by label with `eq`: 1 equal, 0 not,
+// -1 when the rule does not apply.
+int labelled_lists_equal(const Node& g, const Node& p, Ctx& ctx,
+                         const std::function<bool(const Node&, const Node&)>& eq);
+// (lenient.cpp) The normalised answer read as Math-Verify reads it: "percentage", ratio labels, assignment groups.
+std::string lenient_rewrite(const std::string& normalized);
+// The parsed answer: words after values dropped; `parts` > 1 (several boxes) makes a list an order-free set.
+void lenient_tidy(Node& root, int parts);
 
 // ------------------------------------------------------------------------------------------ comparison (compare.cpp)
 // "(B)", "B", "\text{(B)}", "B)" -> 'B'; 0 when not a choice letter.

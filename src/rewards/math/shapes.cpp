@@ -40,8 +40,6 @@ bool is_inf(const Node& x, int& sign) {
 
 bool is_list_like(const Node& x) { return x.kind == Node::List || x.kind == Node::Set; }
 
-namespace {
-
 bool simple_lhs(const Node& x) {
   switch (x.kind) {
     case Node::Sym: return true;
@@ -57,6 +55,8 @@ bool simple_lhs(const Node& x) {
   }
 }
 
+namespace {
+
 bool no_symbols(const Node& x) {
   std::set<std::string> s;
   collect_syms(x, s);
@@ -64,15 +64,18 @@ bool no_symbols(const Node& x) {
 }
 
 // "x = 3" -> 3; "x = 5+5+1 = 11" -> 11; "x = 1/3 \approx 0.33" -> 1/3; "1/2 = 10/9" -> 10/9; "x \in S" -> S.
-bool unwrap_rel(const Node& x, Node& out) {
+// Lenient: a word labels a value too ("\text{Area} = 6" -> 6), and "7 = 11a + c" is an equation, not a value.
+bool unwrap_rel(const Node& x, Node& out, bool lenient) {
   if (x.kind != Node::Rel) return false;
   bool eqs = true;
   for (auto& o : x.ops) eqs = eqs && (o == "=" || o == "~");
-  if (eqs && (simple_lhs(x.ch[0]) || no_symbols(x.ch[0]))) {
+  bool label = simple_lhs(x.ch[0]) || (lenient && x.ch[0].kind == Node::Text);
+  if (eqs && (label || no_symbols(x.ch[0]))) {
     int pick = -1;
     for (size_t i = 0; i < x.ops.size(); ++i)
       if (x.ops[i] == "=") pick = (int)i + 1;
     if (pick < 0) pick = (int)x.ch.size() - 1;
+    if (lenient && !label && !no_symbols(x.ch[pick])) return false;
     out = x.ch[pick];
     return true;
   }
@@ -253,11 +256,11 @@ bool mat_eval(const Node& x, Node& out) {
 }
 }  // namespace
 
-Node prepare(const Node& x0, bool& unordered) {
+Node prepare(const Node& x0, bool& unordered, bool lenient) {
   Node x = x0;
   unordered = false;
   Node u;
-  if (unwrap_rel(x, u)) x = u;
+  if (unwrap_rel(x, u, lenient)) x = u;
   Node m;
   if ((x.kind == Node::Add || x.kind == Node::Mul || x.kind == Node::Neg) && has_kind(x, Node::Matrix) &&
       mat_eval(x, m))
@@ -282,7 +285,7 @@ Node prepare(const Node& x0, bool& unordered) {
       all_tuples = all_tuples && c.kind == Node::Tuple;
       Node item = c;
       Node v;
-      if (unwrap_rel(item, v)) {
+      if (unwrap_rel(item, v, lenient)) {
         item = v;
         all_tuples = all_tuples && item.kind == Node::Tuple;
       }

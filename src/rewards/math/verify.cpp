@@ -53,6 +53,13 @@ std::string canon_key(const Node& x0) {
 
 }  // namespace
 
+VerifyOptions lenient_options() {
+  VerifyOptions o;
+  o.pred_bare_fallback = true;
+  o.lenient = true;
+  return o;
+}
+
 VerifyResult verify(const std::string& gold, const std::string& pred) { return verify(gold, pred, VerifyOptions{}); }
 
 VerifyResult verify(const std::string& gold, const std::string& pred, const VerifyOptions& opt) {
@@ -60,11 +67,13 @@ VerifyResult verify(const std::string& gold, const std::string& pred, const Veri
   math::ExtractCfg gc;
   gc.fallback = true;
   gc.gold = true;
+  gc.lenient = opt.lenient;
   r.gold = math::extract_with(gold, gc);
   math::ExtractCfg pc;
   pc.fallback = opt.pred_bare_fallback;
   pc.latex = opt.fallback_latex;
   pc.numbers = opt.fallback_numbers;
+  pc.lenient = opt.lenient;
   r.pred = math::extract_with(pred, pc);
   if (!r.gold.found) {
     r.error = "gold answer not found (" + r.gold.how + ")";
