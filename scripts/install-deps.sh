@@ -11,6 +11,7 @@ PKGS=(
   libpcre2-dev libutf8proc-dev     # tokenizers
   libginac-dev                     # math verifier
   bubblewrap                       # code sandbox
+  libopenmpi-dev openmpi-bin       # data-parallel runs over MPI (optional at build time: R1_MPI)
   libgtest-dev googletest libbenchmark-dev  # tests and benchmarks
   clang libclang-rt-14-dev         # libFuzzer targets (fuzz smoke run in the tests)
   python3 python3-matplotlib       # plots

@@ -7,7 +7,7 @@ set -euo pipefail
 R1=$1
 D=$2
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-export OMP_NUM_THREADS=2
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 rm -rf "$D" && mkdir -p "$D"
 log() { "$@" >>"$D/log.txt" 2>&1 || { echo "pin_short_run: failed: $*" >&2; tail -20 "$D/log.txt" >&2; exit 1; }; }
 TC='{"n": 200, "min_operands": 2, "max_operands": 3, "max_value": 9, "p_minus": 0.0}'
@@ -27,7 +27,7 @@ import hashlib, json, sys
 d = sys.argv[1]
 def sha(b): return hashlib.sha256(b).hexdigest()
 def file(p): return sha(open(p, 'rb').read())
-timing = {"gen_s", "score_s", "train_s", "step_s", "elapsed_s", "tokens_per_s"}
+timing = {"gen_s", "score_s", "train_s", "step_s", "elapsed_s", "tokens_per_s", "comm_s"}
 def metrics(p):
     rows = [json.loads(l) for l in open(p)]
     return sha(json.dumps([{k: v for k, v in r.items() if k not in timing} for r in rows], sort_keys=True).encode())

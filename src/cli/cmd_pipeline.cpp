@@ -2,6 +2,7 @@
 // multi-stage recipes over the training commands, resumable stage by stage (src/pipeline/pipeline.h).
 #include "cli/plot.h"
 #include "cli/registry.h"
+#include "core/dist.h"
 #include "core/io.h"
 #include "pipeline/pipeline.h"
 
@@ -28,6 +29,7 @@ std::function<int()> pipeline_command(CLI::App* sub, bool distill) {
       return 0;
     }
     nlohmann::json s = r1::run_pipeline(spec);
+    if (!r1::dist::root()) return 0;  // rank 0 reports and plots
     std::printf("\n%s\n", s["table"].get<std::string>().c_str());
     // curves of every training stage (metrics.jsonl) into <stage>/plots
     for (const auto& st : s["stages"]) {

@@ -1,5 +1,6 @@
 // Every stage kind (pretrain, sft, grpo, cold-start, sample, eval) as a subcommand, from one list.
 #include "cli/recipe_command.h"
+#include "core/dist.h"
 #include "pipeline/stages.h"
 
 #include <cstdio>
@@ -25,7 +26,8 @@ std::function<int()> recipe_command(CLI::App* sub, const StageKind& kind) {
     }
     if (!config->empty()) opts->load_yaml(*config);
     opts->apply_args(sub->remaining());
-    job->run();
+    if (kind.distributed() || dist::root()) job->run();  // a command that is not data-parallel runs on rank 0
+    dist::barrier();
     return 0;
   };
 }

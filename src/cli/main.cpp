@@ -1,6 +1,7 @@
 // r1: DeepSeek-R1's training system as one C++ program. Subcommands live in src/cli/cmd_*.cpp.
 #include "cli/registry.h"
 #include "core/check.h"
+#include "core/dist.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -13,7 +14,17 @@ std::vector<Command>& registry() {
 }
 }  // namespace r1::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+// One rank failed: say so (on the rank's own stderr) and end the job; alone, just return the status.
+int fail_run(const char* what) {
+  if (r1::dist::size() > 1)
+    r1::dist::abort_job(std::string("rank ") + std::to_string(r1::dist::rank()) + ": " + what);
+  std::fprintf(stderr, "error: %s\n", what);
+  return 1;
+}
+
+int run_app(int argc, char** argv) {
   CLI::App app{"r1.cpp: GRPO, SFT, distillation and evaluation of reasoning models, in one C++ program"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "r1.cpp 0.1");
@@ -33,12 +44,17 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
-  } catch (const r1::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return fail_run(e.what());
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  r1::dist::init(&argc, &argv);
+  const int rc = run_app(argc, argv);
+  r1::dist::finalize();
+  return rc;
 }

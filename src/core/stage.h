@@ -43,6 +43,9 @@ struct StageKind {
   enum Role { kTrainer, kEvaluator, kProducer } role = kProducer;
   std::function<std::unique_ptr<StageRun>()> make;
 
+  // Whether every rank of a data-parallel job runs it (the trainers); the other kinds run on rank 0 alone while
+  // the other ranks wait.
+  bool distributed() const { return role == kTrainer; }
   // The output's path, given the stage folder, or `reuse` when a stage reuses an earlier result.
   std::string output_path(const std::string& dir, const std::string& reuse = "") const;
   // The file whose presence shows that the output is complete (a model folder's model.safetensors).

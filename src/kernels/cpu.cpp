@@ -160,19 +160,21 @@ void rmsnorm_forward(F* out, F* rstd, const F* x, const F* w, int N, int C, floa
   }
 }
 
+// Weight gradients of the norms are summed over rows in fixed blocks of kRowBlock rows, then the blocks in order:
+// the same bits whatever the thread count (data-parallel runs over MPI rely on it; README "Running on a cluster").
+constexpr int kRowBlock = 32;
+
 template <class F>
 void rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w, const F* rstd,
                       int N, int C, bool accumulate) {
   // forward: o_i = x_i * r * w_i, r = (mean(x^2)+eps)^(-1/2)
   // backward: dw_i += Σ_n dout_i x_i r ; dx_i = r * dout_i w_i - r^3/C * x_i * Σ_j dout_j w_j x_j
-  int nt = omp_get_max_threads();
-  std::vector<F> dw_part(dw ? (size_t)nt * C : 0, 0.f);
-#pragma omp parallel
-  {
-    int tid = omp_get_thread_num();
-    F* dwp = dw ? dw_part.data() + (size_t)tid * C : nullptr;
-#pragma omp for schedule(static)
-    for (int n = 0; n < N; n++) {
+  const int nb = (N + kRowBlock - 1) / kRowBlock;
+  std::vector<F> dw_part(dw ? (size_t)nb * C : 0, 0.f);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < nb; b++) {
+    F* dwp = dw ? dw_part.data() + (size_t)b * C : nullptr;
+    for (int n = b * kRowBlock; n < std::min(N, (b + 1) * kRowBlock); n++) {
       const F* xr = x + (size_t)n * C;
       const F* d = dout + (size_t)n * C;
       F r = rstd[n];
@@ -197,8 +199,9 @@ void rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w, const
     }
   }
   if (dw)
-    for (int t = 0; t < nt; t++)
-      for (int i = 0; i < C; i++) dw[i] += dw_part[(size_t)t * C + i];
+    for (int b = 0; b < nb; b++)
+#pragma omp simd
+      for (int i = 0; i < C; i++) dw[i] += dw_part[(size_t)b * C + i];
 }
 
 template <class F>
@@ -222,14 +225,13 @@ void head_rmsnorm_forward(F* out, F* rstd, const F* x, const F* w, int N, int nh
 template <class F>
 void head_rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w,
                            const F* rstd, int N, int nheads, int HS, int row_stride) {
-  // same formulas as rmsnorm_backward, per head; dx overwritten (may alias dout), dw accumulated per thread.
-  int nt = omp_get_max_threads();
-  std::vector<F> dw_part((size_t)nt * HS, 0.f);
-#pragma omp parallel
-  {
-    F* dwp = dw_part.data() + (size_t)omp_get_thread_num() * HS;
-#pragma omp for schedule(static)
-    for (int n = 0; n < N; n++)
+  // same formulas as rmsnorm_backward, per head; dx overwritten (may alias dout), dw summed in row blocks.
+  const int nb = (N + kRowBlock - 1) / kRowBlock;
+  std::vector<F> dw_part((size_t)nb * HS, 0.f);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < nb; b++) {
+    F* dwp = dw_part.data() + (size_t)b * HS;
+    for (int n = b * kRowBlock; n < std::min(N, (b + 1) * kRowBlock); n++)
       for (int h = 0; h < nheads; h++) {
         size_t o = (size_t)n * row_stride + (size_t)h * HS;
         const F* xr = x + o;
@@ -245,8 +247,8 @@ void head_rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w,
         for (int i = 0; i < HS; i++) dxr[i] = r * d[i] * w[i] - c2 * xr[i];
       }
   }
-  for (int t = 0; t < nt; t++)
-    for (int i = 0; i < HS; i++) dw[i] += dw_part[(size_t)t * HS + i];
+  for (int b = 0; b < nb; b++)
+    for (int i = 0; i < HS; i++) dw[i] += dw_part[(size_t)b * HS + i];
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -47,7 +47,9 @@ PackedMatmul::PackedMatmul(const float* w, int N, int K) : impl_(active_backend(
 PackedMatmul::~PackedMatmul() = default;
 PackedMatmul::PackedMatmul(PackedMatmul&&) noexcept = default;
 PackedMatmul& PackedMatmul::operator=(PackedMatmul&&) noexcept = default;
-void PackedMatmul::forward(float* out, const float* a, const float* bias, int M) { impl_->forward(out, a, bias, M); }
+void PackedMatmul::forward(float* out, const float* a, const float* bias, int M, bool row_invariant) {
+  impl_->forward(out, a, bias, M, row_invariant);
+}
 bool PackedMatmul::packed() const { return impl_->packed(); }
 bool PackedMatmul::bf16_weights() const { return impl_->bf16_weights(); }
 

@@ -45,7 +45,7 @@ class PackedMatmul {
   // What a backend's packed weight provides (kernels/backend.h pack_matmul).
   struct Impl {
     virtual ~Impl() = default;
-    virtual void forward(float* out, const float* a, const float* bias, int M) = 0;
+    virtual void forward(float* out, const float* a, const float* bias, int M, bool row_invariant) = 0;
     virtual bool packed() const = 0;
     virtual bool bf16_weights() const = 0;
   };
@@ -53,8 +53,10 @@ class PackedMatmul {
   ~PackedMatmul();
   PackedMatmul(PackedMatmul&&) noexcept;
   PackedMatmul& operator=(PackedMatmul&&) noexcept;
-  // out[M, N] = a[M, K] · w^T (+ bias[N]).
-  void forward(float* out, const float* a, const float* bias, int M);
+  // out[M, N] = a[M, K] · w^T (+ bias[N]). row_invariant: every M takes the packed product, whose rows do not
+  // depend on M or on the other rows (tested), instead of the faster gemv paths for fewer than 4 rows: a row's
+  // result is then the same bits whatever batch it is computed in (GenConfig::batch_invariant).
+  void forward(float* out, const float* a, const float* bias, int M, bool row_invariant = false);
   bool packed() const;  // false: every call is matmul_forward
   // true: every entry of w is a bf16 value (a bf16 checkpoint), and products of fewer than 4 rows use a bf16 copy
   // (matmul_forward_bf16w: the same products, exactly widened, half the bytes read)

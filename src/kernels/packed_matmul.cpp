@@ -25,7 +25,7 @@ bool is_reference_impl(const char* info) { return std::string(info).find("ref") 
 constexpr int kLayoutRows = 64;  // the row count whose preferred weight layout is used for every M
 
 struct Packed final : PackedMatmul::Impl {
-  void forward(float* out, const float* a, const float* bias, int M) override;
+  void forward(float* out, const float* a, const float* bias, int M, bool row_invariant) override;
   bool packed() const override { return is_packed; }
   bool bf16_weights() const override { return !wbf16.empty(); }
   int N = 0, K = 0;
@@ -82,7 +82,7 @@ std::unique_ptr<PackedMatmul::Impl> pack_matmul(const float* w, int N, int K) {
   return impl;
 }
 
-void Packed::forward(float* out, const float* a, const float* bias, int M) {
+void Packed::forward(float* out, const float* a, const float* bias, int M, bool row_invariant) {
   using namespace dnnl;
   using dt = memory::data_type;
   using tag = memory::format_tag;
@@ -92,8 +92,10 @@ void Packed::forward(float* out, const float* a, const float* bias, int M) {
   // with its per-call setup (a standalone timing: 1 x 32000 x 1024, 4.3 ms sgemm vs 5.3 ms packed). From 8 rows
   // on the packed product is 2-3x faster (bench_generate, batch 8 and 64).
   // With bf16 weights those few rows read half the bytes (matmul_forward_bf16w).
-  if (M < 4 && !m.wbf16.empty()) return matmul_forward_bf16w(out, a, m.wbf16.data(), bias, M, m.N, m.K);
-  if (!m.is_packed || M < 4) return matmul_forward(out, a, m.w, bias, M, m.N, m.K);
+  // row_invariant keeps every M on the packed product (its rows do not depend on M: tests/kernels).
+  const bool few = M < 4 && !row_invariant;
+  if (few && !m.wbf16.empty()) return matmul_forward_bf16w(out, a, m.wbf16.data(), bias, M, m.N, m.K);
+  if (!m.is_packed || few) return matmul_forward(out, a, m.w, bias, M, m.N, m.K);
   auto key = std::make_pair(M, bias != nullptr);
   auto it = m.prims.find(key);
   if (it == m.prims.end()) {

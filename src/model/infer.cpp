@@ -8,7 +8,8 @@
 
 namespace r1 {
 
-Inference::Inference(const Model& model, KVCache& cache, bool pack_weights) : m_(model), cache_(cache) {
+Inference::Inference(const Model& model, KVCache& cache, bool pack_weights, bool row_invariant)
+    : m_(model), cache_(cache), row_invariant_(row_invariant) {
   R1_CHECK(cache.kvd() == model.cfg.KVD(), "Inference: the KV cache width ", cache.kvd(),
            " does not match the model's num_key_value_heads * head_dim = ", model.cfg.KVD());
   if (pack_weights) {
@@ -97,7 +98,7 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     const LayerWeights& lw = w.layers[l];
     LayerPacked* pk = packed_.empty() ? nullptr : &packed_[l];
     rmsnorm_forward(ln, (float*)nullptr, x, lw.ln1_w, N, C, c.eps);
-    if (pk) pk->qkv.forward(qkv, ln, lw.bqkv, N);
+    if (pk) pk->qkv.forward(qkv, ln, lw.bqkv, N, row_invariant_);
     else matmul_forward(qkv, ln, lw.wqkv, lw.bqkv, N, QKV, C);
     if (c.qk_norm) {  // in place: allowed at inference
       head_rmsnorm_forward(qkv, (float*)nullptr, qkv, lw.q_norm, N, NH, HS, QKV, c.eps);
@@ -124,14 +125,14 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     } else {
       for (int s = 0; s < S; s++) attend(s, true);
     }
-    if (pk) pk->o.forward(tmp, att, nullptr, N);
+    if (pk) pk->o.forward(tmp, att, nullptr, N, row_invariant_);
     else matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);
     add_inplace(x, tmp, (size_t)N * C);  // x + o_proj(att): same sum as the training forward's xmid
     rmsnorm_forward(ln, (float*)nullptr, x, lw.ln2_w, N, C, c.eps);
-    if (pk) pk->gu.forward(gu, ln, nullptr, N);
+    if (pk) pk->gu.forward(gu, ln, nullptr, N, row_invariant_);
     else matmul_forward(gu, ln, lw.wgu, nullptr, N, 2 * FF, C);
     swiglu_forward(h, gu, N, FF);
-    if (pk) pk->down.forward(tmp, h, nullptr, N);
+    if (pk) pk->down.forward(tmp, h, nullptr, N, row_invariant_);
     else matmul_forward(tmp, h, lw.wd, nullptr, N, C, FF);
     add_inplace(x, tmp, (size_t)N * C);
   }
@@ -145,7 +146,7 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     for (int s = 0; s < S; s++) std::memcpy(ln + (size_t)s * C, x + (size_t)(row0_[s + 1] - 1) * C, sizeof(float) * C);
     rmsnorm_forward(fin, (float*)nullptr, ln, w.lnf_w, S, C, c.eps);
   }
-  if (head_) head_->forward(logits_.data(), fin, nullptr, R);
+  if (head_) head_->forward(logits_.data(), fin, nullptr, R, row_invariant_);
   else matmul_forward(logits_.data(), fin, w.lm_head, nullptr, R, V, C);
   return logits_.data();
 }

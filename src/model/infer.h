@@ -27,7 +27,12 @@ class Inference {
   // pack_weights: reorder every weight matrix once into oneDNN's preferred blocked layout (kernels.h PackedMatmul)
   // for the life of this object, which must then not outlive a change of the model's weights. Costs a copy of
   // the matrices; decode at batch > 1 gains the most. false: matmul_forward on the model's own weights.
-  Inference(const Model& model, KVCache& cache, bool pack_weights = true);
+  // row_invariant: every product takes the packed path (PackedMatmul::forward), so that a row's logits do not
+  // depend on the other rows of the call (GenConfig::batch_invariant).
+  Inference(const Model& model, KVCache& cache, bool pack_weights = true, bool row_invariant = false);
+  // Whether the packed products are available (oneDNN has a fast kernel for them here): without them the rows are
+  // not batch-invariant.
+  bool packed() const { return head_ && head_->packed(); }
 
   // Runs the new tokens of every sequence through the model, writes their K/V into the cache and advances
   // cache.len(slot) by n. Returns logits [seqs.size(), V] of each sequence's last new token, or [Σ n_i, V]
@@ -47,6 +52,7 @@ class Inference {
  private:
   const Model& m_;
   KVCache& cache_;
+  bool row_invariant_ = false;
   int cap_rows_ = 0, cap_logit_rows_ = 0;
   std::vector<float> x_, ln_, qkv_, att_, tmp_, gu_, h_, fin_, logits_;
   std::vector<int> ids_, pos_, row0_;

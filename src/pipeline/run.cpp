@@ -3,6 +3,7 @@
 #include "pipeline/plan.h"
 
 #include "core/check.h"
+#include "core/dist.h"
 #include "core/io.h"
 
 #include <chrono>
@@ -68,7 +69,8 @@ bool run_command(Planned& p, size_t N, json& result) {
   const std::string marker = p.kind->done_marker(p.dir, p.reuse);
   if (p.reuse.empty()) {
     try {
-      result = p.job->run();
+      if (p.kind->distributed() || dist::root()) result = p.job->run();  // others wait for rank 0's result
+      dist::barrier();
     } catch (const Error& e) {
       fail("stage ", p.st->name, " (", p.st->command, ", stage ", p.index + 1, "/", N, ") failed: ", e.what(),
            "\n(finished stages are kept; fix the cause and run the pipeline again to continue from this stage)");
@@ -83,9 +85,10 @@ bool run_command(Planned& p, size_t N, json& result) {
   return false;
 }
 
-// The evaluation after a trainer.
+// The evaluation after a trainer (on rank 0 alone: an evaluator is not distributed).
 json run_evaluation(Planned& p, size_t N) {
   const StageKind& ev = evaluator_stage();
+  if (!dist::root()) return nullptr;
   std::fprintf(stderr, "[stage %zu/%zu] evaluating %s (%s)\n", p.index + 1, N,
                p.outputs[p.kind->output].get<std::string>().c_str(), p.eval_config.dump().c_str());
   json res = p.eval->run();
@@ -103,6 +106,7 @@ json run_pipeline(const PipelineSpec& spec) {
     summary["stages"].push_back({{"index", p.index + 1}, {"name", p.st->name}, {"command", p.st->command},
                                  {"status", "pending"}, {"wall_s", nullptr}, {"outputs", p.outputs}, {"eval", nullptr}});
   auto write_summary = [&] {
+    if (!dist::root()) return;
     summary["table"] = pipeline_markdown(summary);
     atomic_write(path_join(spec.out, "pipeline.json"), summary.dump(2));
     atomic_write(path_join(spec.out, "report.md"), pipeline_report(summary, 3));
@@ -140,7 +144,8 @@ json run_pipeline(const PipelineSpec& spec) {
     rec["wall_s"] = wall;
     rec["run_s"] = run_s;  // the command itself, without the stage's evaluation
     rec["finished_at"] = now_iso();
-    atomic_write(stage_json, rec.dump(2));  // the stage is finished from here on
+    if (dist::root()) atomic_write(stage_json, rec.dump(2));  // the stage is finished from here on
+    dist::barrier();  // every rank sees it before going on
     row["status"] = "ran";
     row["wall_s"] = wall;
     row["run_s"] = run_s;

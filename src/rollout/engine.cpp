@@ -85,7 +85,7 @@ class Generation {
         total_((int)out.size()), slots_(std::min(cfg.max_batch, total_)),
         cache_(mc_, slots_, (int)std::min<long long>(mc_.max_pos, (long long)max_prompt + cfg.max_new_tokens),
                cfg.kv_budget_bytes),
-        inf_(model, cache_), unstarted_(requests.size()), slot_prompt_(slots_, -1), slot_busy_(slots_, false) {
+        inf_(model, cache_, true, cfg.batch_invariant), unstarted_(requests.size()), slot_prompt_(slots_, -1), slot_busy_(slots_, false) {
     int o = 0;
     for (size_t r = 0; r < requests.size(); r++) {
       unstarted_[r] = requests[r].n;
@@ -172,6 +172,10 @@ class Generation {
       for (size_t i = 0; i < todo.size() && budget > 0; i++) {
         const auto& pr = requests_[todo[i].first->s->request].prompt;
         int n = std::min(budget, (int)pr.size() - todo[i].second);
+        if (cfg_.batch_invariant) {  // whole chunks at fixed offsets: a prompt's chunks never depend on its neighbours
+          n = std::min(cfg_.max_prefill_tokens, (int)pr.size() - todo[i].second);
+          if (n > budget && !pass.empty()) break;
+        }
         pass.push_back({todo[i].first->s->slot, pr.data() + todo[i].second, n});
         stats_.prefill_rows += n;
         which.push_back(i);

@@ -46,6 +46,11 @@ struct GenConfig {
   int max_batch = 64;              // live sequences at once (= KV-cache slots)
   int max_prefill_tokens = 2048;   // prompt rows per prefill pass
   size_t kv_budget_bytes = 0;      // 0: kDefaultKVMemoryFraction of physical memory
+  // A sample's tokens and log-probs the same bits whatever else is in the batch: every matrix product takes the
+  // packed path (no gemv shortcut for a few rows) and a prompt is prefilled in chunks at fixed offsets (multiples
+  // of max_prefill_tokens), never split by its neighbours. GRPO sets it, so that ranks that sample different
+  // groups (data-parallel runs) produce what one process would. Costs a little at batch 1-3.
+  bool batch_invariant = false;
 };
 
 struct GenSample {

@@ -2,6 +2,7 @@
 #include "train/grpo.h"
 #include "core/check.h"
 #include "core/io.h"
+#include "core/dist.h"
 #include "core/progress.h"
 #include "train/checkpoint_dir.h"
 #include "train/grpo_step.h"
@@ -43,6 +44,8 @@ void GrpoRecipe::declare(OptionSet& o) {
   o.add("mu", &mu, "inner passes over each rollout batch (GRPO's mu)");
   o.add("mini_batches", &mini_batches, "optimizer steps per pass: the rollout batch is split into this many parts");
   o.add("share_prompt", &share_prompt, "in the policy and reference passes, compute the prompt once per group and let its G completions attend to it (same loss and gradients as unshared sequences, up to float rounding; false: each sequence carries its own copy of the prompt)");
+  o.add("shards", &shards, "S: each mini-batch's groups are S fixed shards whose gradients are summed in a fixed pairwise tree, so that 1, 2, 4 ... S ranks (mpirun) give the same bits; a power of two dividing prompts_per_step / mini_batches (0: the largest such up to 8)");
+  o.add("check_every", &check_every, "with several ranks, compare a hash of the weights across ranks every N steps and stop if the replicas differ (0: off)");
   o.add("ref_update_every", &ref_update_every, "replace the reference model by the policy every N steps (0: never)");
   o.add("dynamic_sampling", &dynamic_sampling, "drop groups whose rewards are all equal and refill from new prompts (DAPO)");
   o.add("max_refill_rounds", &max_refill_rounds, "refill rounds per step for dynamic sampling");
@@ -100,18 +103,24 @@ GrpoState load_state(const GrpoRecipe& r, const std::string& metrics_path, const
     st.start = s.at("step").get<long>();
     st.cursor = s.at("cursor").get<long>();
     st.ref_version = s.at("ref_version").get<long>();
-    truncate_jsonl_after_step(metrics_path, st.start);
-    truncate_jsonl_after_step(comp_path, st.start);
+    if (dist::root()) {
+      truncate_jsonl_after_step(metrics_path, st.start);
+      truncate_jsonl_after_step(comp_path, st.start);
+    }
     std::fprintf(stderr, "[grpo] resuming from %s at step %ld\n", ck.c_str(), st.start);
-  } else {
+  } else if (dist::root()) {
     std::remove(metrics_path.c_str());
     std::remove(comp_path.c_str());
   }
+  dist::barrier();  // no rank reads the run folder while rank 0 tidies it
   return st;
 }
 
+// Rank 0 writes (every replica holds the same state); the checkpoint is complete once it is renamed into place, after
+// every rank reached the step.
 void save_checkpoint(const GrpoRecipe& r, GrpoState& st, long step) {
-  write_checkpoint_dir(r.out, [&](const std::string& d) {
+  dist::barrier();
+  if (dist::root()) write_checkpoint_dir(r.out, [&](const std::string& d) {
     st.policy.model().save(d);
     st.policy.tokenizer().save(d);
     st.opt->save(path_join(d, "optimizer.safetensors"), st.policy.model().specs);
@@ -120,6 +129,15 @@ void save_checkpoint(const GrpoRecipe& r, GrpoState& st, long step) {
               {"reference", st.ref_version > 0 ? "checkpoint/ref (policy at step " + std::to_string(st.ref_version) + ")" : r.model}};
     atomic_write(path_join(d, "state.json"), s.dump(2));
   });
+  dist::barrier();
+}
+
+// FNV-1a over the parameters' bytes: equal on every rank unless a replica drifted.
+uint64_t weights_hash(const Model& m) {
+  uint64_t h = 1469598103934665603ull;
+  const auto* p = reinterpret_cast<const unsigned char*>(m.params_mem.data());
+  for (size_t i = 0; i < m.params_mem.size() * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
 }
 
 void check_recipe(const GrpoRecipe& r) {
@@ -129,6 +147,15 @@ void check_recipe(const GrpoRecipe& r) {
   R1_CHECK(r.prompts_per_step >= 1 && r.steps >= 1 && r.mu >= 1 && r.mini_batches >= 1, "grpo: prompts_per_step, steps, mu and mini_batches must be >= 1");
   r.sampling.check("grpo", true);
   parse_reward_specs(r.rewards);
+  R1_CHECK(r.prompts_per_step % r.mini_batches == 0, "grpo: mini_batches = ", r.mini_batches,
+           " must divide sampling.prompts_per_step = ", r.prompts_per_step, " (a mini-batch is whole groups)");
+  const int S = effective_shards(r.shards, r.prompts_per_step / r.mini_batches);
+  check_shards(S, "grpo");
+  R1_CHECK((r.prompts_per_step / r.mini_batches) % S == 0, "grpo: shards = ", S, " must divide the ",
+           r.prompts_per_step / r.mini_batches, " groups of a mini-batch (sampling.prompts_per_step / mini_batches); ",
+           "set shards to a power of two that does");
+  R1_CHECK(!r.dynamic_sampling || dist::size() == 1, "grpo: dynamic_sampling refills dropped groups from new prompts, ",
+           "which moves groups between ranks; run it in one process (", dist::size(), " ranks now)");
 }
 
 }  // namespace
@@ -148,17 +175,24 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
 
   GrpoState st = load_state(r, metrics_path, comp_path);
   Model& policy = st.policy.model();
-  atomic_write(path_join(r.out, "config.yaml"), effective_config_yaml(r));
+  if (dist::root()) atomic_write(path_join(r.out, "config.yaml"), effective_config_yaml(r));
   grpo::Cursor order(train.size(), (uint64_t)r.seed);
-  const GenConfig gen = st.policy.gen_config(r.sampling, (uint64_t)r.seed, std::max(16, r.group_size * r.prompts_per_step));
-  const grpo::StepContext ctx{r, st.policy, *task, train, specs, gen};
+  GenConfig gen = st.policy.gen_config(r.sampling, (uint64_t)r.seed, std::max(16, r.group_size * r.prompts_per_step));
+  gen.batch_invariant = true;  // a group samples the same bits whichever rank, and with whichever groups, it runs
+  const int S = effective_shards(r.shards, r.prompts_per_step / r.mini_batches);
+  const grpo::Layout layout{r.prompts_per_step, r.mini_batches, S};
+  ShardTree tree(S, policy.n_params, "grpo");
+  const grpo::StepContext ctx{r, st.policy, *task, train, specs, gen, layout, tree};
 
   std::fprintf(stderr, "[grpo] %s policy, %zu parameters; task %s (%zu train, %zu eval problems); G=%d x %d prompts; "
                "beta=%g %s, clip [%g, %g], %s, std_norm=%d, ratio=%s\n",
                policy.cfg.arch_name().c_str(), policy.n_params, r.task.c_str(), train.size(), evalp.size(), r.group_size,
                r.prompts_per_step, r.loss.beta, r.loss.kl_estimator.c_str(), r.loss.clip_eps_low, r.loss.clip_eps_high,
                r.loss.loss_agg.c_str(), (int)r.loss.std_norm, r.loss.ratio_level.c_str());
-  if (st.start == 0) {
+  if (dist::size() > 1)
+    std::fprintf(stderr, "[grpo] %d ranks, %d shards: rank 0 samples and trains shards [0, %d)\n", dist::size(), S,
+                 tree.last());
+  if (st.start == 0 && dist::root()) {
     json rec = {{"step", 0}};
     grpo::greedy_eval(st.policy, *task, evalp, gen, rec);
     append_line(metrics_path, rec.dump());
@@ -176,25 +210,34 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     grpo::Collected c = grpo::collect_rollouts(ctx, order, st.cursor);
     grpo::assign_advantages(c.batch, r.group_size, r.loss);
     auto t_train = clk::now();
-    auto mbs = grpo::pack_minibatches(c.batch, r.mini_batches, r.share_prompt, st.ref.get(), temp);
-    grpo::UpdateTotals u = grpo::grpo_update(r.loss, r.mu, policy, *st.opt, mbs, st.ref != nullptr, temp);
+    auto shards = grpo::pack_shards(c.batch, layout, r.share_prompt, st.ref.get(), temp);
+    grpo::UpdateTotals u = grpo::grpo_update(r.loss, r.mu, layout, policy, *st.opt, shards, tree, st.ref != nullptr, temp);
     double train_s = std::chrono::duration<double>(clk::now() - t_train).count();
     if (st.ref && r.ref_update_every > 0 && (step + 1) % r.ref_update_every == 0) {
       std::memcpy(st.ref->params(), policy.params(), sizeof(float) * policy.n_params);
       st.ref_version = step + 1;
     }
+    if (dist::size() > 1 && r.check_every > 0 && (step + 1) % r.check_every == 0 && !dist::all_equal(weights_hash(policy)))
+      dist::abort_job("grpo: step " + std::to_string(step + 1) + ": the replicas' weights differ between ranks "
+                      "(a rank computed something else: different build, CPU features or input files?)");
+    auto t_gather = clk::now();
+    grpo::gather_rollouts(c, ctx, order);  // rank 0 gets every rank's rollouts for the records
+    u.comm_s += std::chrono::duration<double>(clk::now() - t_gather).count();
 
-    json rec = grpo::step_metrics(step + 1, c, u, st.ref != nullptr, r.think_prefix);
-    rec["train_s"] = train_s;
-    rec["step_s"] = std::chrono::duration<double>(clk::now() - t_step).count();
     const double elapsed = std::chrono::duration<double>(clk::now() - t_run0).count();
-    rec["elapsed_s"] = elapsed;
-    const bool out_of_time = r.time_budget_s > 0 && elapsed >= r.time_budget_s;
+    const bool out_of_time = dist::root_decides(r.time_budget_s > 0 && elapsed >= r.time_budget_s);
     const bool last = step + 1 == r.steps || out_of_time;
-    if ((r.eval_every > 0 && (step + 1) % r.eval_every == 0) || last) grpo::greedy_eval(st.policy, *task, evalp, gen, rec);
-    append_line(metrics_path, rec.dump());
-    append_line(comp_path, grpo::completion_lines(step + 1, c.batch));
-    warnings.check(step + 1, rec, st.ref != nullptr);
+    json rec = grpo::step_metrics(step + 1, c, u, st.ref != nullptr, r.think_prefix);
+    if (dist::root()) {
+      rec["train_s"] = train_s;
+      rec["comm_s"] = u.comm_s;
+      rec["step_s"] = std::chrono::duration<double>(clk::now() - t_step).count();
+      rec["elapsed_s"] = elapsed;
+      if ((r.eval_every > 0 && (step + 1) % r.eval_every == 0) || last) grpo::greedy_eval(st.policy, *task, evalp, gen, rec);
+      append_line(metrics_path, rec.dump());
+      append_line(comp_path, grpo::completion_lines(step + 1, c.batch));
+      warnings.check(step + 1, rec, st.ref != nullptr);
+    }
     if (step == st.start) summary.first_reward = rec["reward_mean"].get<double>();
     summary.last_reward = rec["reward_mean"].get<double>();
     summary.steps_run++;
@@ -218,8 +261,11 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
   prog.finish();
   warnings.flush();
   std::string md = path_join(r.out, "model");
-  policy.save(md);
-  st.policy.tokenizer().save(md);
+  if (dist::root()) {
+    policy.save(md);
+    st.policy.tokenizer().save(md);
+  }
+  dist::barrier();  // the model is in place before any rank goes on (a pipeline's next stage reads it)
   std::fprintf(stderr, "[grpo] final policy written to %s\n", md.c_str());
   return summary;
 }

@@ -38,6 +38,8 @@ struct GrpoRecipe {
   int mu = 1;                               // inner passes over each rollout batch
   int mini_batches = 1;                     // optimizer steps per pass (the batch split into this many parts)
   bool share_prompt = true;                 // train on each prompt's rows once per group (PackedSeq prefix)
+  int shards = 0;                           // S: each mini-batch's groups in S fixed shards (train/shards.h); 0: auto
+  long check_every = 50;                    // compare a hash of the weights across ranks every N steps (0: off)
   long ref_update_every = 400;              // R1: the reference is replaced by the policy every 400 steps
   bool dynamic_sampling = false;            // DAPO: drop all-equal groups and refill from new prompts
   int max_refill_rounds = 3;

@@ -25,17 +25,16 @@ size_t Cursor::at(long c) {
 
 namespace {
 
-// Samples `want` prompts' groups and scores them.
-std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, long& cursor, int want, Collected& c) {
+// Samples the groups drawn at cursor positions `at` and scores them.
+std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, const std::vector<long>& at, Collected& c) {
   const int G = s.r.group_size;
   std::vector<GenRequest> reqs;
-  for (int i = 0; i < want; i++) {
+  for (long pos : at) {
     GenRequest q;
-    q.prompt = s.policy.encode_question(s.train[order.at(cursor)].prompt);
+    q.prompt = s.policy.encode_question(s.train[order.at(pos)].prompt);
     q.n = G;
-    q.prompt_index = (int)cursor;
+    q.prompt_index = (int)pos;
     reqs.push_back(q);
-    cursor++;
   }
   auto t0 = clk::now();
   Engine eng(s.policy.model());
@@ -75,21 +74,39 @@ Collected collect_rollouts(const StepContext& s, Cursor& order, long& cursor) {
   const GrpoRecipe& r = s.r;
   const int G = r.group_size;
   Collected c;
-  for (int round = 0; round <= (r.dynamic_sampling ? r.max_refill_rounds : 0); round++) {
+  if (!r.dynamic_sampling) {  // this rank's groups of the step; every rank advances the cursor past all of them
+    std::vector<long> at;
+    for (int j = 0; j < r.prompts_per_step; j++)
+      if (s.tree.owns(s.layout.shard_of(j))) at.push_back(cursor + j);
+    c.batch = sample_groups(s, order, at, c);
+    for (size_t i = 0; i < c.batch.size(); i++) c.batch[i].group = (int)(c.batch[i].prompt_index - cursor);
+    cursor += r.prompts_per_step;
+    for (size_t g0 = 0; g0 < c.batch.size(); g0 += G) {
+      c.groups_drawn++;
+      bool all_equal = true;
+      for (int i = 1; i < G; i++) all_equal &= c.batch[g0 + i].reward.total == c.batch[g0].reward.total;
+      c.groups_zero_std += all_equal;
+    }
+    return c;
+  }
+  // dynamic sampling (one rank: check_grpo): refill dropped groups from new prompts
+  for (int round = 0; round <= r.max_refill_rounds; round++) {
     int want = r.prompts_per_step - (int)(c.batch.size() / G);
     if (want <= 0) break;
-    std::vector<Rollout> fresh = sample_groups(s, order, cursor, want, c);
+    std::vector<long> at;
+    for (int i = 0; i < want; i++) at.push_back(cursor++);
+    std::vector<Rollout> fresh = sample_groups(s, order, at, c);
     // groups: G consecutive samples of one request
     for (size_t g0 = 0; g0 < fresh.size(); g0 += G) {
       c.groups_drawn++;
       bool all_equal = true;
       for (int i = 1; i < G; i++) all_equal &= fresh[g0 + i].reward.total == fresh[g0].reward.total;
       c.groups_zero_std += all_equal;
-      bool last_round = !r.dynamic_sampling || round == r.max_refill_rounds;
-      if (all_equal && r.dynamic_sampling && !last_round) continue;
+      if (all_equal && round < r.max_refill_rounds) continue;
       for (int i = 0; i < G; i++) c.batch.push_back(std::move(fresh[g0 + i]));
     }
   }
+  for (size_t i = 0; i < c.batch.size(); i++) c.batch[i].group = (int)(i / G);  // the final batch's order
   return c;
 }
 

@@ -1,8 +1,10 @@
 // What a GRPO step leaves behind: its metrics.jsonl object, its completions.jsonl lines and the warnings.
+#include "core/dist.h"
 #include "rewards/format.h"
 #include "train/grpo_step.h"
 
 #include <cmath>
+#include <algorithm>
 #include <map>
 #include <numeric>
 
@@ -23,6 +25,59 @@ double std_of(const std::vector<double>& v) {
 }
 
 }  // namespace
+
+namespace {
+
+// What rank 0 needs of another rank's rollout (its text is decoded again from the ids: the bytes need not be
+// valid UTF-8, which JSON could not carry).
+json rollout_to_json(const Rollout& ro) {
+  json parts = json::array();
+  for (auto& [name, v] : ro.reward.parts) parts.push_back({name, v});
+  return {{"g", ro.group}, {"pi", ro.prompt_index}, {"si", ro.sample.sample_index}, {"ids", ro.sample.ids},
+          {"fr", ro.sample.finish_reason}, {"tr", ro.sample.truncated}, {"r", ro.reward.total},
+          {"parts", parts}, {"acc", ro.accuracy}, {"fmt", ro.format}, {"adv", ro.advantage}};
+}
+
+Rollout rollout_from_json(const json& j, const StepContext& s, Cursor& order) {
+  Rollout ro;
+  ro.group = j["g"].get<int>();
+  ro.prompt_index = j["pi"].get<long>();
+  ro.problem = &s.train[order.at(ro.prompt_index)];
+  ro.sample.sample_index = j["si"].get<int>();
+  ro.sample.ids = j["ids"].get<std::vector<int>>();
+  ro.sample.finish_reason = j["fr"].get<std::string>();
+  ro.sample.truncated = j["tr"].get<bool>();
+  ro.text = s.policy.completion_text(ro.sample);
+  ro.reward.total = j["r"].get<double>();
+  for (const auto& p : j["parts"]) ro.reward.parts.push_back({p[0].get<std::string>(), p[1].get<double>()});
+  ro.accuracy = j["acc"].get<double>();
+  ro.format = j["fmt"].get<double>();
+  ro.advantage = j["adv"].get<float>();
+  return ro;
+}
+
+}  // namespace
+
+void gather_rollouts(Collected& c, const StepContext& s, Cursor& order) {
+  if (dist::size() == 1) return;
+  json mine = {{"counts", {c.groups_drawn, c.groups_zero_std, c.gen_tokens}}, {"times", {c.gen_s, c.score_s}},
+               {"rollouts", json::array()}};
+  for (const auto& ro : c.batch) mine["rollouts"].push_back(rollout_to_json(ro));
+  auto all = dist::allgather_strings(mine.dump(-1, ' ', false, json::error_handler_t::replace));
+  Collected g;
+  for (const auto& text : all) {
+    json j = json::parse(text);
+    g.groups_drawn += j["counts"][0].get<int>();
+    g.groups_zero_std += j["counts"][1].get<int>();
+    g.gen_tokens += j["counts"][2].get<long>();
+    g.gen_s = std::max(g.gen_s, j["times"][0].get<double>());  // the step waits for the slowest rank
+    g.score_s = std::max(g.score_s, j["times"][1].get<double>());
+    if (dist::root())
+      for (const auto& r : j["rollouts"]) g.batch.push_back(rollout_from_json(r, s, order));
+  }
+  std::stable_sort(g.batch.begin(), g.batch.end(), [](const Rollout& a, const Rollout& b) { return a.group < b.group; });
+  c = std::move(g);
+}
 
 json step_metrics(long step, const Collected& c, const UpdateTotals& u, bool have_ref, const std::string& think_prefix) {
   const auto& batch = c.batch;

@@ -1,5 +1,6 @@
 #include "train/pretrain.h"
 #include "core/check.h"
+#include "core/dist.h"
 #include "core/io.h"
 #include "core/progress.h"
 #include "core/rng.h"
@@ -8,6 +9,7 @@
 #include "model/transformer.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_dir.h"
+#include "train/shard_step.h"
 
 #include <nlohmann/json.hpp>
 
@@ -52,6 +54,7 @@ void PretrainConfig::declare(OptionSet& o) {
   o.add("batch", &batch, "sequences per micro-batch B");
   o.add("seq", &seq, "tokens per sequence T");
   o.add("grad_accum", &grad_accum, "micro-batches per optimizer step");
+  o.add("shards", &shards, "S: the step's batch x grad_accum sequences as S fixed shards whose gradients are summed in a fixed pairwise tree, so that 1, 2, 4 ... S ranks (mpirun) give the same bits; a power of two dividing them (0: the largest such up to 8)");
   o.add("steps", &steps, "optimizer steps");
   o.add("seed", &seed, "seed for initialisation and batch sampling");
   o.add("eval_every", &eval_every, "steps between held-out evaluations (0: never)");
@@ -186,23 +189,27 @@ float run_pretrain(const PretrainConfig& c) {
     rng.s0 = std::stoull(st.at("rng_s0").get<std::string>());
     rng.s1 = std::stoull(st.at("rng_s1").get<std::string>());
     std::fprintf(stderr, "[pretrain] resuming from %s at step %ld\n", ck.c_str(), start);
-    truncate_jsonl_after_step(path_join(c.out, "metrics.jsonl"), start);
-  } else {
+    if (dist::root()) truncate_jsonl_after_step(path_join(c.out, "metrics.jsonl"), start);
+  } else if (dist::root()) {
     // a fresh run starts a fresh metrics log
     std::remove(path_join(c.out, "metrics.jsonl").c_str());
   }
-  atomic_write(path_join(c.out, "config.yaml"), effective_config_yaml(c));
+  if (dist::root()) atomic_write(path_join(c.out, "config.yaml"), effective_config_yaml(c));
+  dist::barrier();
   std::fprintf(stderr, "[pretrain] %s model: %zu parameters (C=%d L=%d NH=%d NKV=%d FF=%d V=%d); %zu train / %zu held-out tokens\n",
                m.cfg.arch_name().c_str(), m.n_params, m.cfg.C, m.cfg.L, m.cfg.NH, m.cfg.NKV, m.cfg.FF, m.cfg.V, n_train, n_eval);
 
-  const int B = c.batch, T = c.seq;
-  std::vector<int> ids((size_t)B * T), tg((size_t)B * T);
-  auto fill_batch = [&](Rng& r, size_t lo, size_t hi) {
+  const int B = c.batch, T = c.seq, Q = B * c.grad_accum;
+  ShardTree tree(effective_shards(c.shards, Q), m.n_params, "pretrain");
+  std::vector<int> ids((size_t)Q * T), tg((size_t)Q * T);  // the step's micro-batches, one after another
+  // B windows of the stream into micro-batch `a` of ids/tg
+  auto fill_batch = [&](Rng& r, size_t lo, size_t hi, int a) {
     for (int b = 0; b < B; b++) {
       size_t s = lo + r.below(hi - lo - T - 1);
+      const size_t row = ((size_t)a * B + b) * T;
       for (int t = 0; t < T; t++) {
-        ids[(size_t)b * T + t] = stream[s + t];
-        tg[(size_t)b * T + t] = stream[s + t + 1];
+        ids[row + t] = stream[s + t];
+        tg[row + t] = stream[s + t + 1];
       }
     }
   };
@@ -210,19 +217,21 @@ float run_pretrain(const PretrainConfig& c) {
     Rng er(12345);  // the same held-out windows every time
     double s = 0;
     for (int i = 0; i < c.eval_batches; i++) {
-      fill_batch(er, n_train, stream.size());
+      fill_batch(er, n_train, stream.size(), 0);
       s += m.cross_entropy_step(ids.data(), tg.data(), B, T, false);
     }
     return s / c.eval_batches;
   };
-  auto save_ckpt = [&](long step) {
-    write_checkpoint_dir(c.out, [&](const std::string& d) {
+  auto save_ckpt = [&](long step) {  // rank 0 writes, once every rank reached the step
+    dist::barrier();
+    if (dist::root()) write_checkpoint_dir(c.out, [&](const std::string& d) {
       m.save(d);
       tok.save(d);
       opt.save(path_join(d, "optimizer.safetensors"), m.specs);
       json st = {{"step", step}, {"rng_s0", std::to_string(rng.s0)}, {"rng_s1", std::to_string(rng.s1)}};
       atomic_write(path_join(d, "state.json"), st.dump(2));
     });
+    dist::barrier();
   };
 
   Progress prog("pretrain", c.steps - start);
@@ -230,20 +239,17 @@ float run_pretrain(const PretrainConfig& c) {
   double tokens_per_step = (double)B * T * c.grad_accum;
   for (long step = start; step < c.steps; step++) {
     auto t0 = std::chrono::steady_clock::now();
-    m.zero_grad();
-    double lsum = 0;
-    for (int a = 0; a < c.grad_accum; a++) {
-      fill_batch(rng, 0, n_train);
-      lsum += m.cross_entropy_step(ids.data(), tg.data(), B, T, true);
-    }
-    loss = (float)(lsum / c.grad_accum);
-    UpdateStats upd = optimizer_update(opt, m, c.grad_accum, step);
+    for (int a = 0; a < c.grad_accum; a++) fill_batch(rng, 0, n_train, a);
+    ShardStepResult sr = sharded_cross_entropy(m, tree, ids.data(), tg.data(), Q, T, B);
+    loss = (float)sr.loss;
+    UpdateStats upd = optimizer_update(opt, m, 1, step);
     float gn = upd.grad_norm, lr = upd.lr;
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     json rec = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", gn}, {"tokens_per_s", tokens_per_step / dt}};
+    if (dist::size() > 1) rec["comm_s"] = sr.comm_s;
     bool last = step + 1 == c.steps;
-    if (c.eval_every > 0 && ((step + 1) % c.eval_every == 0 || last)) rec["eval_loss"] = evaluate();
-    if ((step + 1) % std::max(1L, c.log_every) == 0 || last || rec.contains("eval_loss"))
+    if (dist::root() && c.eval_every > 0 && ((step + 1) % c.eval_every == 0 || last)) rec["eval_loss"] = evaluate();
+    if (dist::root() && ((step + 1) % std::max(1L, c.log_every) == 0 || last || rec.contains("eval_loss")))
       append_line(path_join(c.out, "metrics.jsonl"), rec.dump());
     char extra[160];
     std::snprintf(extra, sizeof extra, "loss %.4f%s  lr %.2e  %.0f tok/s", loss,
@@ -259,8 +265,11 @@ float run_pretrain(const PretrainConfig& c) {
   }
   prog.finish("loss " + std::to_string(loss));
   std::string md = path_join(c.out, "model");
-  m.save(md, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
-  tok.save(md);
+  if (dist::root()) {
+    m.save(md, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
+    tok.save(md);
+  }
+  dist::barrier();
   std::fprintf(stderr, "[pretrain] final model written to %s\n", md.c_str());
   return loss;
 }

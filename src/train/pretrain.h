@@ -28,6 +28,7 @@ struct PretrainConfig {
   std::string arch = "qwen2";              // llama | qwen2 | qwen3
   int hidden = 128, layers = 4, heads = 4, kv_heads = 2, ffn = 384, max_pos = 512;
   int batch = 16, seq = 128, grad_accum = 1;
+  int shards = 0;                          // the step's batch*grad_accum sequences in S fixed shards (0: auto)
   long steps = 400;
   long seed = 1234;
   long eval_every = 100, ckpt_every = 100, log_every = 10;

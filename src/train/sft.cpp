@@ -1,6 +1,7 @@
 #include "train/sft.h"
 
 #include "core/check.h"
+#include "core/dist.h"
 #include "core/io.h"
 #include "core/progress.h"
 #include "core/rng.h"
@@ -10,6 +11,7 @@
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_dir.h"
+#include "train/shard_step.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +40,7 @@ void SftConfig::declare(OptionSet& o) {
   o.add("seq", &seq, "positions per row");
   o.add("batch", &batch, "rows per micro-batch");
   o.add("grad_accum", &grad_accum, "micro-batches per optimizer step");
+  o.add("shards", &shards, "S: the step's batch x grad_accum rows as S fixed shards whose gradients are summed in a fixed pairwise tree, so that 1, 2, 4 ... S ranks (mpirun) give the same bits; a power of two dividing them (0: the largest such up to 8)");
   o.add("pack", &pack, "pack several examples per row (attention crosses examples); false: one per row");
   o.add("epochs", &epochs, "passes over the training rows");
   o.add("seed", &seed, "shuffle and split seed");
@@ -319,27 +322,32 @@ SftSummary run_sft(const SftConfig& c) {
   if (!ck.empty()) {
     opt.load(path_join(ck, "optimizer.safetensors"), m.specs);
     start = json::parse(read_file(path_join(ck, "state.json"))).at("step").get<long>();
-    truncate_jsonl_after_step(metrics, start);
+    if (dist::root()) truncate_jsonl_after_step(metrics, start);
     std::fprintf(stderr, "[sft] resuming from %s at step %ld\n", ck.c_str(), start);
-  } else {
+  } else if (dist::root()) {
     std::remove(metrics.c_str());
   }
-  atomic_write(path_join(c.out, "config.yaml"), effective_config_yaml(c));
+  if (dist::root()) atomic_write(path_join(c.out, "config.yaml"), effective_config_yaml(c));
+  dist::barrier();
 
-  const int B = c.batch, T = c.seq;
+  const int B = c.batch, T = c.seq, Q = B * c.grad_accum;
   Batcher bat(rows, B, T, pad, micro_per_epoch, c.seed);
-  auto save_ckpt = [&](long step) {
-    write_checkpoint_dir(c.out, [&](const std::string& d) {
+  ShardTree tree(effective_shards(c.shards, Q), m.n_params, "sft");
+  std::vector<int> step_ids((size_t)Q * T), step_tg((size_t)Q * T);  // the step's micro-batches, one after another
+  auto save_ckpt = [&](long step) {  // rank 0 writes, once every rank reached the step
+    dist::barrier();
+    if (dist::root()) write_checkpoint_dir(c.out, [&](const std::string& d) {
       m.save(d);
       tok.save(d);  // with its chat template
       opt.save(path_join(d, "optimizer.safetensors"), m.specs);
       atomic_write(path_join(d, "state.json"), json{{"step", step}}.dump(2));
     });
+    dist::barrier();
   };
 
   SftSummary sum;
   Progress prog("sft", total_steps - start);
-  if (start == 0) {  // the starting eval loss, always
+  if (start == 0 && dist::root()) {  // the starting eval loss, always
     double el = bat.eval_loss(m, eval_rows);
     if (el >= 0) {
       append_line(metrics, json{{"step", 0}, {"eval_loss", el}}.dump());
@@ -348,16 +356,15 @@ SftSummary run_sft(const SftConfig& c) {
   }
   for (long step = start; step < total_steps; step++) {
     auto t0 = std::chrono::steady_clock::now();
-    m.zero_grad();
-    double lsum = 0;
-    long tokens = 0;
     for (int a = 0; a < c.grad_accum; a++) {
       bat.fill(step * c.grad_accum + a);
-      for (int t : bat.tg) tokens += t >= 0;
-      lsum += m.cross_entropy_step(bat.ids.data(), bat.tg.data(), B, T, true);
+      std::copy(bat.ids.begin(), bat.ids.end(), step_ids.begin() + (size_t)a * B * T);
+      std::copy(bat.tg.begin(), bat.tg.end(), step_tg.begin() + (size_t)a * B * T);
     }
-    float loss = (float)(lsum / c.grad_accum);
-    UpdateStats upd = optimizer_update(opt, m, c.grad_accum, step);
+    ShardStepResult sr = sharded_cross_entropy(m, tree, step_ids.data(), step_tg.data(), Q, T, B);
+    float loss = (float)sr.loss;
+    const long tokens = sr.tokens;
+    UpdateStats upd = optimizer_update(opt, m, 1, step);
     float gn = upd.grad_norm, lr = upd.lr;
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (step == start) sum.first_loss = loss;
@@ -366,7 +373,8 @@ SftSummary run_sft(const SftConfig& c) {
     bool last = step + 1 == total_steps;
     json rec = {{"step", step + 1}, {"epoch", (double)(step + 1) / steps_per_epoch}, {"loss", loss}, {"lr", lr},
                 {"grad_norm", gn}, {"loss_tokens", tokens}, {"tokens_per_s", (double)B * T * c.grad_accum / dt}};
-    if ((c.eval_every > 0 && (step + 1) % c.eval_every == 0) || last) {
+    if (dist::size() > 1) rec["comm_s"] = sr.comm_s;
+    if (dist::root() && ((c.eval_every > 0 && (step + 1) % c.eval_every == 0) || last)) {
       double el = bat.eval_loss(m, eval_rows);
       if (el >= 0) {
         rec["eval_loss"] = el;
@@ -374,7 +382,8 @@ SftSummary run_sft(const SftConfig& c) {
         if (sum.first_eval_loss < 0) sum.first_eval_loss = el;
       }
     }
-    if ((step + 1) % std::max(1L, c.log_every) == 0 || last || rec.contains("eval_loss")) append_line(metrics, rec.dump());
+    if (dist::root() && ((step + 1) % std::max(1L, c.log_every) == 0 || last || rec.contains("eval_loss")))
+      append_line(metrics, rec.dump());
     char extra[96];
     std::snprintf(extra, sizeof extra, "loss %.4f  lr %.2e", loss, lr);
     prog.update(step + 1 - start, extra);
@@ -387,8 +396,11 @@ SftSummary run_sft(const SftConfig& c) {
   }
   prog.finish();
   std::string md = path_join(c.out, "model");
-  m.save(md, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
-  tok.save(md);  // with its chat template, so that prompt_template: chat works on the output
+  if (dist::root()) {
+    m.save(md, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
+    tok.save(md);  // with its chat template, so that prompt_template: chat works on the output
+  }
+  dist::barrier();
   std::fprintf(stderr, "[sft] final model written to %s\n", md.c_str());
   return sum;
 }

@@ -43,6 +43,7 @@ struct SftConfig {
   double eval_fraction = 0.05;
   std::string prompt_template = "plain";  // for prompt/completion rows: plain | r1_zero | r1_zero_short | chat
   int seq = 256, batch = 8, grad_accum = 1;
+  int shards = 0;  // the step's batch*grad_accum rows in S fixed shards (train/shards.h; 0: auto)
   bool pack = true;
   int epochs = 1;
   long seed = 1;

@@ -5,6 +5,7 @@
 #include "core/rng.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -411,4 +412,32 @@ TEST(FastVsReference, OptimizerUpdates) {
   EXPECT_DOUBLE_EQ(sum_squares(x.data(), 2), 25.0);
   scale_inplace(x.data(), 0.5f, 2);
   EXPECT_EQ(x, (std::vector<float>{1.5f, 2.f}));
+}
+
+// The float kernels give the same bits whatever the thread count (data-parallel training over MPI relies on it:
+// a rank with one thread and a process with two must compute a shard's gradient identically).
+TEST(ThreadCount, BackwardAndReductionsAreBitIdentical) {
+  const int N = 150, C = 96, NH = 3, HS = 32;
+  auto x = frandn((size_t)N * C, 31), w = frandn(C, 32), d = frandn((size_t)N * C, 33), hw = frandn(HS, 34);
+  auto wm = frandn((size_t)64 * C, 35), dm = frandn((size_t)N * 64, 36);
+  std::vector<float> rstd(N), hr((size_t)N * NH), out((size_t)N * C);
+  rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), N, C, 1e-6f);
+  head_rmsnorm_forward(out.data(), hr.data(), x.data(), hw.data(), N, NH, HS, C, 1e-6f);
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    std::vector<float> dx((size_t)N * C), dw(C, 0.f), hdx((size_t)N * C), hdw(HS, 0.f), da((size_t)N * C),
+        dwm((size_t)64 * C, 0.f);
+    rmsnorm_backward(dx.data(), dw.data(), d.data(), x.data(), w.data(), rstd.data(), N, C);
+    head_rmsnorm_backward(hdx.data(), hdw.data(), d.data(), x.data(), hw.data(), hr.data(), N, NH, HS, C);
+    matmul_backward(da.data(), dwm.data(), nullptr, dm.data(), x.data(), wm.data(), N, 64, C);
+    std::vector<float> all = dx;
+    for (auto* v : {&dw, &hdx, &hdw, &da, &dwm}) all.insert(all.end(), v->begin(), v->end());
+    all.push_back((float)sum_squares(all.data(), all.size()));
+    return all;
+  };
+  const int maxt = omp_get_max_threads();
+  const auto one = run(1), two = run(2), three = run(3);
+  omp_set_num_threads(maxt);
+  EXPECT_EQ(one, two);
+  EXPECT_EQ(one, three);
 }

@@ -104,7 +104,7 @@ static void expect_same_logs(const std::string& a, const std::string& b) {
     auto la = lines(a + f), lb = lines(b + f);
     ASSERT_EQ(la.size(), lb.size()) << f;
     for (size_t i = 0; i < la.size(); i++) {
-      for (const char* k : {"gen_s", "score_s", "train_s", "step_s", "tokens_per_s", "elapsed_s"}) {
+      for (const char* k : {"gen_s", "score_s", "train_s", "step_s", "tokens_per_s", "elapsed_s", "comm_s"}) {
         la[i].erase(k);
         lb[i].erase(k);
       }
