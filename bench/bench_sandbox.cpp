@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   const std::string cpp = "```cpp\n#include <cstdio>\nint main(){long a,b;if(scanf(\"%ld %ld\",&a,&b)==2)printf(\"%ld\\n\",a+b);}\n```";
   const std::vector<CodeTest> test = {{"1 2\n", "3\n"}};
   CodeOptions opt;
+  opt.reuse = false;  // the same program runs every time (no verdict reuse)
 
   std::vector<double> bare, pyv, cppv;
   SandboxJob t;

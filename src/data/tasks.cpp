@@ -3,7 +3,9 @@
 #include "core/check.h"
 #include "core/io.h"
 #include "data/arithmetic_task.h"
+#include "data/code_tasks.h"
 #include "data/countdown.h"
+#include "data/tiny_code.h"
 
 #include <cmath>
 #include <map>
@@ -14,6 +16,15 @@ namespace r1 {
 
 std::vector<RewardSpec> Task::default_rewards() const {
   return {{"accuracy", 1.0, nlohmann::json::object()}, {"format", 0.1, nlohmann::json::object()}};
+}
+
+std::vector<Judgement> Task::judge_batch(const std::vector<std::string>& completions,
+                                         const std::vector<const Problem*>& problems) const {
+  R1_CHECK(completions.size() == problems.size(), "task '", name(), "': ", completions.size(), " completions but ",
+           problems.size(), " problems");
+  std::vector<Judgement> out(completions.size());
+  for (size_t i = 0; i < completions.size(); ++i) out[i].correct = accuracy(completions[i], *problems[i]);
+  return out;
 }
 
 SampleInfo Task::sample_info(const Problem& p, int64_t completion_tokens, const std::string& think_prefix) const {
@@ -216,6 +227,15 @@ std::map<std::string, TaskFactory>& tasks() {
     (*r)["aime24"] = benchmark("aime24", "aime24_test.jsonl", aime);
     (*r)["amc23"] = benchmark("amc23", "amc23_test.jsonl", aime);
     (*r)["jsonl"] = benchmark("jsonl", "", JsonlConfig{});
+    (*r)["humaneval"] = [](const nlohmann::json& j) -> std::unique_ptr<Task> {
+      return std::make_unique<CodeJsonlTask>(code_jsonl_config("humaneval", j));
+    };
+    (*r)["code_jsonl"] = [](const nlohmann::json& j) -> std::unique_ptr<Task> {
+      return std::make_unique<CodeJsonlTask>(code_jsonl_config("code_jsonl", j));
+    };
+    (*r)["tiny_code"] = [](const nlohmann::json& j) -> std::unique_ptr<Task> {
+      return std::make_unique<TinyCodeTask>(tiny_code_config_from_json(j));
+    };
     return r;
   }();
   return *m;

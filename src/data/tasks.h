@@ -12,6 +12,8 @@
 //   jsonl       any JSONL; config: path (required), prompt_field ("prompt"), answer_field ("answer"),
 //               id_field (line number when absent), answer_format ("plain" | "gsm8k"), meta_fields ([]),
 //               split ("test")
+//   humaneval   <data_dir>/humaneval_test.jsonl, code_jsonl, tiny_code: programs run against tests in the
+//               sandbox (data/code_tasks.h, data/tiny_code.h)
 // data_dir defaults to ../shared/data/benchmarks (relative to the working directory); every benchmark
 // accepts the jsonl config keys to override its defaults. JSONL tasks have one split (default "test") and
 // return rows in file order; the seed is ignored. More tasks: register_task(name, factory).
@@ -38,6 +40,17 @@ struct Problem {
 
 // Question templates (r1_zero_prompt and others) are in data/prompts.h.
 
+// One completion's verdict: correctness, and for tasks that can say why an answer failed (code tasks), a status
+// ("passed", "wrong_answer", "timeout", ...; rewards/code.h) with its tests and error output.
+struct Judgement {
+  double correct = 0;     // 1 or 0, as Task::accuracy
+  std::string status;     // "" when the task gives none
+  int tests_passed = -1;  // -1 when the task has no tests
+  int tests_total = -1;
+  std::string detail;     // why it failed, one line
+  std::string stderr_tail;
+};
+
 class Task {
  public:
   virtual ~Task() = default;
@@ -49,6 +62,12 @@ class Task {
   virtual std::function<double(const std::string& completion)> verifier(const Problem& p) const { return nullptr; }
   // Rewards used when score() gets an empty list.
   virtual std::vector<RewardSpec> default_rewards() const;
+  // Correctness of many completions at once (code tasks run their programs in parallel and give statuses); the
+  // default calls accuracy() on each and gives no status.
+  virtual std::vector<Judgement> judge_batch(const std::vector<std::string>& completions,
+                                             const std::vector<const Problem*>& problems) const;
+  // Whether completions carry an answer to vote on (cons@k, math extraction); false for code tasks.
+  virtual bool answers_vote() const { return true; }
 
   SampleInfo sample_info(const Problem& p, int64_t completion_tokens = -1, const std::string& think_prefix = "") const;
   double accuracy(const std::string& completion, const Problem& p) const;

@@ -13,12 +13,43 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 
 namespace r1 {
 
 using json = nlohmann::json;
 
+
+namespace {
+
+// The statuses in the order the table shows them; the first six always appear for a task that gives statuses.
+const std::vector<std::string> kStatusOrder = {"passed",       "wrong_answer",  "timeout",  "runtime_error",
+                                               "syntax_error", "no_code",       "compile_error", "bad_tests"};
+
+// Share of each status over the k samples (the greedy completions when k = 0); empty when no sample has one.
+json failure_kinds(const json& problems, int k) {
+  std::map<std::string, double> count;
+  double n = 0;
+  auto add = [&](const json& rec) {
+    if (rec.contains("status")) count[rec["status"].get<std::string>()] += 1, n += 1;
+  };
+  for (const auto& p : problems) {
+    if (k > 0)
+      for (const auto& smp : p.at("samples")) add(smp);
+    else if (p.contains("greedy"))
+      add(p["greedy"]);
+  }
+  json out = json::object();
+  if (n == 0) return out;
+  for (size_t i = 0; i < kStatusOrder.size(); i++)
+    if (i < 6 || count.count(kStatusOrder[i])) out[kStatusOrder[i]] = count[kStatusOrder[i]] / n;
+  for (auto& [st, c] : count)
+    if (!out.contains(st)) out[st] = c / n;
+  return out;
+}
+
+}  // namespace
 
 json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k, bool greedy) {
   json s = json::object();
@@ -34,7 +65,7 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
       int c = p.at("n_correct").get<int>();
       for (size_t i = 0; i < pass_k.size(); i++)
         if (pass_k[i] <= k) pk[i] += pass_at_k(k, c, pass_k[i]);
-      cons += p.at("vote").at("correct").get<bool>() ? 1 : 0;
+      if (p.contains("vote")) cons += p.at("vote").at("correct").get<bool>() ? 1 : 0;
       for (const auto& smp : p.at("samples")) {
         len += smp.at("length").get<double>();
         fmt += smp.at("format").get<double>();
@@ -56,7 +87,7 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
   if (k > 0) {
     for (size_t i = 0; i < pass_k.size(); i++)
       if (pass_k[i] <= k) s["pass@" + std::to_string(pass_k[i])] = pk[i] / P;
-    s["cons@" + std::to_string(k)] = cons / P;
+    if (problems.at(0).contains("vote")) s["cons@" + std::to_string(k)] = cons / P;
   }
   if (greedy) s["greedy_accuracy"] = gacc / P;
   if (nlen) {
@@ -64,6 +95,8 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
     s["format_rate"] = fmt / nlen;
     s["cot_chars_mean"] = cot / nlen;
   }
+  json kinds = failure_kinds(problems, k);
+  if (!kinds.empty()) s["failure_kinds"] = kinds;
   return s;
 }
 
@@ -90,6 +123,19 @@ std::string eval_markdown(const json& result) {
     else if (key == "cot_chars_mean") std::snprintf(buf, sizeof buf, "%.1f characters", v.get<double>());
     else std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v.get<double>());
     out += "| " + key + " | " + buf + " |\n";
+  }
+  if (sm.contains("failure_kinds")) {
+    const int k = sm.value("samples_per_problem", 0);
+    out += "\n| status (" + std::string(k > 0 ? "of the k samples" : "greedy") + ") | share |\n|---|---|\n";
+    std::vector<std::string> order = kStatusOrder;
+    for (const auto& [st, v] : sm["failure_kinds"].items())
+      if (std::find(order.begin(), order.end(), st) == order.end()) order.push_back(st);
+    for (const auto& st : order)
+      if (sm["failure_kinds"].contains(st)) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * sm["failure_kinds"][st].get<double>());
+        out += "| " + st + " | " + buf + " |\n";
+      }
   }
   return out;
 }
@@ -147,43 +193,73 @@ EvalTask load_task(const EvalConfig& c, const std::string& name) {
   return t;
 }
 
-// One completion's record: correctness, format, extracted answer and its voting key.
-json score_sample(const EvalConfig& c, const Policy& pol, const EvalTask& t, const GenSample& s) {
-  int len = 0;
-  std::string text = pol.completion_text(s, &len);
-  const Problem& p = t.probs[s.request];
-  Extracted ex = extract_answer(text);
-  json r = {{"correct", t.task->accuracy(text, p) >= 0.5}, {"format", format_reward(text, c.think_prefix)},
-            {"length", len}, {"cot_chars", cot_chars(text, c.think_prefix)}, {"finish_reason", s.finish_reason},
-            {"has_answer", ex.found},
-            {"answer", ex.found ? ex.normalized : ""}};
-  if (c.save_text) r["text"] = text;
-  return r;
-}
-
-// Majority vote, correct count and pass@k of one problem whose "samples" are scored.
-void vote_problem(const EvalConfig& c, json& p) {
+// The majority vote of one problem whose "samples" are scored.
+void vote_problem(json& p) {
   std::vector<VoteSample> vs;
-  int nc = 0;
   for (const auto& smp : p["samples"]) {
     VoteSample v;
     v.has_answer = smp["has_answer"].get<bool>();
     v.answer = smp["answer"].get<std::string>();
     if (v.has_answer) v.key = canonical_answer(v.answer);
     v.correct = smp["correct"].get<bool>();
-    nc += v.correct;
     vs.push_back(v);
   }
   VoteResult vr = majority_vote(vs, math_answers_equivalent);
-  p["n_correct"] = nc;
   p["vote"] = {{"answer", vr.answer}, {"votes", vr.votes}, {"voters", vr.voters}, {"groups", vr.groups},
                {"winner", vr.winner}, {"correct", vr.correct}};
   for (size_t i = 0; i < vs.size(); i++) p["samples"][i]["group"] = vr.group_of[i];
+}
+
+// One completion's record: correctness, format, and the extracted answer and its voting key (tasks that vote) or
+// the status and tests (code tasks).
+json sample_record(const EvalConfig& c, const EvalTask& t, const GenSample& s, const std::string& text, int len,
+                   const Judgement& j) {
+  json r = {{"correct", j.correct >= 0.5}, {"format", format_reward(text, c.think_prefix)},
+            {"length", len}, {"cot_chars", cot_chars(text, c.think_prefix)}, {"finish_reason", s.finish_reason}};
+  if (t.task->answers_vote()) {
+    Extracted ex = extract_answer(text);
+    r["has_answer"] = ex.found;
+    r["answer"] = ex.found ? ex.normalized : "";
+  }
+  if (!j.status.empty()) r["status"] = j.status;
+  if (j.tests_total >= 0) r["tests_passed"] = j.tests_passed, r["tests_total"] = j.tests_total;
+  if (!j.detail.empty() && c.save_text) r["error"] = j.detail;
+  if (c.save_text) r["text"] = text;
+  return r;
+}
+
+// Every sample's record, judged as one batch (a code task runs the programs in parallel).
+std::vector<json> score_samples(const EvalConfig& c, const Policy& pol, const EvalTask& t,
+                                const std::vector<GenSample>& out) {
+  std::vector<std::string> texts;
+  std::vector<int> lens;
+  std::vector<const Problem*> probs;
+  for (const auto& s : out) {
+    int len = 0;
+    texts.push_back(pol.completion_text(s, &len));
+    lens.push_back(len);
+    probs.push_back(&t.probs[s.request]);
+  }
+  if (!t.task->answers_vote()) std::fprintf(stderr, "[eval] judging %zu programs in the sandbox\n", out.size());
+  std::vector<Judgement> js = t.task->judge_batch(texts, probs);
+  std::vector<json> recs;
+  for (size_t i = 0; i < out.size(); i++) recs.push_back(sample_record(c, t, out[i], texts[i], lens[i], js[i]));
+  return recs;
+}
+
+// Correct count and pass@k of one problem whose "samples" are scored, with its majority vote when the task's
+// answers vote.
+void tally_problem(const EvalConfig& c, bool vote, json& p) {
+  int nc = 0;
+  for (const auto& smp : p["samples"]) nc += smp["correct"].get<bool>();
+  p["n_correct"] = nc;
+  if (vote) vote_problem(p);
   json pk = json::object();
   for (int k : c.pass_k)
     if (k <= c.k) pk["pass@" + std::to_string(k)] = pass_at_k(c.k, nc, k);
   p["pass"] = pk;
 }
+
 
 }  // namespace
 
@@ -206,8 +282,9 @@ json run_eval(const EvalConfig& c) {
   if (c.k > 0) {
     auto out = engine.generate(reqs, gen, tick);
     for (auto& p : problems) p["samples"] = json::array();
-    for (const auto& s : out) problems[s.request]["samples"].push_back(score_sample(c, pol, t, s));
-    for (auto& p : problems) vote_problem(c, p);
+    std::vector<json> recs = score_samples(c, pol, t, out);
+    for (size_t i = 0; i < out.size(); i++) problems[out[i].request]["samples"].push_back(std::move(recs[i]));
+    for (auto& p : problems) tally_problem(c, t.task->answers_vote(), p);
   }
   if (c.greedy) {
     for (auto& r : reqs) r.n = 1;
@@ -216,7 +293,8 @@ json run_eval(const EvalConfig& c) {
     g.sampling.greedy = true;
     g.sampling.temperature = 0;
     auto out = engine.generate(reqs, g, tick);
-    for (const auto& s : out) problems[s.request]["greedy"] = score_sample(c, pol, t, s);
+    std::vector<json> recs = score_samples(c, pol, t, out);
+    for (size_t i = 0; i < out.size(); i++) problems[out[i].request]["greedy"] = std::move(recs[i]);
   }
   prog.finish();
 

@@ -4,9 +4,13 @@
 // task: pass@1 (mean correctness over the k samples), the unbiased pass@k for each requested k <= samples
 // (eval/metrics.h), cons@k (majority vote over all k samples' extracted answers, eval/metrics.h states the tie
 // rule), greedy accuracy, mean response length in tokens (of the k samples, an ending eos not counted) and the
-// format rate (strict R1 format, rewards/format.h). Correctness is the task's verifier (Task::accuracy); the
-// voted answers are the math extractor's (rewards/math_verify.h, strict: an <answer> block or \boxed{} after
-// </think>). Sample s of problem p is seeded by (seed, p, s), so results do not depend on batching.
+// format rate (strict R1 format, rewards/format.h). Correctness is the task's judgement (Task::judge_batch, one
+// batch per pass: a code task runs every program in the sandbox in parallel); the voted answers are the math
+// extractor's (rewards/math_verify.h, strict: an <answer> block or \boxed{} after </think>). Code tasks
+// (humaneval, code_jsonl, tiny_code) do not vote (no cons@k); each sample gets a status instead, and the summary's
+// `failure_kinds` gives the share of each over the k samples (passed, wrong_answer, timeout, runtime_error,
+// syntax_error, no_code; compile_error and bad_tests when they occur). Sample s of problem p is seeded by
+// (seed, p, s), so results do not depend on batching.
 #pragma once
 #include "core/options.h"
 #include "core/stage.h"

@@ -1,3 +1,4 @@
+// The code reward's text side: program extraction, test layouts, options and statuses (code_run.cpp runs them).
 #include "rewards/code.h"
 
 #include "core/check.h"
@@ -18,14 +19,97 @@ std::string trim(const std::string& s) {
   while (e > b && std::isspace((unsigned char)s[e - 1])) --e;
   return s.substr(b, e - b);
 }
+// "python", "cpp", "" (unlabelled) or "?" (a language we do not run).
 std::string fence_language(const std::string& info) {
   std::string t = lower(trim(info));
   size_t sp = t.find_first_of(" \t{");
   if (sp != std::string::npos) t = t.substr(0, sp);
+  if (t.empty()) return "";
   if (t == "python" || t == "py" || t == "python3") return "python";
   if (t == "cpp" || t == "c++" || t == "cxx" || t == "cc") return "cpp";
-  return "";
+  return "?";
 }
+
+struct Block {
+  std::string language;  // as fence_language
+  std::string body;
+};
+
+// Every closed fenced block, in order (an unclosed block is not a program).
+std::vector<Block> fenced_blocks(const std::string& text) {
+  std::vector<Block> out;
+  size_t pos = 0;
+  while (true) {
+    size_t open = text.find("```", pos);
+    if (open == std::string::npos) break;
+    size_t eol = text.find('\n', open + 3);
+    if (eol == std::string::npos) break;
+    size_t close = text.find("```", eol + 1);
+    if (close == std::string::npos) break;
+    out.push_back({fence_language(text.substr(open + 3, eol - open - 3)), text.substr(eol + 1, close - eol - 1)});
+    pos = close + 3;
+  }
+  return out;
+}
+
+std::string with_newline(const std::string& s) { return s.empty() || s.back() == '\n' ? s : s + "\n"; }
+
+// A base model's continuation of code_prompt, cut at the first top-level stop sequence.
+std::string cut_continuation(const std::string& text) {
+  static const char* stops[] = {"\ndef", "\nclass", "\nif", "\nprint", "\n#", "\n@", "\nassert", "\n```"};
+  size_t end = text.size();
+  for (const char* s : stops) end = std::min(end, text.find(s));
+  return text.substr(0, end);
+}
+
+std::string as_text(const nlohmann::json& v, const char* field) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {  // a list of lines
+    std::string s;
+    for (auto& x : v) {
+      R1_CHECK(x.is_string(), "code tests: field '", field, "' holds a list with a non-string entry");
+      s += x.get<std::string>() + "\n";
+    }
+    return s;
+  }
+  fail("code tests: field '", field, "' must be a string, got ", v.type_name());
+}
+
+// HumanEval / MBPP layout: test_code (a string or a list of strings), entry_point, code_prompt.
+CodeTests function_tests(const nlohmann::json& meta) {
+  CodeTests t;
+  const auto& tc = meta["test_code"];
+  if (tc.is_string()) {
+    t.test_code.push_back(tc.get<std::string>());
+  } else {
+    R1_CHECK(tc.is_array() && !tc.empty(), "code tests: field 'test_code' must be a string or a non-empty list of ",
+             "strings, got ", tc.type_name());
+    for (auto& x : tc) {
+      R1_CHECK(x.is_string(), "code tests: field 'test_code' holds a non-string entry");
+      t.test_code.push_back(x.get<std::string>());
+    }
+  }
+  bool needs_entry = false;
+  for (auto& s : t.test_code) {
+    R1_CHECK(!trim(s).empty(), "code tests: field 'test_code' holds an empty test");
+    needs_entry |= defines_function(s, "check");
+  }
+  if (meta.contains("entry_point")) {
+    R1_CHECK(meta["entry_point"].is_string(), "code tests: field 'entry_point' must be a string");
+    t.entry_point = meta["entry_point"].get<std::string>();
+    bool ident = !t.entry_point.empty() && !std::isdigit((unsigned char)t.entry_point[0]);
+    for (char c : t.entry_point) ident &= std::isalnum((unsigned char)c) || c == '_';
+    R1_CHECK(ident, "code tests: field 'entry_point' must be a Python identifier, got '", t.entry_point, "'");
+  }
+  R1_CHECK(!needs_entry || !t.entry_point.empty(),
+           "code tests: field 'entry_point' is missing (the test code defines check(candidate))");
+  if (meta.contains("code_prompt")) {
+    R1_CHECK(meta["code_prompt"].is_string(), "code tests: field 'code_prompt' must be a string");
+    t.code_prompt = meta["code_prompt"].get<std::string>();
+  }
+  return t;
+}
+
 }  // namespace
 
 CodeOptions::CodeOptions() {
@@ -41,25 +125,60 @@ CodeOptions::CodeOptions() {
   compile.max_processes = 16;
 }
 
+bool defines_function(const std::string& code, const std::string& name) {
+  if (name.empty()) return false;
+  const std::string pat = "def " + name + "(";
+  for (size_t p = code.find(pat); p != std::string::npos; p = code.find(pat, p + 1))
+    if (p == 0 || code[p - 1] == '\n') return true;
+  return false;
+}
+
+std::string answer_part(const std::string& completion) {
+  size_t p = completion.rfind("</think>");
+  return p == std::string::npos ? completion : completion.substr(p + 8);
+}
+
 std::optional<Program> extract_program(const std::string& completion, const std::string& language) {
   R1_CHECK(language == "any" || language == "python" || language == "cpp", "code reward: language must be ",
            "'python', 'cpp' or 'any', got '", language, "'");
   std::optional<Program> found;
-  size_t pos = 0;
-  while (true) {
-    size_t open = completion.find("```", pos);
-    if (open == std::string::npos) break;
-    size_t eol = completion.find('\n', open + 3);
-    if (eol == std::string::npos) break;
-    std::string lang = fence_language(completion.substr(open + 3, eol - open - 3));
-    size_t close = completion.find("```", eol + 1);
-    size_t body_end = close == std::string::npos ? completion.size() : close;
-    if (close == std::string::npos) break;  // an unclosed block is not a program
-    if (!lang.empty() && (language == "any" || language == lang))
-      found = Program{lang, completion.substr(eol + 1, body_end - eol - 1)};
-    pos = close + 3;
-  }
+  for (auto& b : fenced_blocks(answer_part(completion)))
+    if ((b.language == "python" || b.language == "cpp") && (language == "any" || language == b.language))
+      found = Program{b.language, b.body};
   return found;
+}
+
+std::optional<std::string> extract_function_program(const std::string& completion, const std::string& code_prompt,
+                                                    const std::string& entry_point) {
+  const std::string text = answer_part(completion);
+  const std::string head = code_prompt.empty() ? "" : with_newline(code_prompt);
+  std::optional<std::string> block;
+  bool block_defines = false;
+  for (auto& b : fenced_blocks(text)) {
+    if (b.language != "python" && !b.language.empty()) continue;
+    bool d = defines_function(b.body, entry_point);
+    if (d || !block_defines) block = b.body, block_defines = d;
+  }
+  if (block) return trim(*block).empty() ? std::nullopt : std::optional<std::string>(head + *block);
+  // No fenced block: a base model's continuation, or a bare program.
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return std::nullopt;
+  size_t bol = text.rfind('\n', first);
+  bol = bol == std::string::npos ? 0 : bol + 1;
+  if (!code_prompt.empty() && first > bol) {  // the first non-blank line is indented
+    std::string cont = cut_continuation(text);
+    if (trim(cont).empty()) return std::nullopt;
+    return code_prompt + cont;
+  }
+  if (!defines_function(text, entry_point)) return std::nullopt;
+  size_t p = 0;
+  while (true) {  // p: the start of a line
+    for (const char* k : {"import ", "from ", "def "})
+      if (text.compare(p, std::char_traits<char>::length(k), k) == 0) return head + text.substr(p);
+    size_t nl = text.find('\n', p);
+    if (nl == std::string::npos) return std::nullopt;
+    p = nl + 1;
+  }
 }
 
 std::vector<CodeTest> parse_code_tests(const nlohmann::json& meta_in) {
@@ -74,20 +193,8 @@ std::vector<CodeTest> parse_code_tests(const nlohmann::json& meta_in) {
       }
     }
   }
-  R1_CHECK(meta.is_object(), "code tests: expected an object with 'tests' or 'inputs'/'outputs'");
+  R1_CHECK(meta.is_object(), "code tests: expected an object with 'tests', 'inputs'/'outputs' or 'test_code'");
   std::vector<CodeTest> tests;
-  auto as_text = [](const nlohmann::json& v, const char* field) {
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_array()) {  // a list of lines
-      std::string s;
-      for (auto& x : v) {
-        R1_CHECK(x.is_string(), "code tests: field '", field, "' holds a list with a non-string entry");
-        s += x.get<std::string>() + "\n";
-      }
-      return s;
-    }
-    fail("code tests: field '", field, "' must be a string, got ", v.type_name());
-  };
   if (meta.contains("tests")) {
     R1_CHECK(meta["tests"].is_array(), "code tests: field 'tests' must be an array");
     for (auto& t : meta["tests"]) {
@@ -98,13 +205,27 @@ std::vector<CodeTest> parse_code_tests(const nlohmann::json& meta_in) {
   } else {
     R1_CHECK(meta.contains("inputs") && meta.contains("outputs") && meta["inputs"].is_array() &&
                  meta["outputs"].is_array(),
-             "code tests: expected 'tests' or the arrays 'inputs' and 'outputs'");
+             "code tests: expected 'tests', the arrays 'inputs' and 'outputs', or 'test_code' and 'entry_point'");
     R1_CHECK(meta["inputs"].size() == meta["outputs"].size(), "code tests: 'inputs' has ", meta["inputs"].size(),
              " entries but 'outputs' has ", meta["outputs"].size());
     for (size_t i = 0; i < meta["inputs"].size(); ++i)
       tests.push_back({as_text(meta["inputs"][i], "inputs"), as_text(meta["outputs"][i], "outputs")});
   }
   return tests;
+}
+
+CodeTests code_tests_from_meta(const nlohmann::json& meta) {
+  try {
+    if (meta.is_object() && meta.contains("test_code")) return function_tests(meta);
+    CodeTests t;
+    t.io = parse_code_tests(meta);
+    R1_CHECK(!t.io.empty(), "code tests: the problem has no tests");
+    return t;
+  } catch (const Error& e) {
+    CodeTests t;
+    t.error = e.what();
+    return t;
+  }
 }
 
 std::string normalize_output(const std::string& s) {
@@ -131,6 +252,13 @@ bool outputs_match(const std::string& got, const std::string& expected) {
   return normalize_output(got) == normalize_output(expected);
 }
 
+const std::vector<std::string>& code_option_names() {
+  static const std::vector<std::string> names = {"language",         "partial",       "cpu_seconds",
+                                                 "wall_seconds",     "memory_mb",     "max_output_bytes",
+                                                 "max_processes",    "compile_wall_seconds"};
+  return names;
+}
+
 CodeOptions code_options_from_json(const nlohmann::json& p) {
   CodeOptions o;
   if (p.is_null()) return o;
@@ -146,93 +274,41 @@ CodeOptions code_options_from_json(const nlohmann::json& p) {
       R1_CHECK(v.is_string(), "reward 'code': param 'language' must be a string");
       o.language = v.get<std::string>();
       extract_program("", o.language);  // validates
+    } else if (k == "partial") {
+      R1_CHECK(v.is_boolean(), "reward 'code': param 'partial' must be true or false");
+      o.partial = v.get<bool>();
     } else if (k == "cpu_seconds") o.run.cpu_seconds = num();
     else if (k == "wall_seconds") o.run.wall_seconds = num();
     else if (k == "memory_mb") o.run.memory_bytes = (uint64_t)(num() * 1048576.0);
     else if (k == "max_output_bytes") o.run.max_output_bytes = (uint64_t)num();
     else if (k == "max_processes") o.run.max_processes = (int)num();
     else if (k == "compile_wall_seconds") o.compile.wall_seconds = num();
-    else fail("reward 'code': unknown param '", k, "' (expected language, cpu_seconds, wall_seconds, memory_mb, ",
-              "max_output_bytes, max_processes, compile_wall_seconds)");
+    else fail("reward 'code': unknown param '", k, "' (expected language, partial, cpu_seconds, wall_seconds, ",
+              "memory_mb, max_output_bytes, max_processes, compile_wall_seconds)");
   }
   return o;
 }
 
-std::vector<CodeVerdict> code_verdicts(Sandbox& box, const std::vector<std::string>& completions,
-                                       const std::vector<std::vector<CodeTest>>& tests, const CodeOptions& opt) {
-  R1_CHECK(completions.size() == tests.size(), "code reward: ", completions.size(), " completions but ",
-           tests.size(), " test lists");
-  const size_t n = completions.size();
-  std::vector<CodeVerdict> verdicts(n);
-  std::vector<std::optional<Program>> progs(n);
-  std::vector<std::string> binaries(n);
-  for (size_t i = 0; i < n; ++i) {
-    verdicts[i].total = (int)tests[i].size();
-    progs[i] = extract_program(completions[i], opt.language);
-    if (!progs[i]) verdicts[i].error = "no program";
-    if (tests[i].empty()) verdicts[i].error = "no tests";
+const char* code_status_name(CodeStatus s) {
+  switch (s) {
+    case CodeStatus::Passed: return "passed";
+    case CodeStatus::WrongAnswer: return "wrong_answer";
+    case CodeStatus::Timeout: return "timeout";
+    case CodeStatus::RuntimeError: return "runtime_error";
+    case CodeStatus::SyntaxError: return "syntax_error";
+    case CodeStatus::CompileError: return "compile_error";
+    case CodeStatus::NoCode: return "no_code";
+    case CodeStatus::BadTests: return "bad_tests";
   }
-  // 1. Compile every C++ program (in parallel).
-  std::vector<SandboxJob> compile_jobs;
-  std::vector<size_t> compile_of;
-  for (size_t i = 0; i < n; ++i) {
-    if (!progs[i] || progs[i]->language != "cpp" || tests[i].empty()) continue;
-    SandboxJob j;
-    j.argv = {"/bin/sh", "-c", "/usr/bin/g++ -std=gnu++17 -O2 -pipe -o /tmp/prog /box/main.cpp 1>&2 && cat /tmp/prog"};
-    j.files = {{"main.cpp", progs[i]->source, false}};
-    j.limits = opt.compile;
-    compile_jobs.push_back(std::move(j));
-    compile_of.push_back(i);
-  }
-  std::vector<SandboxResult> compiled = box.run(compile_jobs);
-  for (size_t k = 0; k < compiled.size(); ++k) {
-    size_t i = compile_of[k];
-    if (compiled[k].ok() && !compiled[k].out.empty()) {
-      binaries[i] = std::move(compiled[k].out);
-    } else {
-      progs[i].reset();
-      verdicts[i].error = "compile error (" + std::string(sandbox_status_name(compiled[k].status)) + "): " +
-                          compiled[k].err.substr(0, 2000);
-    }
-  }
-  // 2. Run every test of every runnable program (in parallel).
-  std::vector<SandboxJob> run_jobs;
-  std::vector<std::pair<size_t, size_t>> run_of;
-  for (size_t i = 0; i < n; ++i) {
-    if (!progs[i]) continue;
-    for (size_t t = 0; t < tests[i].size(); ++t) {
-      SandboxJob j;
-      if (progs[i]->language == "python") {
-        j.argv = {"/usr/bin/python3", "-I", "/box/main.py"};
-        j.files = {{"main.py", progs[i]->source, false}};
-      } else {
-        j.argv = {"/box/prog"};
-        j.files = {{"prog", binaries[i], true}};
-      }
-      j.stdin_data = tests[i][t].input;
-      j.limits = opt.run;
-      run_jobs.push_back(std::move(j));
-      run_of.push_back({i, t});
-    }
-  }
-  std::vector<SandboxResult> ran = box.run(run_jobs);
-  for (size_t k = 0; k < ran.size(); ++k) {
-    auto [i, t] = run_of[k];
-    bool pass = ran[k].ok() && outputs_match(ran[k].out, tests[i][t].output);
-    if (pass) {
-      ++verdicts[i].passed;
-    } else if (verdicts[i].error.empty()) {
-      verdicts[i].error = "test " + std::to_string(t) + ": " + sandbox_status_name(ran[k].status) + ", exit " +
-                          std::to_string(ran[k].exit_code) + (ran[k].ok() ? ", wrong output" : "");
-    }
-  }
-  for (auto& v : verdicts) v.reward = v.total > 0 ? (double)v.passed / (double)v.total : 0.0;
-  return verdicts;
+  return "?";
 }
 
-double code_reward(Sandbox& box, const std::string& completion, const std::vector<CodeTest>& tests,
-                   const CodeOptions& opt) {
-  return code_verdicts(box, {completion}, {tests}, opt)[0].reward;
+const std::vector<CodeStatus>& code_statuses() {
+  static const std::vector<CodeStatus> all = {CodeStatus::Passed,       CodeStatus::WrongAnswer,
+                                              CodeStatus::Timeout,      CodeStatus::RuntimeError,
+                                              CodeStatus::SyntaxError,  CodeStatus::CompileError,
+                                              CodeStatus::NoCode,       CodeStatus::BadTests};
+  return all;
 }
 
 }  // namespace r1

@@ -8,6 +8,8 @@
 #include "rewards/shaping.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <map>
 #include <mutex>
 
@@ -54,6 +56,25 @@ int64_t tokens_of(const RewardContext& c, const char* reward) {
   R1_CHECK(c.info.completion_tokens >= 0, "reward '", reward,
            "' needs the completion length in tokens (SampleInfo::completion_tokens)");
   return c.info.completion_tokens;
+}
+
+// The code reward over a batch: every program runs in the sandbox's parallel runner. A problem whose tests are
+// unusable scores 0 (status bad_tests); the first one is reported on stderr.
+std::vector<double> code_batch_reward(const std::vector<RewardContext>& cs, const nlohmann::json& p) {
+  CodeOptions opt = code_options_from_json(p);
+  std::vector<std::string> comps;
+  std::vector<CodeTests> tests;
+  for (auto& c : cs) {
+    comps.push_back(c.completion);
+    tests.push_back(code_tests_from_meta(c.info.meta));
+    static std::atomic<bool> told{false};
+    if (!tests.back().error.empty() && !told.exchange(true))
+      std::fprintf(stderr, "[code] warning: a problem's tests are unusable, its completions score 0: %s\n",
+                   tests.back().error.c_str());
+  }
+  std::vector<double> r;
+  for (auto& v : code_verdicts(default_sandbox(), comps, tests, opt)) r.push_back(v.reward);
+  return r;
 }
 
 void add_builtins(std::map<std::string, Entry>& m) {
@@ -114,21 +135,7 @@ void add_builtins(std::map<std::string, Entry>& m) {
                    },
                    nullptr,
                    {"correct", "format_score", "format"}};
-  m["code"] = {nullptr,
-               [](const std::vector<RewardContext>& cs, const nlohmann::json& p) {
-                 CodeOptions opt = code_options_from_json(p);
-                 std::vector<std::string> comps;
-                 std::vector<std::vector<CodeTest>> tests;
-                 for (auto& c : cs) {
-                   comps.push_back(c.completion);
-                   tests.push_back(parse_code_tests(c.info.meta));
-                 }
-                 std::vector<double> r;
-                 for (auto& v : code_verdicts(default_sandbox(), comps, tests, opt)) r.push_back(v.reward);
-                 return r;
-               },
-               {"language", "cpu_seconds", "wall_seconds", "memory_mb", "max_output_bytes", "max_processes",
-                "compile_wall_seconds"}};
+  m["code"] = {nullptr, code_batch_reward, code_option_names()};
 }
 
 std::mutex g_mu;

@@ -7,7 +7,8 @@
 //   format      strict R1 structure, 1/0 (rewards/format.h) [prefix: SampleInfo::think_prefix]
 //   tag_count   open-r1 partial credit 0..1 [with_newlines: false, prefix]
 //   language    R1 language consistency of the think block [target: "en", prefix]
-//   code        fraction of stdin/stdout tests passed in the sandbox; tests from SampleInfo::meta [see code.h]
+//   code        stdin/stdout or function-call tests run in the sandbox (tests from SampleInfo::meta): the
+//               fraction passed, or 1/0 with partial: false [language, partial, limits: see code.h]
 //   overlong    DAPO soft overlong penalty on completion_tokens [max_length: 20480, cache: 4096]
 //   repetition  n-gram repetition penalty [ngram: 3, max_penalty: -1.0]
 //   cosine      cosine length-scaled accuracy [min_value_wrong -1, max_value_wrong -0.5, min_value_correct 0.5,

@@ -139,6 +139,44 @@ TEST(Summary, HandComputed) {
   EXPECT_NE(eval_markdown(json{{"task", "t"}, {"summary", s}}).find("| cons@4 | 50.0% |"), std::string::npos);
 }
 
+TEST(Summary, CodeTaskStatuses) {
+  // Two problems, k = 4, no votes (a code task): statuses counted over the 8 samples; greedy ones do not count.
+  auto smp = [](const char* st) {
+    return json{{"correct", std::string(st) == "passed"}, {"length", 10}, {"format", 0.0}, {"status", st}};
+  };
+  json probs = json::array();
+  probs.push_back({{"n_correct", 2}, {"greedy", smp("timeout")},
+                   {"samples", {smp("passed"), smp("wrong_answer"), smp("passed"), smp("no_code")}}});
+  probs.push_back({{"n_correct", 0}, {"greedy", smp("passed")},
+                   {"samples", {smp("syntax_error"), smp("wrong_answer"), smp("wrong_answer"), smp("bad_tests")}}});
+  json s = summarize_eval(probs, 4, {1, 4}, true);
+  EXPECT_DOUBLE_EQ(s["pass@1"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(s["pass@4"].get<double>(), 0.5);
+  EXPECT_FALSE(s.contains("cons@4"));  // nothing voted
+  EXPECT_DOUBLE_EQ(s["greedy_accuracy"].get<double>(), 0.5);
+  const json& f = s["failure_kinds"];
+  EXPECT_DOUBLE_EQ(f["passed"].get<double>(), 2.0 / 8);
+  EXPECT_DOUBLE_EQ(f["wrong_answer"].get<double>(), 3.0 / 8);
+  EXPECT_DOUBLE_EQ(f["syntax_error"].get<double>(), 1.0 / 8);
+  EXPECT_DOUBLE_EQ(f["no_code"].get<double>(), 1.0 / 8);
+  EXPECT_DOUBLE_EQ(f["bad_tests"].get<double>(), 1.0 / 8);
+  EXPECT_DOUBLE_EQ(f["timeout"].get<double>(), 0.0);       // always listed
+  EXPECT_DOUBLE_EQ(f["runtime_error"].get<double>(), 0.0);
+  EXPECT_FALSE(f.contains("compile_error"));                // listed only when it occurs
+  std::string md = eval_markdown(json{{"task", "t"}, {"summary", s}});
+  EXPECT_NE(md.find("| wrong_answer | 37.5% |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| bad_tests | 12.5% |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("cons@"), std::string::npos) << md;
+  // Greedy only: the greedy statuses.
+  json g = summarize_eval(probs, 0, {1}, true);
+  EXPECT_DOUBLE_EQ(g["failure_kinds"]["timeout"].get<double>(), 0.5);
+  // A task without statuses has no failure kinds.
+  probs[0]["samples"][0].erase("status");
+  for (auto& p : probs)
+    for (auto& x : p["samples"]) x.erase("status");
+  EXPECT_FALSE(summarize_eval(probs, 4, {1}, false).contains("failure_kinds"));
+}
+
 static std::string tiny_model(int max_pos = 512) {
   std::string d = "/tmp/r1_eval_test_" + std::to_string(::getpid());
   std::filesystem::remove_all(d);
@@ -211,6 +249,37 @@ TEST(EvalEndToEnd, TinyRandomModelOnArithmetic) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(EvalEndToEnd, TinyRandomModelOnTinyCode) {
+  if (!file_exists("/usr/bin/bwrap")) GTEST_SKIP() << "bubblewrap is not installed (scripts/install-deps.sh)";
+  std::string dir = tiny_model();
+  EvalConfig c;
+  c.model = dir;
+  c.task = {"tiny_code"};
+  c.task_config = {{"n", 50}};
+  c.prompt_template = "plain";
+  c.k = 3;
+  c.pass_k = {1, 3};
+  c.limit = 4;
+  c.sampling.max_new_tokens = 16;
+  json r = run_eval(c);
+  ASSERT_EQ(r["problems"].size(), 4u);
+  for (const auto& p : r["problems"]) {
+    EXPECT_FALSE(p.contains("vote"));
+    for (const auto& s : p["samples"]) {
+      EXPECT_EQ(s["status"], "no_code");  // random bytes hold no ```python block
+      EXPECT_FALSE(s["correct"].get<bool>());
+      EXPECT_EQ(s["tests_passed"], 0);
+      EXPECT_FALSE(s.contains("answer"));
+    }
+    EXPECT_EQ(p["greedy"]["status"], "no_code");
+  }
+  const json& s = r["summary"];
+  EXPECT_DOUBLE_EQ(s["pass@1"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(s["failure_kinds"]["no_code"].get<double>(), 1.0);
+  EXPECT_FALSE(s.contains("cons@3"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(EvalEndToEnd, CliWithJsonlTask) {
   const char* bin = std::getenv("R1_BIN");
   if (!bin) GTEST_SKIP() << "R1_BIN not set (run through ctest to test the CLI)";
@@ -226,6 +295,39 @@ TEST(EvalEndToEnd, CliWithJsonlTask) {
   EXPECT_NE(read_file(dir + "/table.md").find("| pass@2 |"), std::string::npos);
   std::string badcmd = std::string(bin) + " eval --model " + dir + " --task " + jl + " --pass-k 0 2>/dev/null";
   EXPECT_NE(std::system(badcmd.c_str()), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// `r1 eval --task humaneval`: R1's protocol with the sandbox, the table with its status rows (a random model writes
+// no code, or code that does not parse or run).
+TEST(EvalEndToEnd, CliOnHumanEval) {
+  const char* bin = std::getenv("R1_BIN");
+  if (!bin) GTEST_SKIP() << "R1_BIN not set (run through ctest to test the CLI)";
+  const std::string he = "../shared/data/benchmarks/humaneval_test.jsonl";
+  if (!file_exists(he)) GTEST_SKIP() << he << " absent (read-only shared data)";
+  std::string dir = tiny_model(4096);  // HumanEval prompts run to 1.4k bytes
+  const std::string out = dir + "/he.json", table = dir + "/table.md";
+  std::string cmd = std::string(bin) + " eval --model " + dir + " --task humaneval --template plain -k 2 " +
+                    "--pass-k 1,2 --limit 3 --max-new-tokens 8 --output " + out + " > " + table + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  json r = json::parse(read_file(out));
+  ASSERT_EQ(r["problems"].size(), 3u);
+  EXPECT_EQ(r["problems"][0]["id"], "HumanEval/0");
+  const json& s = r["summary"];
+  EXPECT_TRUE(s.contains("pass@1") && s.contains("pass@2") && s.contains("greedy_accuracy"));
+  EXPECT_FALSE(s.contains("cons@2"));
+  double total = 0;
+  for (auto& [k, v] : s["failure_kinds"].items()) total += v.get<double>();
+  EXPECT_NEAR(total, 1.0, 1e-12);
+  for (const auto& p : r["problems"])
+    for (const auto& smp : p["samples"]) {
+      EXPECT_EQ(smp["tests_total"], 1);
+      EXPECT_NE(smp["status"], "bad_tests");
+    }
+  const std::string md = read_file(table);
+  for (const char* row : {"| pass@1 |", "| pass@2 |", "| status (of the k samples) | share |", "| no_code |",
+                          "| wrong_answer |", "| syntax_error |", "| timeout |", "| runtime_error |"})
+    EXPECT_NE(md.find(row), std::string::npos) << row << "\n" << md;
   std::filesystem::remove_all(dir);
 }
 

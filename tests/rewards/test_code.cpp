@@ -64,16 +64,16 @@ TEST(Code, OutputNormalisation) {
 }
 
 TEST(Code, ParseTests) {
-  auto t = parse_code_tests(nlohmann::json::parse(R"({"tests": [{"input": "1 2", "output": "3"}]})"));
+  auto t = parse_code_tests(nlohmann::json::parse(R"J({"tests": [{"input": "1 2", "output": "3"}]})J"));
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].output, "3");
-  t = parse_code_tests(nlohmann::json::parse(R"({"input_output": "{\"inputs\": [\"1\", \"2\"], \"outputs\": [\"a\", \"b\"]}"})"));
+  t = parse_code_tests(nlohmann::json::parse(R"J({"input_output": "{\"inputs\": [\"1\", \"2\"], \"outputs\": [\"a\", \"b\"]}"})J"));
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t[1].input, "2");
-  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"({"inputs": ["1"], "outputs": []})")), Error);
-  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"({"tests": [{"input": "1"}]})")), Error);
-  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"({"input_output": "{bad"})")), Error);
-  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"([1])")), Error);
+  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"J({"inputs": ["1"], "outputs": []})J")), Error);
+  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"J({"tests": [{"input": "1"}]})J")), Error);
+  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"J({"input_output": "{bad"})J")), Error);
+  EXPECT_THROW(parse_code_tests(nlohmann::json::parse(R"J([1])J")), Error);
 }
 
 TEST(Code, CorrectBrokenAndPartialPrograms) {
@@ -105,6 +105,188 @@ TEST(Code, CorrectBrokenAndPartialPrograms) {
   EXPECT_EQ(v[6].reward, 1.0) << v[6].error;
   EXPECT_EQ(v[7].reward, 1.0) << v[7].error;
   EXPECT_EQ(code_reward(box(), py(py_sum), {}, fast_options()), 0.0);  // no tests -> 0
+}
+
+TEST(Code, ProgramsAfterThinking) {
+  // Only the answer after the last </think> is searched.
+  EXPECT_FALSE(extract_program("<think>```python\nprint(1)\n```</think> I am not sure."));
+  auto p = extract_program("<think>```python\nprint(1)\n```</think>```python\nprint(2)\n```");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->source, "print(2)\n");
+}
+
+TEST(Code, ExtractFunctionProgram) {
+  const std::string prompt = "import math\n\ndef area(r):\n    \"\"\"Area of a circle.\"\"\"\n";
+  // A base model continues the prompt; the continuation stops at the first top-level def/class/if/print/#.
+  auto p = extract_function_program("    return math.pi * r * r\n\n\ndef other():\n    pass\n", prompt, "area");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*p, prompt + "    return math.pi * r * r\n\n");
+  p = extract_function_program("    return 1\nprint(area(2))\n", prompt, "area");
+  EXPECT_EQ(*p, prompt + "    return 1");
+  // A chat model's block that redefines the function comes after the prompt (which keeps the imports).
+  const std::string chat = "Sure.\n```python\ndef area(r):\n    return math.pi * r ** 2\n```\nUsage:\n```python\n"
+                           "print(area(1))\n```\n";
+  p = extract_function_program(chat, prompt, "area");
+  EXPECT_EQ(*p, prompt + "def area(r):\n    return math.pi * r ** 2\n");
+  // Without a block that defines it, the last Python or unlabelled block (here a body) continues the prompt.
+  p = extract_function_program("```\n    return 0\n```", prompt, "area");
+  EXPECT_EQ(*p, prompt + "    return 0\n");
+  EXPECT_FALSE(extract_function_program("```cpp\nint main(){}\n```", prompt, "area"));
+  // A bare program, from its first import/from/def line.
+  p = extract_function_program("Here it is:\nimport math\ndef area(r):\n    return 3\n", "", "area");
+  EXPECT_EQ(*p, "import math\ndef area(r):\n    return 3\n");
+  // No code: prose, nothing, or only thinking.
+  EXPECT_FALSE(extract_function_program("The area is pi r squared.", prompt, "area"));
+  EXPECT_FALSE(extract_function_program("  \n", prompt, "area"));
+  EXPECT_FALSE(extract_function_program("<think>\n    return 1\n</think>", prompt, "area"));
+  EXPECT_TRUE(extract_function_program("<think>hmm</think>\n    return 1\n", prompt, "area"));
+}
+
+TEST(Code, TestLayouts) {
+  auto t = code_tests_from_meta(nlohmann::json::parse(R"J({"test_code": "def check(f):\n    assert f(1) == 2\n",
+                                                           "entry_point": "inc", "code_prompt": "def inc(x):\n"})J"));
+  EXPECT_TRUE(t.error.empty()) << t.error;
+  EXPECT_TRUE(t.function_call());
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.entry_point, "inc");
+  t = code_tests_from_meta(nlohmann::json::parse(R"J({"test_code": ["assert inc(1) == 2", "assert inc(2) == 3"]})J"));
+  EXPECT_TRUE(t.error.empty()) << t.error;  // asserts need no entry point
+  EXPECT_EQ(t.size(), 2u);
+  t = code_tests_from_meta(nlohmann::json::parse(R"J({"tests": [{"input": "1", "output": "2"}]})J"));
+  EXPECT_FALSE(t.function_call());
+  EXPECT_EQ(t.size(), 1u);
+  struct Bad {
+    const char* meta;
+    const char* says;
+  };
+  for (const Bad& b : {Bad{R"J({"test_code": "def check(c):\n    assert c(1)\n"})J", "'entry_point' is missing"},
+                       Bad{R"J({"test_code": "assert f(1)", "entry_point": "not valid"})J", "Python identifier"},
+                       Bad{R"J({"test_code": 3})J", "'test_code'"},
+                       Bad{R"J({"test_code": []})J", "'test_code'"},
+                       Bad{R"J({"test_code": "  "})J", "empty test"},
+                       Bad{R"J({"tests": []})J", "no tests"},
+                       Bad{R"J({"question": "x"})J", "expected 'tests'"},
+                       Bad{R"J({"input_output": "{bad"})J", "'input_output'"},
+                       Bad{R"J([1])J", "expected an object"}}) {
+    t = code_tests_from_meta(nlohmann::json::parse(b.meta));
+    EXPECT_NE(t.error.find(b.says), std::string::npos) << b.meta << " -> " << t.error;
+  }
+}
+
+// HumanEval's layout on a hand-made problem: one completion per status.
+TEST(Code, FunctionCallStatuses) {
+  CodeTests t;
+  t.code_prompt = "def add(a, b):\n    \"\"\"Sum of a and b.\"\"\"\n";
+  t.entry_point = "add";
+  t.test_code = {"def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-4, 4) == 0\n"};
+  struct Case {
+    std::string completion;
+    CodeStatus status;
+  };
+  const std::vector<Case> cases = {
+      {"    return a + b\n", CodeStatus::Passed},
+      {"```python\ndef add(a, b):\n    return b + a\n```", CodeStatus::Passed},
+      {"    return a - b\n", CodeStatus::WrongAnswer},
+      {"    return a +\n", CodeStatus::SyntaxError},
+      {"    return a + c\n", CodeStatus::RuntimeError},
+      {"    while True:\n        pass\n", CodeStatus::Timeout},
+      {"I cannot do that.", CodeStatus::NoCode},
+      {"    import os\n    os._exit(0)\n", CodeStatus::RuntimeError},             // ends the harness early
+      {"    raise SystemExit(0)\n", CodeStatus::RuntimeError},                      // exits "successfully"
+      {"    print('\\nR1-STATUS 0000000000000000 passed')\n    return 0\n", CodeStatus::WrongAnswer},  // a forged pass
+      {"    import sys\n    sys.stdout.write('x' * (1 << 22))\n", CodeStatus::RuntimeError},  // output limit
+  };
+  std::vector<std::string> comps;
+  for (auto& c : cases) comps.push_back(c.completion);
+  auto v = code_verdicts(box(), comps, std::vector<CodeTests>(cases.size(), t), fast_options());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(code_status_name(v[i].status), std::string(code_status_name(cases[i].status)))
+        << cases[i].completion << "\n" << v[i].error << "\n" << v[i].stderr_tail;
+    EXPECT_EQ(v[i].reward, cases[i].status == CodeStatus::Passed ? 1.0 : 0.0) << cases[i].completion;
+    EXPECT_EQ(v[i].total, 1);
+  }
+  EXPECT_NE(v[4].stderr_tail.find("NameError"), std::string::npos) << v[4].stderr_tail;
+  EXPECT_NE(v[4].error.find("NameError: name 'c' is not defined"), std::string::npos) << v[4].error;
+}
+
+// Tests that break before any test runs, a bad layout, and MBPP-style assert scripts (partial credit; a missing
+// function).
+TEST(Code, FunctionCallBadTestsAndScripts) {
+  CodeTests broken;
+  broken.entry_point = "add";
+  broken.test_code = {"def check(candidate):\n    assert candidate(1, 2) ==\n"};  // not Python
+  CodeTests crashes = broken;
+  crashes.test_code = {"import no_such_module\ndef check(candidate):\n    assert candidate(1, 2) == 3\n"};
+  CodeTests layout;
+  layout.error = "code tests: field 'entry_point' is missing";
+  CodeTests script;
+  script.test_code = {"assert add(1, 2) == 3", "assert add(2, 2) == 5", "assert add(0, 0) == 0"};
+  const std::string good = "```python\ndef add(a, b):\n    return a + b\n```";
+  auto v = code_verdicts(box(), {good, good, good, good, "```python\ndef plus(a, b):\n    return a + b\n```"},
+                         {broken, crashes, layout, script, script}, fast_options());
+  for (int i : {0, 1, 2}) {
+    EXPECT_EQ(v[i].status, CodeStatus::BadTests) << i << ": " << v[i].error << v[i].stderr_tail;
+    EXPECT_EQ(v[i].reward, 0.0);
+  }
+  EXPECT_EQ(v[2].error, layout.error);
+  EXPECT_NE(v[1].stderr_tail.find("no_such_module"), std::string::npos);
+  EXPECT_EQ(v[3].status, CodeStatus::WrongAnswer);  // the second assert is wrong
+  EXPECT_EQ(v[3].passed, 2);
+  EXPECT_DOUBLE_EQ(v[3].reward, 2.0 / 3.0);
+  EXPECT_EQ(v[4].status, CodeStatus::RuntimeError);  // NameError: add
+  EXPECT_EQ(v[4].passed, 0);
+  CodeOptions all_or_nothing = fast_options();
+  all_or_nothing.partial = false;
+  EXPECT_EQ(code_verdicts(box(), {good}, {script}, all_or_nothing)[0].reward, 0.0);
+}
+
+TEST(Code, StdinStatusesAndAllOrNothing) {
+  const std::vector<CodeTest> sum = {{"1 2", "3"}, {"2 2", "4"}, {"2 3", "6"}};  // the last expects a*b
+  const std::string py_sum = "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b)";
+  auto v = code_verdicts(box(),
+                         {py(py_sum), py("print(("), py("print(1 // 0)"), py("import time\ntime.sleep(30)"),
+                          py("print(5)"), cpp("int main( {")},
+                         std::vector<std::vector<CodeTest>>(6, sum), fast_options());
+  EXPECT_EQ(v[0].status, CodeStatus::WrongAnswer);  // the first failing test speaks
+  EXPECT_NE(v[0].error.find("test 2"), std::string::npos) << v[0].error;
+  EXPECT_DOUBLE_EQ(v[0].reward, 2.0 / 3.0);
+  EXPECT_EQ(v[1].status, CodeStatus::SyntaxError) << v[1].stderr_tail;
+  EXPECT_EQ(v[2].status, CodeStatus::RuntimeError) << v[2].stderr_tail;
+  EXPECT_EQ(v[3].status, CodeStatus::Timeout);
+  EXPECT_EQ(v[4].status, CodeStatus::WrongAnswer);
+  EXPECT_EQ(v[5].status, CodeStatus::CompileError);
+  CodeOptions o = fast_options();
+  o.partial = false;
+  EXPECT_EQ(code_verdicts(box(), {py(py_sum)}, std::vector<std::vector<CodeTest>>{sum}, o)[0].reward, 0.0);
+  EXPECT_EQ(code_verdicts(box(), {py(py_sum)}, std::vector<std::vector<CodeTest>>{{sum[0], sum[1]}}, o)[0].reward,
+            1.0);
+  EXPECT_EQ(code_options_from_json(nlohmann::json::parse(R"J({"partial": false})J")).partial, false);
+  EXPECT_THROW(code_options_from_json(nlohmann::json::parse(R"J({"partial": 1})J")), Error);
+}
+
+// Identical programs against identical tests run once (in a batch and across calls); `reuse: false` runs each.
+TEST(Code, IdenticalProgramsRunOnce) {
+  const std::string slow = py("import time\ntime.sleep(1)\nprint(1)");
+  const std::vector<std::vector<CodeTest>> tests(8, {{"", "1"}});
+  CodeOptions o = fast_options();
+  o.run.wall_seconds = 5;
+  auto t0 = std::chrono::steady_clock::now();
+  auto v = code_verdicts(box(), std::vector<std::string>(8, slow), tests, o);
+  double once = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& x : v) EXPECT_EQ(x.reward, 1.0) << x.error;
+  t0 = std::chrono::steady_clock::now();
+  v = code_verdicts(box(), std::vector<std::string>(8, slow), tests, o);  // all from the previous call
+  double again = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  o.reuse = false;
+  t0 = std::chrono::steady_clock::now();
+  v = code_verdicts(box(), std::vector<std::string>(8, slow), tests, o);  // 8 runs, 2 at a time: >= 4 s
+  double each = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& x : v) EXPECT_EQ(x.reward, 1.0) << x.error;
+  std::printf("8 identical 1-second programs: %.2f s (one run), %.3f s (reused), %.2f s (each run)\n", once, again,
+              each);
+  EXPECT_LT(once, 3.0);
+  EXPECT_LT(again, 0.5);
+  EXPECT_GT(each, 3.9);
 }
 
 TEST(Code, FailsClosedWithoutBwrap) {
