@@ -20,7 +20,7 @@
 namespace {
 
 struct GenerateArgs {
-  std::string model, prompt, prompt_ids, prompts_file, output;
+  std::string model, adapter, prompt, prompt_ids, prompts_file, output;
   bool chat = false, add_bos = false, no_stream = false;
   int n = 1, max_new_tokens = 256, top_k = 0, max_batch = 64, prefill_tokens = 2048;
   float temperature = 1.0f, top_p = 1.0f, min_p = 0.0f;
@@ -110,7 +110,7 @@ struct PromptReader {
 int run_generate(const GenerateArgs& a) {
   const int given = !a.prompt.empty() + !a.prompt_ids.empty() + !a.prompts_file.empty();
   R1_CHECK(given == 1, "generate: give exactly one of --prompt TEXT, --prompt-ids \"1 2 3\" or --prompts FILE.jsonl");
-  r1::Policy pol = r1::Policy::load({a.model, "", "", /*tokenizer_optional=*/true}, a.chat ? "chat" : "plain", "",
+  r1::Policy pol = r1::Policy::load({a.model, "", "", a.adapter, /*tokenizer_optional=*/true}, a.chat ? "chat" : "plain", "",
                                     a.chat ? "generate --chat" : "generate");
   const r1::Model& m = pol.model();
   const r1::Tokenizer* tok = pol.has_tokenizer() ? &pol.tokenizer() : nullptr;
@@ -212,6 +212,7 @@ R1_COMMAND("generate", "Sample completions (KV cache, continuous batching); one 
   auto a = std::make_shared<GenerateArgs>();
   sub->add_option("--model", a->model, "Hugging Face model folder (config.json + model.safetensors [+ tokenizer])")
       ->required();
+  sub->add_option("--adapter", a->adapter, "a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied to the model");
   sub->add_option("--prompt", a->prompt, "prompt text (needs a tokenizer in the folder)");
   sub->add_option("--prompt-ids", a->prompt_ids, "prompt token ids, separated by spaces or commas");
   sub->add_option("--prompts", a->prompts_file,

@@ -13,7 +13,9 @@
 R1_COMMAND("logprobs", "Print {\"logprobs\": [...]}: log p(token_i | tokens_<i) for i >= 1", [](CLI::App* sub) {
   auto model = std::make_shared<std::string>();
   auto ids = std::make_shared<std::string>();
+  auto adapter = std::make_shared<std::string>();
   sub->add_option("--model", *model, "Hugging Face model folder (config.json + model.safetensors) or a .gguf file")->required();
+  sub->add_option("--adapter", *adapter, "a PEFT LoRA adapter folder applied to the model");
   sub->add_option("--ids", *ids, "token ids separated by spaces or commas")->required();
   return [=]() {
     std::vector<int> v;
@@ -30,6 +32,7 @@ R1_COMMAND("logprobs", "Print {\"logprobs\": [...]}: log p(token_i | tokens_<i) 
     }
     R1_CHECK(v.size() >= 2, "--ids: need at least two token ids");
     r1::Model m = r1::load_any_model(*model);
+    if (!adapter->empty()) m.attach_lora(r1::Lora::load(*adapter, m.cfg));
     for (size_t i = 0; i < v.size(); i++)
       R1_CHECK(v[i] >= 0 && v[i] < m.cfg.V, "--ids: token ", v[i], " (position ", i, ") is outside the vocabulary [0, ", m.cfg.V, ")");
     int T = (int)v.size() - 1;

@@ -143,6 +143,7 @@ std::string eval_markdown(const json& result) {
 void EvalConfig::declare(OptionSet& o) {
   o.add("model", &model, "model folder (Hugging Face layout)");
   o.add("tokenizer", &tokenizer, "tokenizer folder (default: the model folder)");
+  o.add("adapter", &adapter, "a PEFT LoRA adapter folder to apply to the model (\"\": none)");
   o.add("task", &task, "built-in task names or FILE.jsonl paths (a list, or the flag given again); one result each");
   o.add("task_config", &task_config, "task config map");
   o.add("split", &split, "task split");
@@ -266,7 +267,7 @@ void tally_problem(const EvalConfig& c, bool vote, json& p) {
 json run_eval(const EvalConfig& c) {
   c.check();
   EvalTask t = load_task(c, c.task.front());
-  Policy pol = Policy::load({c.model, c.tokenizer, ""}, c.prompt_template, c.think_prefix, "eval");
+  Policy pol = Policy::load({c.model, c.tokenizer, "", c.adapter}, c.prompt_template, c.think_prefix, "eval");
   std::vector<GenRequest> reqs;
   for (size_t i = 0; i < t.probs.size(); i++) reqs.push_back({pol.encode_question(t.probs[i].prompt), c.k, (int)i, 0});
   const GenConfig gen = pol.gen_config(c.sampling, (uint64_t)c.seed, c.max_batch);

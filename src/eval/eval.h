@@ -28,6 +28,7 @@ namespace r1 {
 struct EvalConfig {
   std::string model;                 // Hugging Face folder (with the tokenizer unless `tokenizer` is set)
   std::string tokenizer;
+  std::string adapter;  // PEFT LoRA adapter folder ("" = none)
   std::vector<std::string> task = {"arithmetic"};  // built-in task names or paths ending in .jsonl; one result each
   nlohmann::json task_config = nlohmann::json::object();
   std::string split = "test";

@@ -247,8 +247,9 @@ void head_rmsnorm_backward(F* dx, F* dw, const F* dout, const F* x, const F* w,
         for (int i = 0; i < HS; i++) dxr[i] = r * d[i] * w[i] - c2 * xr[i];
       }
   }
-  for (int b = 0; b < nb; b++)
-    for (int i = 0; i < HS; i++) dw[i] += dw_part[(size_t)b * HS + i];
+  if (dw)
+    for (int b = 0; b < nb; b++)
+      for (int i = 0; i < HS; i++) dw[i] += dw_part[(size_t)b * HS + i];
 }
 
 // ---------------------------------------------------------------------------------------------------------------

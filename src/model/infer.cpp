@@ -21,6 +21,42 @@ Inference::Inference(const Model& model, KVCache& cache, bool pack_weights, bool
     }
     head_ = std::make_unique<PackedMatmul>(model.w.lm_head, c.V, c.C);
   }
+  if (model.adapters_active()) {
+    const Lora& lo = model.lora();
+    lora_packed_.resize(lo.sites.size());
+    if (pack_weights)
+      for (size_t i = 0; i < lo.sites.size(); i++) {
+        const LoraSite& st = lo.sites[i];
+        lora_packed_[i].a = std::make_unique<PackedMatmul>(lo.params.data() + st.a_off, lo.cfg.r, st.in);
+        lora_packed_[i].b = std::make_unique<PackedMatmul>(lo.params.data() + st.b_off, st.out, lo.cfg.r);
+      }
+  }
+}
+
+// The adapters' share of one fused product, as Model::forward adds it (lora_forward): u = s · x A^T, y += u B^T.
+void Inference::lora_add(float* y, int ldy, const float* x, int N, int layer, LoraTarget first, LoraTarget last) {
+  if (lora_packed_.empty()) return;
+  const Lora& lo = m_.lora();
+  const int r = lo.cfg.r;
+  const float s = lo.cfg.scale();
+  for (int t = (int)first; t <= (int)last; t++) {
+    const LoraSite* st = lo.site(layer, (LoraTarget)t);
+    if (!st) continue;
+    SitePacked& sp = lora_packed_[st - lo.sites.data()];
+    lora_u_.resize((size_t)N * r);
+    lora_t_.resize((size_t)N * st->out);
+    float *u = lora_u_.data(), *tt = lora_t_.data();
+    if (sp.a) sp.a->forward(u, x, nullptr, N, row_invariant_);
+    else matmul_forward(u, x, lo.params.data() + st->a_off, nullptr, N, r, st->in);
+    for (size_t i = 0; i < (size_t)N * r; i++) u[i] *= s;
+    if (sp.b) sp.b->forward(tt, u, nullptr, N, row_invariant_);
+    else matmul_forward(tt, u, lo.params.data() + st->b_off, nullptr, N, st->out, r);
+    for (int n = 0; n < N; n++) {
+      float* yr = y + (size_t)n * ldy + st->col0;
+      const float* tr = tt + (size_t)n * st->out;
+      for (int o = 0; o < st->out; o++) yr[o] += tr[o];
+    }
+  }
 }
 
 int Inference::bf16_matrices() const {
@@ -100,6 +136,7 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     rmsnorm_forward(ln, (float*)nullptr, x, lw.ln1_w, N, C, c.eps);
     if (pk) pk->qkv.forward(qkv, ln, lw.bqkv, N, row_invariant_);
     else matmul_forward(qkv, ln, lw.wqkv, lw.bqkv, N, QKV, C);
+    lora_add(qkv, QKV, ln, N, l, LoraTarget::Q, LoraTarget::V);
     if (c.qk_norm) {  // in place: allowed at inference
       head_rmsnorm_forward(qkv, (float*)nullptr, qkv, lw.q_norm, N, NH, HS, QKV, c.eps);
       head_rmsnorm_forward(qkv + QD, (float*)nullptr, qkv + QD, lw.k_norm, N, NKV, HS, QKV, c.eps);
@@ -127,13 +164,16 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     }
     if (pk) pk->o.forward(tmp, att, nullptr, N, row_invariant_);
     else matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);
+    lora_add(tmp, C, att, N, l, LoraTarget::O, LoraTarget::O);
     add_inplace(x, tmp, (size_t)N * C);  // x + o_proj(att): same sum as the training forward's xmid
     rmsnorm_forward(ln, (float*)nullptr, x, lw.ln2_w, N, C, c.eps);
     if (pk) pk->gu.forward(gu, ln, nullptr, N, row_invariant_);
     else matmul_forward(gu, ln, lw.wgu, nullptr, N, 2 * FF, C);
+    lora_add(gu, 2 * FF, ln, N, l, LoraTarget::Gate, LoraTarget::Up);
     swiglu_forward(h, gu, N, FF);
     if (pk) pk->down.forward(tmp, h, nullptr, N, row_invariant_);
     else matmul_forward(tmp, h, lw.wd, nullptr, N, C, FF);
+    lora_add(tmp, C, h, N, l, LoraTarget::Down, LoraTarget::Down);
     add_inplace(x, tmp, (size_t)N * C);
   }
   for (int s = 0; s < S; s++) cache_.set_len(seqs[s].slot, cache_.len(seqs[s].slot) + seqs[s].n);

@@ -60,6 +60,13 @@ class Inference {
     PackedMatmul qkv, o, gu, down;
   };
   std::vector<LayerPacked> packed_;  // [L] when packing
+  // Adapters (when the model's are active): per site A and B packed like the base matrices, or nullptr
+  struct SitePacked {
+    std::unique_ptr<PackedMatmul> a, b;
+  };
+  std::vector<SitePacked> lora_packed_;   // [sites]
+  std::vector<float> lora_u_, lora_t_;    // [N, r], [N, max out]
+  void lora_add(float* y, int ldy, const float* x, int N, int layer, LoraTarget first, LoraTarget last);
   std::unique_ptr<PackedMatmul> head_;
   void ensure(int rows, int logit_rows);
 };

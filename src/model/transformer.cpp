@@ -3,6 +3,7 @@
 #include "core/rng.h"
 #include "kernels/kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -115,6 +116,10 @@ void Model::ensure_grads() {
 }
 
 void Model::zero_grad() {
+  if (lora_) {
+    std::fill(lora_->grads.begin(), lora_->grads.end(), 0.f);
+    return;
+  }
   ensure_grads();
   std::memset(grads_mem.data(), 0, sizeof(float) * n_params);
 }
@@ -233,6 +238,10 @@ void Model::forward(const int* ids, const int* targets, int N, const std::vector
   }
   temperature_ = temperature;
   have_entropy_ = want_entropy;
+  if (lora_) {
+    lora_v_.resize(lora_->sites.size() * (size_t)N * lora_->cfg.r);
+    lora_scratch_.resize((size_t)N * lora_->cfg.r);
+  }
 
   embedding_forward(a.x[0], a.ids.data(), w.wte, N, C);
   for (int l = 0; l < cfg.L; l++) {
@@ -241,6 +250,7 @@ void Model::forward(const int* ids, const int* targets, int N, const std::vector
     rmsnorm_forward(a.ln1[l], a.rstd1[l], a.x[l], lw.ln1_w, N, C, cfg.eps);
     if (cfg.qk_norm) {
       matmul_forward(a.qkv_pre[l], a.ln1[l], lw.wqkv, lw.bqkv, N, QKV, C);
+      lora_sites_forward(a.qkv_pre[l], QKV, a.ln1[l], l, LoraTarget::Q, LoraTarget::V);
       std::memcpy(a.qkv[l], a.qkv_pre[l], sizeof(float) * (size_t)N * QKV);  // v columns pass through
       head_rmsnorm_forward(a.qkv[l], a.qkrstd[l], a.qkv_pre[l], lw.q_norm, N, NH, HS, QKV, cfg.eps);
       // k heads: rstd stored after the NH q entries of each row -> use a separate region per row layout [N, NKV]
@@ -248,6 +258,7 @@ void Model::forward(const int* ids, const int* targets, int N, const std::vector
                            cfg.eps);
     } else {
       matmul_forward(a.qkv[l], a.ln1[l], lw.wqkv, lw.bqkv, N, QKV, C);
+      lora_sites_forward(a.qkv[l], QKV, a.ln1[l], l, LoraTarget::Q, LoraTarget::V);
     }
     rope_forward(a.qkv[l], a.pos.data(), rope.data(), cfg.max_pos, N, NH, HS, QKV);
     rope_forward(a.qkv[l] + QD, a.pos.data(), rope.data(), cfg.max_pos, N, NKV, HS, QKV);
@@ -268,12 +279,15 @@ void Model::forward(const int* ids, const int* targets, int N, const std::vector
       }
     }
     matmul_forward(a.xmid[l], a.atty[l], lw.wo, nullptr, N, C, QD);
+    lora_sites_forward(a.xmid[l], C, a.atty[l], l, LoraTarget::O, LoraTarget::O);
     add_inplace(a.xmid[l], a.x[l], (size_t)N * C);
     // MLP block: xmid -> rmsnorm -> [gate|up] -> silu(gate)*up -> down -> + xmid
     rmsnorm_forward(a.ln2[l], a.rstd2[l], a.xmid[l], lw.ln2_w, N, C, cfg.eps);
     matmul_forward(a.gu[l], a.ln2[l], lw.wgu, nullptr, N, 2 * FF, C);
+    lora_sites_forward(a.gu[l], 2 * FF, a.ln2[l], l, LoraTarget::Gate, LoraTarget::Up);
     swiglu_forward(a.h[l], a.gu[l], N, FF);
     matmul_forward(a.x[l + 1], a.h[l], lw.wd, nullptr, N, C, FF);
+    lora_sites_forward(a.x[l + 1], C, a.h[l], l, LoraTarget::Down, LoraTarget::Down);
     add_inplace(a.x[l + 1], a.xmid[l], (size_t)N * C);
   }
   rmsnorm_forward(a.lnf, a.rstdf, a.x[cfg.L], w.lnf_w, N, C, cfg.eps);
@@ -282,7 +296,10 @@ void Model::forward(const int* ids, const int* targets, int N, const std::vector
 }
 
 void Model::backward(const float* dlp, const float* dent) {
-  ensure_grads();
+  // With adapters the base is frozen: no base gradient block, no weight-gradient products (nullptr below).
+  const bool frozen = lora_ != nullptr;
+  R1_CHECK(!frozen || adapters_on_, "backward() with the adapters switched off: nothing would be trained");
+  if (!frozen) ensure_grads();
   Activations& a = act_;
   R1_CHECK(a.N > 0, "backward() called before forward()");
   R1_CHECK(!dent || have_entropy_, "backward() with an entropy gradient needs forward(..., want_entropy=true)");
@@ -292,23 +309,26 @@ void Model::backward(const float* dlp, const float* dent) {
   // logits -> lp/ent (in place: logits become dlogits)
   logprob_backward(a.logits, dlp, dent, a.lse, a.ent, a.targets.data(), N, V, temperature_);
   // logits = lnf · lm_head^T
-  matmul_backward(a.dln, g.lm_head, nullptr, a.logits, a.lnf, w.lm_head, N, V, C);
+  matmul_backward(a.dln, frozen ? nullptr : g.lm_head, nullptr, a.logits, a.lnf, w.lm_head, N, V, C);
   // lnf = rmsnorm(x[L])
-  rmsnorm_backward(a.dres, g.lnf_w, a.dln, a.x[cfg.L], w.lnf_w, a.rstdf, N, C, false);
+  rmsnorm_backward(a.dres, frozen ? nullptr : g.lnf_w, a.dln, a.x[cfg.L], w.lnf_w, a.rstdf, N, C, false);
 
   for (int l = cfg.L - 1; l >= 0; l--) {
     const LayerWeights& lw = w.layers[l];
-    LayerWeights& lg = g.layers[l];
+    LayerWeights lg = frozen ? LayerWeights{} : g.layers[l];  // all nullptr when frozen
     // x[l+1] = xmid + down(h): dres is ∂/∂x[l+1] and stays as the residual part of ∂/∂xmid
     matmul_backward(a.dh, lg.wd, nullptr, a.dres, a.h[l], lw.wd, N, C, FF);
+    lora_sites_backward(a.dh, a.dres, C, a.h[l], l, LoraTarget::Down, LoraTarget::Down);
     // h = silu(gate)*up
     swiglu_backward(a.dgu, a.dh, a.gu[l], N, FF);
     // gu = ln2 · wgu^T
     matmul_backward(a.dln, lg.wgu, nullptr, a.dgu, a.ln2[l], lw.wgu, N, 2 * FF, C);
+    lora_sites_backward(a.dln, a.dgu, 2 * FF, a.ln2[l], l, LoraTarget::Gate, LoraTarget::Up);
     // ln2 = rmsnorm(xmid): add into dres -> ∂/∂xmid
     rmsnorm_backward(a.dres, lg.ln2_w, a.dln, a.xmid[l], lw.ln2_w, a.rstd2[l], N, C, true);
     // xmid = x[l] + atty · wo^T
     matmul_backward(a.datt, lg.wo, nullptr, a.dres, a.atty[l], lw.wo, N, C, QD);
+    lora_sites_backward(a.datt, a.dres, C, a.atty[l], l, LoraTarget::O, LoraTarget::O);
     // attention per sequence -> ∂/∂(q, k, v) after rotary. A prefix comes before its continuations: its own
     // backward overwrites its rows' ∂k/∂v, then each continuation adds what flows into the prefix's keys/values.
     for (size_t s = 0; s < a.seqs.size(); s++) {
@@ -351,11 +371,95 @@ void Model::backward(const float* dlp, const float* dent) {
     }
     // qkv = ln1 · wqkv^T + bqkv
     matmul_backward(a.dln, lg.wqkv, lg.bqkv, a.dqkv, a.ln1[l], lw.wqkv, N, QKV, C);
+    lora_sites_backward(a.dln, a.dqkv, QKV, a.ln1[l], l, LoraTarget::Q, LoraTarget::V);
     // ln1 = rmsnorm(x[l]): add into dres -> ∂/∂x[l]
     rmsnorm_backward(a.dres, lg.ln1_w, a.dln, a.x[l], lw.ln1_w, a.rstd1[l], N, C, true);
   }
   // x[0] = wte[ids]
-  embedding_backward(g.wte, a.dres, a.ids.data(), N, C);
+  if (!frozen) embedding_backward(g.wte, a.dres, a.ids.data(), N, C);
+}
+
+// ---- LoRA ------------------------------------------------------------------------------------------------------
+void Model::attach_lora(Lora lora) {
+  R1_CHECK(!lora.sites.empty() && lora.sites.size() == (size_t)cfg.L * lora.sites_per_layer(),
+           "attach_lora: the adapters do not match this model's ", cfg.L, " layers");
+  for (const LoraSite& st : lora.sites) R1_CHECK(st.layer < cfg.L, "attach_lora: adapter for layer ", st.layer, " of ", cfg.L);
+  lora.grads.assign(lora.n, 0.f);
+  lora_ = std::make_unique<Lora>(std::move(lora));
+  adapters_on_ = true;
+  grads_mem.clear();  // the base is frozen from now on
+  grads_mem.shrink_to_fit();
+  g = Weights{};
+}
+
+void Model::lora_sites_forward(float* y, int ldy, const float* x, int layer, LoraTarget first, LoraTarget last) {
+  if (!lora_ || !adapters_on_) return;
+  const Lora& lo = *lora_;
+  const int N = act_.N, r = lo.cfg.r;
+  for (int t = (int)first; t <= (int)last; t++) {
+    const LoraSite* st = lo.site(layer, (LoraTarget)t);
+    if (!st) continue;
+    float* v = lora_v_.data() + (size_t)(st - lo.sites.data()) * N * r;
+    lora_forward(y, ldy, v, x, lo.params.data(), *st, N, r, lo.cfg.scale());
+  }
+}
+
+void Model::lora_sites_backward(float* dx, const float* dy, int ldy, const float* x, int layer, LoraTarget first,
+                                LoraTarget last) {
+  if (!lora_) return;
+  Lora& lo = *lora_;
+  const int N = act_.N, r = lo.cfg.r;
+  for (int t = (int)first; t <= (int)last; t++) {
+    const LoraSite* st = lo.site(layer, (LoraTarget)t);
+    if (!st) continue;
+    const float* v = lora_v_.data() + (size_t)(st - lo.sites.data()) * N * r;
+    lora_backward(dx, lo.grads.data(), lora_scratch_.data(), dy, ldy, v, x, lo.params.data(), *st, N, r,
+                  lo.cfg.scale());
+  }
+}
+
+void Model::set_reference_mode(bool on) {
+  R1_CHECK(lora_, "set_reference_mode: no adapters attached");
+  if (lora_->ref_params.empty()) {
+    adapters_on_ = !on;
+    return;
+  }
+  R1_CHECK(lora_->ref_params.size() == lora_->n, "set_reference_mode: reference adapters of the wrong size");
+  std::swap(lora_->params, lora_->ref_params);  // on and off each swap: the policy's adapters come back
+}
+
+void Model::merge_lora() {
+  R1_CHECK(lora_, "merge_lora: no adapters attached");
+  const Lora& lo = *lora_;
+  const float s = lo.cfg.scale();
+  const int r = lo.cfg.r;
+  for (const LoraSite& st : lo.sites) {
+    const LayerWeights& lw = w.layers[st.layer];
+    float* W = nullptr;
+    switch (st.target) {
+      case LoraTarget::Q: case LoraTarget::K: case LoraTarget::V: W = lw.wqkv; break;
+      case LoraTarget::O: W = lw.wo; break;
+      case LoraTarget::Gate: case LoraTarget::Up: W = lw.wgu; break;
+      case LoraTarget::Down: W = lw.wd; break;
+    }
+    W += (size_t)st.col0 * st.in;  // the fused matrices stack their parts' rows
+    const float* A = lo.params.data() + st.a_off;
+    const float* B = lo.params.data() + st.b_off;
+    for (int o = 0; o < st.out; o++)  // W[o, i] += s · Σ_j B[o, j] A[j, i], the sum in double
+      for (int i = 0; i < st.in; i++) {
+        double acc = 0;
+        for (int j = 0; j < r; j++) acc += (double)B[(size_t)o * r + j] * A[(size_t)j * st.in + i];
+        W[(size_t)o * st.in + i] += (float)(s * acc);
+      }
+  }
+  lora_.reset();
+  adapters_on_ = true;
+}
+
+Model::Trainable Model::trainable() {
+  if (lora_) return {lora_->params.data(), lora_->grads.data(), lora_->n, &lora_->specs};
+  ensure_grads();
+  return {params_mem.data(), grads_mem.data(), n_params, &specs};
 }
 
 float Model::cross_entropy_step(const int* ids, const int* targets, int B, int T, bool do_backward) {

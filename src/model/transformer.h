@@ -7,8 +7,10 @@
 // log-probs come from the same kernels.
 #pragma once
 #include "model/config.h"
+#include "model/lora.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -129,8 +131,40 @@ class Model {
   float* params() { return params_mem.data(); }
   float* grads() { return grads_mem.data(); }
 
+  // ---- LoRA (model/lora.h) ----
+  // Attaches an adapter set. From then on backward() computes gradients for the adapters only (the base is
+  // frozen: no weight-gradient products, no base gradient block), and trainable() is the adapter block.
+  void attach_lora(Lora lora);
+  bool has_lora() const { return lora_ != nullptr; }
+  Lora& lora() { return *lora_; }
+  const Lora& lora() const { return *lora_; }
+  // Off: forward() (and the rollout engine) compute the base model: GRPO's reference policy without a copy.
+  void set_adapters_enabled(bool on) { adapters_on_ = on; }
+  bool adapters_active() const { return lora_ && adapters_on_; }
+  // GRPO's reference pass with adapters: on = the base (adapters off), or the base with the adapters'
+  // ref_params when a reference update stored some; off = the policy again. No copy of the base either way.
+  void set_reference_mode(bool on);
+  // W += (alpha / r) B A for every adapted projection, then detaches the adapters.
+  void merge_lora();
+  // What an optimizer updates: the adapter block with LoRA, else every parameter.
+  struct Trainable {
+    float* params;
+    float* grads;
+    size_t n;
+    const std::vector<TensorSpec>* specs;
+  };
+  Trainable trainable();
+
  private:
   Activations act_;
+  std::unique_ptr<Lora> lora_;
+  bool adapters_on_ = true;
+  std::vector<float> lora_v_;        // [sites][N, r]  s · x A^T of every site (forward), for backward
+  std::vector<float> lora_scratch_;  // [N, r]
+  // The adapters of layer `layer` whose targets lie in [first, last] (one fused product's), forward / backward.
+  void lora_sites_forward(float* y, int ldy, const float* x, int layer, LoraTarget first, LoraTarget last);
+  void lora_sites_backward(float* dx, const float* dy, int ldy, const float* x, int layer, LoraTarget first,
+                           LoraTarget last);
   float temperature_ = 1.f;
   bool have_entropy_ = false;
   void ensure_activations(int N, const std::vector<PackedSeq>& seqs);

@@ -88,6 +88,7 @@ Policy Policy::load(const PolicySource& src, const std::string& prompt_template,
              "chat_template.json or a \"chat_template\" in tokenizer_config.json)");
   }
   p.model_ = std::make_unique<Model>(load_any_model(src.weights.empty() ? src.model : src.weights));
+  if (!src.adapter.empty()) p.model_->attach_lora(Lora::load(src.adapter, p.model_->cfg));
   p.eos_ = collect_eos_ids(src.model, *p.model_, p.has_tokenizer() ? &p.tok_ : nullptr);
   return p;
 }

@@ -36,8 +36,9 @@ struct SamplingRecipe {
 // Where a policy comes from: `model` names the Hugging Face folder (config, tokenizer, chat template,
 // generation_config.json); `tokenizer` another folder for the tokenizer and template ("" = the model folder);
 // `weights` another folder to read the parameters from ("" = the model folder), e.g. a training checkpoint.
+// `adapter`: a PEFT LoRA adapter folder to attach to the weights ("" = none).
 struct PolicySource {
-  std::string model, tokenizer, weights;
+  std::string model, tokenizer, weights, adapter;
   bool tokenizer_optional = false;  // true: a folder without a tokenizer gives a token-id-only policy (generate)
 };
 

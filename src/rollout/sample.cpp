@@ -17,6 +17,7 @@ using json = nlohmann::json;
 void SampleConfig::declare(OptionSet& o) {
   o.add("model", &model, "model folder to sample from (Hugging Face layout); required");
   o.add("tokenizer", &tokenizer, "tokenizer folder (default: the model folder)");
+  o.add("adapter", &adapter, "a PEFT LoRA adapter folder to apply to the model (\"\": none)");
   o.add("task", &task, "built-in task name or FILE.jsonl");
   o.add("task_config", &task_config, "task config map");
   o.add("split", &split, "task split");
@@ -60,7 +61,7 @@ struct Sampled {
 };
 
 Sampled sample_all(const SampleConfig& c, const Task& task, const std::vector<Problem>& probs) {
-  Policy pol = Policy::load({c.model, c.tokenizer, ""}, c.prompt_template, c.think_prefix, "sample");
+  Policy pol = Policy::load({c.model, c.tokenizer, "", c.adapter}, c.prompt_template, c.think_prefix, "sample");
   std::vector<GenRequest> reqs;
   for (size_t i = 0; i < probs.size(); i++) reqs.push_back({pol.encode_question(probs[i].prompt), c.k, (int)i, 0});
   const GenConfig gen = pol.gen_config(c.sampling, (uint64_t)c.seed, c.max_batch);

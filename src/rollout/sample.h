@@ -20,6 +20,7 @@ namespace r1 {
 
 struct SampleConfig {
   std::string model, tokenizer;
+  std::string adapter;               // PEFT LoRA adapter folder ("" = none)
   std::string task = "arithmetic";
   nlohmann::json task_config = nlohmann::json::object();
   std::string split = "train";

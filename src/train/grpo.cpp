@@ -6,6 +6,7 @@
 #include "core/progress.h"
 #include "train/checkpoint_dir.h"
 #include "train/grpo_step.h"
+#include "train/lora_train.h"
 
 #include <algorithm>
 #include <chrono>
@@ -61,6 +62,7 @@ void GrpoRecipe::declare(OptionSet& o) {
   o.add("grpo.entropy_coef", &loss.entropy_coef, "entropy bonus weight (0: off)");
   o.add("grpo.mask_truncated", &loss.mask_truncated, "exclude truncated completions from the loss");
   declare_optim(o, optim);
+  lora.declare(o);
   o.add("seed", &seed, "seed for prompt order and sampling");
   o.add("data_seed", &data_seed, "seed of the task's problem draw and train/test split (keep it equal across runs and stages so held-out problems stay unseen)");
   o.add("eval_every", &eval_every, "greedy evaluation on held-out problems every N steps (0: only at start and end)");
@@ -81,24 +83,38 @@ namespace {
 struct GrpoState {
   std::string ck;  // checkpoint folder resumed from ("" = fresh)
   Policy policy;
-  std::unique_ptr<Model> ref;
+  std::unique_ptr<Model> ref;  // a separate reference model (beta > 0 without LoRA)
+  bool base_ref = false;       // beta > 0 with LoRA: the reference is the policy with its adapters off
   std::unique_ptr<Optimizer> opt;
+  Model* reference() { return ref ? ref.get() : base_ref ? &policy.model() : nullptr; }
   long start = 0, cursor = 0, ref_version = 0;
 };
 
 GrpoState load_state(const GrpoRecipe& r, const std::string& metrics_path, const std::string& comp_path) {
   std::string ck = r.resume ? find_checkpoint_dir(r.out) : "";
-  GrpoState st{ck, Policy::load({r.model, r.tokenizer, ck}, r.prompt_template, r.think_prefix, "grpo"), nullptr, nullptr};
-  if (r.loss.beta > 0) {
+  const bool lora = r.lora.enabled();
+  GrpoState st{ck, Policy::load({r.model, r.tokenizer, lora ? "" : ck, ""}, r.prompt_template, r.think_prefix, "grpo"),
+               nullptr, false, nullptr};
+  if (lora) {
+    attach_recipe_lora(st.policy.model(), r.lora, ck, (uint64_t)r.seed, "grpo");
+    const std::string ra = ck.empty() ? "" : path_join(ck, "ref_adapter");
+    if (!ra.empty() && is_directory(ra))  // a reference update happened before the checkpoint
+      st.policy.model().lora().ref_params = Lora::load(ra, st.policy.model().cfg).params;
+  }
+  else R1_CHECK(ck.empty() || !is_directory(path_join(ck, "adapter")), "grpo: the checkpoint ", ck,
+                " holds LoRA adapters but lora.r is 0; resume with the recipe's lora fields");
+  st.base_ref = lora && r.loss.beta > 0;
+  if (r.loss.beta > 0 && !lora) {
     std::string ref_src = (!ck.empty() && file_exists(path_join(ck, "ref/config.json"))) ? path_join(ck, "ref") : r.model;
     st.ref = std::make_unique<Model>(Model::load(ref_src));
   }
   OptimConfig oc = r.optim;
   oc.total_steps = r.steps * r.mu * r.mini_batches;
   Model& policy = st.policy.model();
-  st.opt = std::make_unique<Optimizer>(oc, policy.specs, policy.n_params);
+  const Model::Trainable tr = policy.trainable();  // the adapters with LoRA
+  st.opt = std::make_unique<Optimizer>(oc, *tr.specs, tr.n);
   if (!ck.empty()) {
-    st.opt->load(path_join(ck, "optimizer.safetensors"), policy.specs);
+    st.opt->load(path_join(ck, "optimizer.safetensors"), *tr.specs);
     json s = json::parse(read_file(path_join(ck, "state.json")));
     st.start = s.at("step").get<long>();
     st.cursor = s.at("cursor").get<long>();
@@ -121,10 +137,15 @@ GrpoState load_state(const GrpoRecipe& r, const std::string& metrics_path, const
 void save_checkpoint(const GrpoRecipe& r, GrpoState& st, long step) {
   dist::barrier();
   if (dist::root()) write_checkpoint_dir(r.out, [&](const std::string& d) {
-    st.policy.model().save(d);
+    save_checkpoint_weights(st.policy.model(), d, r.model);  // the adapters only, with LoRA
     st.policy.tokenizer().save(d);
-    st.opt->save(path_join(d, "optimizer.safetensors"), st.policy.model().specs);
+    st.opt->save(path_join(d, "optimizer.safetensors"), *st.policy.model().trainable().specs);
     if (st.ref && st.ref_version > 0) st.ref->save(path_join(d, "ref"));
+    if (st.base_ref && st.ref_version > 0) {  // LoRA: the reference's adapters (the base is the recipe's model)
+      Lora ra = st.policy.model().lora();
+      ra.params = ra.ref_params;
+      ra.save(path_join(d, "ref_adapter"), r.model);
+    }
     json s = {{"step", step}, {"cursor", st.cursor}, {"ref_version", st.ref_version},
               {"reference", st.ref_version > 0 ? "checkpoint/ref (policy at step " + std::to_string(st.ref_version) + ")" : r.model}};
     atomic_write(path_join(d, "state.json"), s.dump(2));
@@ -132,11 +153,12 @@ void save_checkpoint(const GrpoRecipe& r, GrpoState& st, long step) {
   dist::barrier();
 }
 
-// FNV-1a over the parameters' bytes: equal on every rank unless a replica drifted.
-uint64_t weights_hash(const Model& m) {
+// FNV-1a over the trained parameters' bytes (the adapters with LoRA): equal on every rank unless a replica drifted.
+uint64_t weights_hash(Model& m) {
   uint64_t h = 1469598103934665603ull;
-  const auto* p = reinterpret_cast<const unsigned char*>(m.params_mem.data());
-  for (size_t i = 0; i < m.params_mem.size() * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
+  const Model::Trainable t = m.trainable();
+  const auto* p = reinterpret_cast<const unsigned char*>(t.params);
+  for (size_t i = 0; i < t.n * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
   return h;
 }
 
@@ -154,6 +176,7 @@ void check_recipe(const GrpoRecipe& r) {
   R1_CHECK((r.prompts_per_step / r.mini_batches) % S == 0, "grpo: shards = ", S, " must divide the ",
            r.prompts_per_step / r.mini_batches, " groups of a mini-batch (sampling.prompts_per_step / mini_batches); ",
            "set shards to a power of two that does");
+  r.lora.check("grpo");
   R1_CHECK(!r.dynamic_sampling || dist::size() == 1, "grpo: dynamic_sampling refills dropped groups from new prompts, ",
            "which moves groups between ranks; run it in one process (", dist::size(), " ranks now)");
 }
@@ -181,7 +204,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
   gen.batch_invariant = true;  // a group samples the same bits whichever rank, and with whichever groups, it runs
   const int S = effective_shards(r.shards, r.prompts_per_step / r.mini_batches);
   const grpo::Layout layout{r.prompts_per_step, r.mini_batches, S};
-  ShardTree tree(S, policy.n_params, "grpo");
+  ShardTree tree(S, policy.trainable().n, "grpo");
   const grpo::StepContext ctx{r, st.policy, *task, train, specs, gen, layout, tree};
 
   std::fprintf(stderr, "[grpo] %s policy, %zu parameters; task %s (%zu train, %zu eval problems); G=%d x %d prompts; "
@@ -189,6 +212,10 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
                policy.cfg.arch_name().c_str(), policy.n_params, r.task.c_str(), train.size(), evalp.size(), r.group_size,
                r.prompts_per_step, r.loss.beta, r.loss.kl_estimator.c_str(), r.loss.clip_eps_low, r.loss.clip_eps_high,
                r.loss.loss_agg.c_str(), (int)r.loss.std_norm, r.loss.ratio_level.c_str());
+  if (policy.has_lora())
+    std::fprintf(stderr, "[grpo] LoRA r=%d alpha=%g on %d projections per layer: %zu trainable parameters (%.2f%%); "
+                 "the reference is the base (adapters off)\n", r.lora.r, r.lora.alpha, policy.lora().sites_per_layer(),
+                 policy.lora().n, 100.0 * policy.lora().n / policy.n_params);
   if (dist::size() > 1)
     std::fprintf(stderr, "[grpo] %d ranks, %d shards: rank 0 samples and trains shards [0, %d)\n", dist::size(), S,
                  tree.last());
@@ -210,11 +237,12 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     grpo::Collected c = grpo::collect_rollouts(ctx, order, st.cursor);
     grpo::assign_advantages(c.batch, r.group_size, r.loss);
     auto t_train = clk::now();
-    auto shards = grpo::pack_shards(c.batch, layout, r.share_prompt, st.ref.get(), temp);
-    grpo::UpdateTotals u = grpo::grpo_update(r.loss, r.mu, layout, policy, *st.opt, shards, tree, st.ref != nullptr, temp);
+    auto shards = grpo::pack_shards(c.batch, layout, r.share_prompt, st.reference(), temp);
+    grpo::UpdateTotals u = grpo::grpo_update(r.loss, r.mu, layout, policy, *st.opt, shards, tree, st.reference() != nullptr, temp);
     double train_s = std::chrono::duration<double>(clk::now() - t_train).count();
-    if (st.ref && r.ref_update_every > 0 && (step + 1) % r.ref_update_every == 0) {
-      std::memcpy(st.ref->params(), policy.params(), sizeof(float) * policy.n_params);
+    if (st.reference() && r.ref_update_every > 0 && (step + 1) % r.ref_update_every == 0) {
+      if (st.ref) std::memcpy(st.ref->params(), policy.params(), sizeof(float) * policy.n_params);
+      else policy.lora().ref_params = policy.lora().params;  // LoRA: the reference becomes base + today's adapters
       st.ref_version = step + 1;
     }
     if (dist::size() > 1 && r.check_every > 0 && (step + 1) % r.check_every == 0 && !dist::all_equal(weights_hash(policy)))
@@ -227,7 +255,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     const double elapsed = std::chrono::duration<double>(clk::now() - t_run0).count();
     const bool out_of_time = dist::root_decides(r.time_budget_s > 0 && elapsed >= r.time_budget_s);
     const bool last = step + 1 == r.steps || out_of_time;
-    json rec = grpo::step_metrics(step + 1, c, u, st.ref != nullptr, r.think_prefix);
+    json rec = grpo::step_metrics(step + 1, c, u, st.reference() != nullptr, r.think_prefix);
     if (dist::root()) {
       rec["train_s"] = train_s;
       rec["comm_s"] = u.comm_s;
@@ -236,7 +264,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
       if ((r.eval_every > 0 && (step + 1) % r.eval_every == 0) || last) grpo::greedy_eval(st.policy, *task, evalp, gen, rec);
       append_line(metrics_path, rec.dump());
       append_line(comp_path, grpo::completion_lines(step + 1, c.batch));
-      warnings.check(step + 1, rec, st.ref != nullptr);
+      warnings.check(step + 1, rec, st.reference() != nullptr);
     }
     if (step == st.start) summary.first_reward = rec["reward_mean"].get<double>();
     summary.last_reward = rec["reward_mean"].get<double>();
@@ -261,10 +289,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
   prog.finish();
   warnings.flush();
   std::string md = path_join(r.out, "model");
-  if (dist::root()) {
-    policy.save(md);
-    st.policy.tokenizer().save(md);
-  }
+  if (dist::root()) save_final_model(policy, st.policy.tokenizer(), r.out, r.model, DType::F32);  // merged with LoRA
   dist::barrier();  // the model is in place before any rank goes on (a pipeline's next stage reads it)
   std::fprintf(stderr, "[grpo] final policy written to %s\n", md.c_str());
   return summary;

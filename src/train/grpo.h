@@ -45,6 +45,7 @@ struct GrpoRecipe {
   int max_refill_rounds = 3;
   GrpoConfig loss;
   OptimConfig optim;
+  LoraConfig lora;  // lora.r > 0: train adapters on the frozen base; the reference is the base (adapters off)
   long seed = 1;                            // prompt order and sampling
   long data_seed = 1;                       // the task's problem draw (train/test split): fixed across seeds
   // evaluation and bookkeeping

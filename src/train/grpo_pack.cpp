@@ -59,8 +59,11 @@ std::vector<ShardBatch> pack_shards(const std::vector<Rollout>& batch, const Lay
     ShardBatch b = pack_one(batch, (int)i0, (int)i1, share_prompt);
     b.minibatch = mb;
     b.shard = sh;
-    if (ref) {
+    if (ref) {  // with LoRA `ref` is the policy itself: its base, with the adapters switched off for this pass
+      const bool base_ref = ref->has_lora();
+      if (base_ref) ref->set_reference_mode(true);
       ref->forward(b.rows.ids.data(), b.rows.targets.data(), b.rows.N, b.rows.seqs, temp, false);
+      if (base_ref) ref->set_reference_mode(false);
       b.ref_lp.assign(ref->act().lp, ref->act().lp + b.rows.N);
     }
     out.push_back(std::move(b));
@@ -157,9 +160,9 @@ UpdateTotals grpo_update(const GrpoConfig& loss, int mu, const Layout& layout, M
                                     policy.act().ent, b.spans, (int)N, dlp.data(), dent.data(), norms[m].seqs,
                                     norms[m].tokens));
         policy.backward(dlp.data(), loss.entropy_coef != 0 ? dent.data() : nullptr);
-        tree.add(policy.grads());
+        tree.add(policy.trainable().grads);
       }
-      tree.reduce(policy.grads());
+      tree.reduce(policy.trainable().grads);
       UpdateStats st = optimizer_update(opt, policy, 1, opt.steps());
       u.lr = st.lr;
       u.grad_norm += st.grad_norm;

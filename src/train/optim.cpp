@@ -90,11 +90,12 @@ void Optimizer::load(const std::string& path, const std::vector<TensorSpec>& spe
 }
 
 UpdateStats optimizer_update(Optimizer& opt, Model& m, int accum, long step) {
-  if (accum > 1) scale_inplace(m.grads(), 1.f / accum, m.n_params);
+  const Model::Trainable t = m.trainable();  // the adapters with LoRA, else every parameter
+  if (accum > 1) scale_inplace(t.grads, 1.f / accum, t.n);
   UpdateStats u;
-  u.grad_norm = clip_grad_norm(m.grads(), m.n_params, opt.config().grad_clip);
+  u.grad_norm = clip_grad_norm(t.grads, t.n, opt.config().grad_clip);
   u.lr = lr_at(opt.config(), step);
-  opt.step(m.params(), m.grads(), u.lr);
+  opt.step(t.params, t.grads, u.lr);
   return u;
 }
 

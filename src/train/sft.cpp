@@ -1,3 +1,4 @@
+#include "train/lora_train.h"
 #include "train/sft.h"
 
 #include "core/check.h"
@@ -51,6 +52,7 @@ void SftConfig::declare(OptionSet& o) {
   o.add("resume", &resume, "continue from RUN/checkpoint when present");
   o.add("save_dtype", &save_dtype, "f32 | bf16 for the final model");
   declare_optim(o, optim);
+  lora.declare(o);
 }
 
 PackedRows pack_examples(const std::vector<SftExample>& ex, int seq, bool pack, int pad_id) {
@@ -293,7 +295,9 @@ SftSummary run_sft(const SftConfig& c) {
   std::unique_ptr<ChatTemplate> chat = ChatTemplate::find(tdir);
 
   std::string ck = c.resume ? find_checkpoint_dir(c.out) : "";
-  Model m = Model::load(ck.empty() ? c.model : ck);
+  c.lora.check("sft");
+  Model m = load_trainable_model(c.model, ck, c.lora, (uint64_t)c.seed, "sft");
+  const Model::Trainable tr = m.trainable();  // the adapters with LoRA, else every parameter
   R1_CHECK(c.seq <= m.cfg.max_pos, "sft: seq ", c.seq, " exceeds the model's max_position_embeddings ", m.cfg.max_pos);
   R1_CHECK(m.cfg.V >= tok.vocab_size(), "sft: model vocab_size ", m.cfg.V, " is smaller than the tokenizer's ", tok.vocab_size());
   int bos = (m.cfg.bos_id >= 0 && tok.bos_id() == m.cfg.bos_id) ? m.cfg.bos_id : -1;
@@ -316,11 +320,11 @@ SftSummary run_sft(const SftConfig& c) {
   const long total_steps = steps_per_epoch * c.epochs;
   OptimConfig oc = c.optim;
   oc.total_steps = total_steps;
-  Optimizer opt(oc, m.specs, m.n_params);
+  Optimizer opt(oc, *tr.specs, tr.n);
   long start = 0;
   const std::string metrics = path_join(c.out, "metrics.jsonl");
   if (!ck.empty()) {
-    opt.load(path_join(ck, "optimizer.safetensors"), m.specs);
+    opt.load(path_join(ck, "optimizer.safetensors"), *tr.specs);
     start = json::parse(read_file(path_join(ck, "state.json"))).at("step").get<long>();
     if (dist::root()) truncate_jsonl_after_step(metrics, start);
     std::fprintf(stderr, "[sft] resuming from %s at step %ld\n", ck.c_str(), start);
@@ -332,14 +336,14 @@ SftSummary run_sft(const SftConfig& c) {
 
   const int B = c.batch, T = c.seq, Q = B * c.grad_accum;
   Batcher bat(rows, B, T, pad, micro_per_epoch, c.seed);
-  ShardTree tree(effective_shards(c.shards, Q), m.n_params, "sft");
+  ShardTree tree(effective_shards(c.shards, Q), tr.n, "sft");
   std::vector<int> step_ids((size_t)Q * T), step_tg((size_t)Q * T);  // the step's micro-batches, one after another
   auto save_ckpt = [&](long step) {  // rank 0 writes, once every rank reached the step
     dist::barrier();
     if (dist::root()) write_checkpoint_dir(c.out, [&](const std::string& d) {
-      m.save(d);
+      save_checkpoint_weights(m, d, c.model);  // the adapters only, with LoRA
       tok.save(d);  // with its chat template
-      opt.save(path_join(d, "optimizer.safetensors"), m.specs);
+      opt.save(path_join(d, "optimizer.safetensors"), *tr.specs);
       atomic_write(path_join(d, "state.json"), json{{"step", step}}.dump(2));
     });
     dist::barrier();
@@ -396,10 +400,7 @@ SftSummary run_sft(const SftConfig& c) {
   }
   prog.finish();
   std::string md = path_join(c.out, "model");
-  if (dist::root()) {
-    m.save(md, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
-    tok.save(md);  // with its chat template, so that prompt_template: chat works on the output
-  }
+  if (dist::root()) save_final_model(m, tok, c.out, c.model, c.save_dtype == "bf16" ? DType::BF16 : DType::F32);
   dist::barrier();
   std::fprintf(stderr, "[sft] final model written to %s\n", md.c_str());
   return sum;

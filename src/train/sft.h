@@ -24,6 +24,7 @@
 // resume restores model, optimizer and step from RUN/checkpoint and continues exactly.
 #pragma once
 #include "train/optim.h"
+#include "model/lora.h"
 #include "core/options.h"
 
 #include <nlohmann/json.hpp>
@@ -52,6 +53,7 @@ struct SftConfig {
   bool resume = true;
   std::string save_dtype = "f32";
   OptimConfig optim;
+  LoraConfig lora;                   // lora.r > 0: train adapters on the frozen model (model/lora.h)
   SftConfig();
   void declare(OptionSet& o);
 };

@@ -35,11 +35,11 @@ ShardStepResult sharded_cross_entropy(Model& m, ShardTree& tree, const int* ids,
       loss -= w * lp[i];
     }
     m.backward(dlp.data());
-    tree.add(m.grads());
+    tree.add(m.trainable().grads);
     losses.push_back(loss);
   }
   const double c0 = tree.comm_s();
-  tree.reduce(m.grads());
+  tree.reduce(m.trainable().grads);
   res.comm_s = tree.comm_s() - c0;
   auto t0 = std::chrono::steady_clock::now();
   std::vector<double> all(losses.size() * (size_t)dist::size());

@@ -223,6 +223,49 @@ TEST(Sft, TinyRunLearnsAndResumesExactly) {
   remove_tree(d);
 }
 
+// SFT with LoRA: the held-out loss falls with the base frozen; a checkpoint holds the adapters and their optimizer
+// state only; stop/resume is exact; the output is adapter/ (PEFT) and model/ (merged, what r1 merge-lora writes).
+TEST(Sft, LoraRunLearnsResumesExactlyAndMerges) {
+  std::string d = tmp("lora");
+  SftConfig c = tiny_cfg(d);
+  c.lora.r = 8;
+  c.lora.alpha = 16;
+  c.optim.lr = 3e-2f;
+  SftSummary s = run_sft(c);
+  ASSERT_GT(s.first_eval_loss, 0);
+  EXPECT_LT(s.last_eval_loss, s.first_eval_loss - 0.5) << "eval loss " << s.first_eval_loss << " -> " << s.last_eval_loss;
+  const std::string ck = find_checkpoint_dir(c.out);
+  EXPECT_TRUE(file_exists(ck + "/adapter/adapter_model.safetensors"));
+  EXPECT_FALSE(file_exists(ck + "/model.safetensors"));
+  SafeTensorsFile opt(ck + "/optimizer.safetensors");
+  size_t opt_floats = 0;
+  for (const auto& t : opt.tensors()) opt_floats += (size_t)t.numel();
+  Model base = Model::load(c.model);
+  Lora ad = Lora::load(c.out + "/adapter", base.cfg);
+  EXPECT_LE(opt_floats, 2 * ad.n + 16) << "the optimizer state covers the adapters only";
+  // merged output == base + adapter, and == r1 merge-lora's
+  Model merged = Model::load(c.out + "/model");
+  Model with = Model::load(c.model);
+  with.attach_lora(std::move(ad));
+  std::vector<int> ids = {5, 9, 12, 40, 41, 42, 60, 7}, tg = {9, 12, 40, 41, 42, 60, 7, 3};
+  merged.forward(ids.data(), tg.data(), 1, 8);
+  with.forward(ids.data(), tg.data(), 1, 8);
+  for (int i = 0; i < 8; i++) EXPECT_NEAR(merged.act().lp[i], with.act().lp[i], 1e-5) << i;
+  EXPECT_NE(read_file(c.out + "/model/model.safetensors"), read_file(c.model + "/model.safetensors"));
+
+  SftConfig r = c;
+  r.out = d + "/run2";
+  r.stop_after = 5;
+  run_sft(r);
+  r.stop_after = 0;
+  run_sft(r);
+  auto full = lines(c.out + "/metrics.jsonl"), resumed = lines(r.out + "/metrics.jsonl");
+  ASSERT_EQ(resumed.size(), full.size());
+  for (size_t i = 0; i < full.size(); i++) EXPECT_EQ(resumed[i]["loss"], full[i]["loss"]) << "line " << i;
+  EXPECT_EQ(read_file(c.out + "/adapter/adapter_model.safetensors"), read_file(r.out + "/adapter/adapter_model.safetensors"));
+  remove_tree(d);
+}
+
 // A model whose chat template lives in tokenizer_config.json (as Hugging Face ships many): `r1 sft` writes the
 // template with its output the way transformers' save_pretrained does (chat_template.jinja), so that
 // `prompt_template: chat` works on it (issue 14: the front ends read the template only from tokenizer_config.json).
