@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 8's experiments at tiny scale on this machine; each writes results/<experiment>.json and its runs under
-# runs/exp/. Takes about 1.5 hours on 2 cores. Usage: scripts/experiments.sh [r1_zero] [distill] [pipeline]
+# runs/exp/. Takes about 1.5 hours on 2 cores. Usage: scripts/experiments.sh [r1_zero] [distill] [pipeline] [lora]
+# (lora: issue 19's LoRA vs full fine-tuning, about 30 minutes more; not in the default set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh r1 >/dev/null
@@ -8,6 +9,9 @@ R1=./build/r1
 E=runs/exp
 what=("$@")
 [ ${#what[@]} -eq 0 ] && what=(r1_zero distill pipeline)
+EVAL_ARGS=(--task arithmetic --task_config '{n: 2000, min_operands: 2, max_operands: 5, max_value: 9, p_minus: 0.0}'
+           --split test --data_seed 1 --prompt_template r1_zero_short -k 8 --pass_k 1 --pass_k 8 --temperature 0.6
+           --top_p 0.95 --max_new_tokens 160 --limit 200)  # the main job's evaluation (recipes/r1_zero_demo.yaml)
 has() { for w in "${what[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 
 # 1. R1-Zero, three seeds of the RL stage on one base (the base is pretrained once, by seed 1's pipeline)
@@ -55,4 +59,19 @@ if has pipeline; then
     for st in cold_sft rl sft rl_final final_eval; do args+=($st/s$s=$E/r1_tiny_s$s/$st); done
   done
   /usr/bin/python3 tools/collect_results.py compare results/r1_tiny.json base=$E/r1_zero_s1/base "${args[@]}"
+fi
+
+# 4. LoRA beside full fine-tuning (issue 19): the R1-Zero RL stage with recipes/r1_zero_tiny_lora.yaml (r 32 on
+#    every projection, lr 2e-3) and with recipes/r1_zero_tiny.yaml, three seeds each from one base, evaluated as the
+#    main job evaluates (runs/exp/{lora,full}_s<seed>/eval.json; the README table is read from those)
+if has lora; then
+  base=${LORA_BASE:-$E/r1_zero_s1/base/model}
+  for s in 1 2 3; do
+    for v in lora full; do
+      cfg=recipes/r1_zero_tiny_lora.yaml
+      [ "$v" = full ] && cfg=recipes/r1_zero_tiny.yaml
+      $R1 grpo --config $cfg model=$base out=$E/${v}_s$s seed=$s
+      $R1 eval --model $E/${v}_s$s/model "${EVAL_ARGS[@]}" --output $E/${v}_s$s/eval.json
+    done
+  done
 fi

@@ -12,50 +12,50 @@ Inference::Inference(const Model& model, KVCache& cache, bool pack_weights, bool
     : m_(model), cache_(cache), row_invariant_(row_invariant) {
   R1_CHECK(cache.kvd() == model.cfg.KVD(), "Inference: the KV cache width ", cache.kvd(),
            " does not match the model's num_key_value_heads * head_dim = ", model.cfg.KVD());
+  const ModelConfig& c = model.cfg;
+  const bool lora = model.adapters_active();
+  lora_unmerged_ = lora && !pack_weights;
   if (pack_weights) {
-    const ModelConfig& c = model.cfg;
+    // With adapters, the matrix a layer's products read: the base's, or a merged copy W + s·B A.
+    auto matrix = [&](int l, const float* w, size_t rows, size_t cols, LoraTarget first, LoraTarget last) {
+      if (!lora) return w;
+      const Lora& lo = model.lora();
+      std::vector<float>* mw = nullptr;
+      for (int t = (int)first; t <= (int)last; t++) {
+        const LoraSite* st = lo.site(l, (LoraTarget)t);
+        if (!st) continue;
+        if (!mw) {
+          merged_.emplace_back(w, w + rows * cols);
+          mw = &merged_.back();
+        }
+        lora_merge_into(mw->data(), lo.params.data(), *st, lo.cfg.r, lo.cfg.scale());
+      }
+      return mw ? (const float*)mw->data() : w;
+    };
+    merged_.reserve((size_t)c.L * 4);  // no reallocation: the packed objects keep pointers into it
     for (int l = 0; l < c.L; l++) {
       const LayerWeights& lw = model.w.layers[l];
-      packed_.push_back(LayerPacked{PackedMatmul(lw.wqkv, c.QKV(), c.C), PackedMatmul(lw.wo, c.C, c.QD()),
-                                    PackedMatmul(lw.wgu, 2 * c.FF, c.C), PackedMatmul(lw.wd, c.C, c.FF)});
+      packed_.push_back(LayerPacked{
+          PackedMatmul(matrix(l, lw.wqkv, c.QKV(), c.C, LoraTarget::Q, LoraTarget::V), c.QKV(), c.C),
+          PackedMatmul(matrix(l, lw.wo, c.C, c.QD(), LoraTarget::O, LoraTarget::O), c.C, c.QD()),
+          PackedMatmul(matrix(l, lw.wgu, 2 * (size_t)c.FF, c.C, LoraTarget::Gate, LoraTarget::Up), 2 * c.FF, c.C),
+          PackedMatmul(matrix(l, lw.wd, c.C, c.FF, LoraTarget::Down, LoraTarget::Down), c.C, c.FF)});
     }
     head_ = std::make_unique<PackedMatmul>(model.w.lm_head, c.V, c.C);
   }
-  if (model.adapters_active()) {
-    const Lora& lo = model.lora();
-    lora_packed_.resize(lo.sites.size());
-    if (pack_weights)
-      for (size_t i = 0; i < lo.sites.size(); i++) {
-        const LoraSite& st = lo.sites[i];
-        lora_packed_[i].a = std::make_unique<PackedMatmul>(lo.params.data() + st.a_off, lo.cfg.r, st.in);
-        lora_packed_[i].b = std::make_unique<PackedMatmul>(lo.params.data() + st.b_off, st.out, lo.cfg.r);
-      }
-  }
 }
 
-// The adapters' share of one fused product, as Model::forward adds it (lora_forward): u = s · x A^T, y += u B^T.
+// Without packing, the adapters' share of one fused product as Model::forward adds it (lora_forward):
+// u = s · x A^T, y += u B^T.
 void Inference::lora_add(float* y, int ldy, const float* x, int N, int layer, LoraTarget first, LoraTarget last) {
-  if (lora_packed_.empty()) return;
+  if (!lora_unmerged_) return;
   const Lora& lo = m_.lora();
   const int r = lo.cfg.r;
-  const float s = lo.cfg.scale();
   for (int t = (int)first; t <= (int)last; t++) {
     const LoraSite* st = lo.site(layer, (LoraTarget)t);
     if (!st) continue;
-    SitePacked& sp = lora_packed_[st - lo.sites.data()];
     lora_u_.resize((size_t)N * r);
-    lora_t_.resize((size_t)N * st->out);
-    float *u = lora_u_.data(), *tt = lora_t_.data();
-    if (sp.a) sp.a->forward(u, x, nullptr, N, row_invariant_);
-    else matmul_forward(u, x, lo.params.data() + st->a_off, nullptr, N, r, st->in);
-    for (size_t i = 0; i < (size_t)N * r; i++) u[i] *= s;
-    if (sp.b) sp.b->forward(tt, u, nullptr, N, row_invariant_);
-    else matmul_forward(tt, u, lo.params.data() + st->b_off, nullptr, N, st->out, r);
-    for (int n = 0; n < N; n++) {
-      float* yr = y + (size_t)n * ldy + st->col0;
-      const float* tr = tt + (size_t)n * st->out;
-      for (int o = 0; o < st->out; o++) yr[o] += tr[o];
-    }
+    lora_forward(y, ldy, lora_u_.data(), x, lo.params.data(), *st, N, r, lo.cfg.scale());
   }
 }
 

@@ -60,12 +60,12 @@ class Inference {
     PackedMatmul qkv, o, gu, down;
   };
   std::vector<LayerPacked> packed_;  // [L] when packing
-  // Adapters (when the model's are active): per site A and B packed like the base matrices, or nullptr
-  struct SitePacked {
-    std::unique_ptr<PackedMatmul> a, b;
-  };
-  std::vector<SitePacked> lora_packed_;   // [sites]
-  std::vector<float> lora_u_, lora_t_;    // [N, r], [N, max out]
+  // Adapters (when the model's are active). Packing: each adapted matrix is packed merged, W + s·B A, so that a
+  // decode step costs what the base's does; merged_ keeps those matrices for the products that read them
+  // directly (a few rows). Without packing: the adapter products are added after each base product (lora_add).
+  std::vector<std::vector<float>> merged_;
+  bool lora_unmerged_ = false;
+  std::vector<float> lora_u_;  // [N, r]
   void lora_add(float* y, int ldy, const float* x, int N, int layer, LoraTarget first, LoraTarget last);
   std::unique_ptr<PackedMatmul> head_;
   void ensure(int rows, int logit_rows);

@@ -270,6 +270,19 @@ void lora_forward(float* y, int ldy, float* v, const float* x, const float* P, c
   gemm(false, true, N, st.out, r, 1.f, v, r, B, r, 1.f, y + st.col0, ldy);
 }
 
+void lora_merge_into(float* W, const float* P, const LoraSite& st, int r, float s) {
+  W += (size_t)st.col0 * st.in;  // the fused matrices stack their parts' rows
+  const float* A = P + st.a_off;
+  const float* B = P + st.b_off;
+#pragma omp parallel for schedule(static)
+  for (int o = 0; o < st.out; o++)
+    for (int i = 0; i < st.in; i++) {
+      double acc = 0;
+      for (int j = 0; j < r; j++) acc += (double)B[(size_t)o * r + j] * A[(size_t)j * st.in + i];
+      W[(size_t)o * st.in + i] += (float)(s * acc);
+    }
+}
+
 void lora_backward(float* dx, float* G, float* scratch, const float* dy, int ldy, const float* v, const float* x,
                    const float* P, const LoraSite& st, int N, int r, float s) {
   const float* A = P + st.a_off;

@@ -91,6 +91,8 @@ class Lora {
 // Forward: v[N, r] = s · x[N, in] A^T (saved for backward); y[N, ldy] columns [col0, col0 + out) += v B^T.
 void lora_forward(float* y, int ldy, float* v, const float* x, const float* P, const LoraSite& st, int N, int r,
                   float s);
+// W[out rows from col0, in] += s · B A (the sum over r in double): merging one site into its (fused) matrix W.
+void lora_merge_into(float* W, const float* P, const LoraSite& st, int r, float s);
 // Backward: dB += dy^T v; du = s · dy B; dA += du^T x; dx[N, in] += du A. dy[N, ldy] as y; scratch [N, r].
 void lora_backward(float* dx, float* G, float* scratch, const float* dy, int ldy, const float* v, const float* x,
                    const float* P, const LoraSite& st, int N, int r, float s);

@@ -161,9 +161,9 @@ void Model::ensure_activations(int N, const std::vector<PackedSeq>& seqs) {
   size_t total = (L + 1) * n * C + L * per_layer + n * C + n + n * V + 3 * n +
                  /*backward scratch*/ n * C * 2 + n * QKV + n * QD + n * 2 * FF + n * FF;
   if (a.mem.size() < total) {  // grow only, with headroom: GRPO batches change shape every step, and a fresh block
-    a.mem.clear();             // costs a page fault per 4 KB
+    a.mem.clear();             // costs a page fault per 4 KB. Half again up to 1 GB, an eighth above (big models)
     a.mem.shrink_to_fit();
-    a.mem.assign(total + total / 2, 0.f);
+    a.mem.assign(total + (total * sizeof(float) < (1ull << 30) ? total / 2 : total / 8), 0.f);
   }
   float* p = a.mem.data();
   auto take = [&](size_t k) {
@@ -431,8 +431,6 @@ void Model::set_reference_mode(bool on) {
 void Model::merge_lora() {
   R1_CHECK(lora_, "merge_lora: no adapters attached");
   const Lora& lo = *lora_;
-  const float s = lo.cfg.scale();
-  const int r = lo.cfg.r;
   for (const LoraSite& st : lo.sites) {
     const LayerWeights& lw = w.layers[st.layer];
     float* W = nullptr;
@@ -442,15 +440,7 @@ void Model::merge_lora() {
       case LoraTarget::Gate: case LoraTarget::Up: W = lw.wgu; break;
       case LoraTarget::Down: W = lw.wd; break;
     }
-    W += (size_t)st.col0 * st.in;  // the fused matrices stack their parts' rows
-    const float* A = lo.params.data() + st.a_off;
-    const float* B = lo.params.data() + st.b_off;
-    for (int o = 0; o < st.out; o++)  // W[o, i] += s · Σ_j B[o, j] A[j, i], the sum in double
-      for (int i = 0; i < st.in; i++) {
-        double acc = 0;
-        for (int j = 0; j < r; j++) acc += (double)B[(size_t)o * r + j] * A[(size_t)j * st.in + i];
-        W[(size_t)o * st.in + i] += (float)(s * acc);
-      }
+    lora_merge_into(W, lo.params.data(), st, lo.cfg.r, lo.cfg.scale());
   }
   lora_.reset();
   adapters_on_ = true;

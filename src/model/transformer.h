@@ -154,6 +154,17 @@ class Model {
     const std::vector<TensorSpec>* specs;
   };
   Trainable trainable();
+  // Frees the activation block (the next forward allocates it again), e.g. while the rollout engine needs the memory.
+  void release_activations() {
+    act_.mem = std::vector<float>();
+    lora_v_ = std::vector<float>();
+    act_.N = 0;
+  }
+  // Bytes held for activations (the block, the adapters' saved products, attention gather buffers).
+  size_t activation_bytes() const {
+    return sizeof(float) * (act_.mem.capacity() + act_.kv.capacity() + act_.dkv.capacity() + lora_v_.capacity() +
+                            lora_scratch_.capacity());
+  }
 
  private:
   Activations act_;

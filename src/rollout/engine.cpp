@@ -86,6 +86,7 @@ class Generation {
         cache_(mc_, slots_, (int)std::min<long long>(mc_.max_pos, (long long)max_prompt + cfg.max_new_tokens),
                cfg.kv_budget_bytes),
         inf_(model, cache_, true, cfg.batch_invariant), unstarted_(requests.size()), slot_prompt_(slots_, -1), slot_busy_(slots_, false) {
+    stats_.kv_cache_bytes = cache_.bytes();
     int o = 0;
     for (size_t r = 0; r < requests.size(); r++) {
       unstarted_[r] = requests[r].n;

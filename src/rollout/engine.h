@@ -72,6 +72,7 @@ struct GenStats {
   long long prefix_copies = 0;    // samples that got their prompt K/V copied from a sibling's slot
   long long prefix_reuses = 0;    // samples that took over a finished sibling's slot (no copy)
   int max_live = 0;
+  size_t kv_cache_bytes = 0;      // the KV cache this call allocated
   // Wall time: prefill passes + prefix copies + first tokens; decode passes; sampling in decode steps.
   double prefill_s = 0, decode_s = 0, sample_s = 0;
 };

@@ -6,6 +6,7 @@
 #include "core/progress.h"
 #include "train/checkpoint_dir.h"
 #include "train/grpo_step.h"
+#include "model/kv_cache.h"
 #include "train/lora_train.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <sys/resource.h>
 
 namespace r1 {
 
@@ -162,6 +164,32 @@ uint64_t weights_hash(Model& m) {
   return h;
 }
 
+// Where the memory goes, after the first step (when every buffer has reached its size): written to memory.json
+// and printed once. packed_weights: the rollout engine's copy of the matrices in oneDNN's layout (freed after
+// each generate() call); kv_cache likewise.
+json memory_report(GrpoState& st, const grpo::Collected& c, const ShardTree& tree, size_t act_bytes) {
+  Model& m = st.policy.model();
+  const ModelConfig& k = m.cfg;
+  const double GB = 1e9;
+  const double matrices = (double)k.L * ((double)k.QKV() * k.C + (double)k.C * k.QD() + 3.0 * k.FF * k.C) + (double)k.V * k.C;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  json j = {{"base_weights_gb", m.n_params * 4.0 / GB},
+            {"adapters_gb", m.has_lora() ? m.lora().n * 4.0 / GB : 0.0},
+            {"gradients_gb", (m.has_lora() ? m.lora().grads.size() : m.grads_mem.size()) * 4.0 / GB},
+            {"gradient_partials_gb", tree.bytes() / GB},
+            {"optimizer_gb", (st.opt->m().size() + st.opt->v().size()) * 4.0 / GB},
+            {"reference_gb", st.ref ? st.ref->n_params * 4.0 / GB : m.has_lora() ? m.lora().ref_params.size() * 4.0 / GB : 0.0},
+            {"reference", st.ref ? "a separate copy of the model" : st.base_ref ? "the base (adapters off): no copy" : "none (beta = 0)"},
+            {"activations_gb", act_bytes / GB},
+            {"kv_cache_gb", c.kv_cache_bytes / GB},
+            {"packed_weights_gb", matrices * 4.0 / GB},
+            {"peak_rss_gb", ru.ru_maxrss * 1024.0 / GB},
+            {"trainable_params", m.trainable().n},
+            {"params", m.n_params}};
+  return j;
+}
+
 void check_recipe(const GrpoRecipe& r) {
   r.loss.validate();
   R1_CHECK(!r.model.empty(), "grpo: field 'model' is required (a Hugging Face model folder)");
@@ -239,6 +267,10 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     auto t_train = clk::now();
     auto shards = grpo::pack_shards(c.batch, layout, r.share_prompt, st.reference(), temp);
     grpo::UpdateTotals u = grpo::grpo_update(r.loss, r.mu, layout, policy, *st.opt, shards, tree, st.reference() != nullptr, temp);
+    // A big model's activation block (GBs) is freed before the engine (evaluation, the next rollouts) packs its
+    // weights and allocates its KV cache; re-faulting it costs far less than the step.
+    const size_t act_bytes = policy.activation_bytes();
+    if (act_bytes > physical_memory_bytes() / 8) policy.release_activations();
     double train_s = std::chrono::duration<double>(clk::now() - t_train).count();
     if (st.reference() && r.ref_update_every > 0 && (step + 1) % r.ref_update_every == 0) {
       if (st.ref) std::memcpy(st.ref->params(), policy.params(), sizeof(float) * policy.n_params);
@@ -267,6 +299,16 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
       warnings.check(step + 1, rec, st.reference() != nullptr);
     }
     if (step == st.start) summary.first_reward = rec["reward_mean"].get<double>();
+    if (step == st.start && dist::root()) {
+      json mem = memory_report(st, c, tree, act_bytes);
+      atomic_write(path_join(r.out, "memory.json"), mem.dump(2) + "\n");
+      std::fprintf(stderr, "\n[grpo] memory (GB): weights %.2f, adapters %.3f, gradients %.2f (+ shard partials %.2f), "
+                   "optimizer %.2f, reference %.2f, activations %.2f, KV cache %.2f, rollout weight copy %.2f; peak RSS %.2f\n",
+                   mem["base_weights_gb"].get<double>(), mem["adapters_gb"].get<double>(), mem["gradients_gb"].get<double>(),
+                   mem["gradient_partials_gb"].get<double>(),
+                   mem["optimizer_gb"].get<double>(), mem["reference_gb"].get<double>(), mem["activations_gb"].get<double>(),
+                   mem["kv_cache_gb"].get<double>(), mem["packed_weights_gb"].get<double>(), mem["peak_rss_gb"].get<double>());
+    }
     summary.last_reward = rec["reward_mean"].get<double>();
     summary.steps_run++;
     char extra[200];

@@ -40,6 +40,7 @@ std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, const st
   Engine eng(s.policy.model());
   auto samples = eng.generate(reqs, s.gen);
   c.gen_s += std::chrono::duration<double>(clk::now() - t0).count();
+  c.kv_cache_bytes = std::max(c.kv_cache_bytes, eng.stats().kv_cache_bytes);
   t0 = clk::now();
   std::vector<Rollout> fresh;
   std::vector<std::string> texts;

@@ -68,6 +68,7 @@ struct Collected {
   int groups_drawn = 0, groups_zero_std = 0;
   double gen_s = 0, score_s = 0;
   long gen_tokens = 0;
+  size_t kv_cache_bytes = 0;  // the largest KV cache a generate() call of this step allocated
 };
 
 // The step's shared inputs.

@@ -29,6 +29,13 @@ class ShardTree {
   void reduce(float* out);
   // Seconds spent exchanging partial sums since construction.
   double comm_s() const { return comm_s_; }
+  // Bytes held by the partial sums (up to log2(S) + 1 gradient-sized buffers while a step runs).
+  size_t bytes() const {
+    size_t n = 0;
+    for (const auto& p : stack_) n += p.second.capacity();
+    for (const auto& v : spare_) n += v.capacity();
+    return n * sizeof(float);
+  }
 
  private:
   int S_, first_, last_;

@@ -178,6 +178,27 @@ TEST_F(MpiTest, SftAndPretrainSameBitsOnOneTwoFourRanks) {
   }
 }
 
+// LoRA over MPI: the adapters' gradients go through the same fixed tree, the replicas hash the adapters.
+TEST_F(MpiTest, LoraGrpoAndSftSameBitsOnOneAndTwoRanks) {
+  const std::string base = base_model(d);
+  r1::atomic_write(d + "/sft.jsonl", "{\"prompt\": \"1 + 2 =\", \"completion\": \" 3\"}\n"
+                                     "{\"prompt\": \"2 + 2 =\", \"completion\": \" 4\"}\n"
+                                     "{\"prompt\": \"3 + 2 =\", \"completion\": \" 5\"}\n"
+                                     "{\"prompt\": \"4 + 2 =\", \"completion\": \" 6\"}\n");
+  for (int n : {1, 2}) {
+    const std::string g = d + "/lg" + std::to_string(n), s = d + "/ls" + std::to_string(n);
+    ASSERT_EQ(run(n, grpo_args(base, g, 3) + " lora.r=8 lora.alpha=16 optim.lr=0.003", g + ".log"), 0) << read_file(g + ".log");
+    ASSERT_EQ(run(n, "sft model=" + base + " data=" + d + "/sft.jsonl out=" + s +
+                         " seq=32 batch=2 epochs=2 eval_fraction=0 ckpt_every=0 lora.r=4 lora.targets=q,v", s + ".log"), 0)
+        << read_file(s + ".log");
+  }
+  for (const char* k : {"lg", "ls"}) {
+    expect_same_run(d + "/" + k + "1", d + "/" + k + "2", std::string(k) == "lg");
+    EXPECT_EQ(read_file(d + "/" + k + "1/adapter/adapter_model.safetensors"),
+              read_file(d + "/" + k + "2/adapter/adapter_model.safetensors"));
+  }
+}
+
 TEST_F(MpiTest, KilledRankEndsTheJobWithAMessageAndTheRerunResumesExactly) {
   const std::string base = base_model(d);
   ASSERT_EQ(run(1, grpo_args(base, d + "/full", 24), d + "/full.log"), 0) << read_file(d + "/full.log");

@@ -173,6 +173,16 @@ TEST(GrpoTrainer, RecipesParse) {
   EXPECT_FLOAT_EQ(q.loss.beta, 0.001f);
   EXPECT_EQ(q.mini_batches, 4);
   EXPECT_FLOAT_EQ(q.optim.lr, 3e-6f);
+  GrpoRecipe l = load("r1_zero_tiny_lora.yaml");  // the demo recipe with adapters: the same RL settings
+  EXPECT_EQ(l.lora.r, 32);
+  EXPECT_FLOAT_EQ(l.lora.alpha, 64.0f);
+  EXPECT_EQ(l.lora.target_list().size(), 7u);
+  EXPECT_EQ(l.lora.init, "default");
+  EXPECT_EQ(l.steps, t.steps);
+  EXPECT_FLOAT_EQ(l.loss.beta, t.loss.beta);
+  EXPECT_FLOAT_EQ(l.sampling.temperature, t.sampling.temperature);
+  EXPECT_EQ(l.rewards, t.rewards);
+  EXPECT_FLOAT_EQ(l.optim.lr, 2e-3f);
 }
 
 TEST(GrpoTrainer, BadRecipeValuesAreClearErrors) {

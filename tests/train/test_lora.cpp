@@ -10,6 +10,7 @@
 #include "model/transformer.h"
 #include "rollout/engine.h"
 #include "train/optim.h"
+#include "spawn_r1.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -415,3 +416,59 @@ TEST(LoraConfigCheck, RejectsWhatItCannotDo) {
     for (int i = 0; i < 5; i++) EXPECT_EQ(mm.act().lp[i], base.act().lp[i]);
   }
 }
+
+// The command line: r1 merge-lora writes a full checkpoint equal to base + adapter; export-gguf takes it;
+// r1 logprobs --adapter gives the adapter's log-probs.
+TEST(LoraCli, MergeLoraExportGgufAndLogprobsWithAdapter) {
+  ASSERT_TRUE(file_exists(r1_binary())) << "the r1 binary is needed: " << r1_binary();
+  LoraFixture f("qwen2");
+  const std::string d = tmpdir("cli"), base = fixture("model_qwen2");
+  f.m.lora().save(d + "/adapter", base);
+  auto run = [&](const std::vector<std::string>& args) {
+    pid_t pid = spawn_r1(args, d + "/log.txt");
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  ASSERT_EQ(run({"merge-lora", "--model", base, "--adapter", d + "/adapter", "--output", d + "/merged"}), 0)
+      << read_file(d + "/log.txt");
+  Model merged = Model::load(d + "/merged");
+  f.m.forward(f.ids.data(), f.targets.data(), f.B, f.T);
+  std::vector<float> want = f.lp();
+  merged.forward(f.ids.data(), f.targets.data(), f.B, f.T);
+  for (size_t i = 0; i < want.size(); i++)
+    if (f.targets[i] >= 0) EXPECT_NEAR(merged.act().lp[i], want[i], 1e-5) << i;
+  ASSERT_EQ(run({"export-gguf", "--model", d + "/merged", "--output", d + "/merged.gguf"}), 0) << read_file(d + "/log.txt");
+  EXPECT_TRUE(file_exists(d + "/merged.gguf"));
+  // logprobs of ids[0..T) in row 0 with the adapter, against the merged model
+  std::string ids;
+  for (int t = 0; t < f.T; t++) ids += std::to_string(f.ids[t]) + " ";
+  const std::string out = d + "/lp.json";
+  for (const std::string& which : {"adapter", "merged"}) {
+    std::vector<std::string> args = {"logprobs", "--model", which == "adapter" ? base : d + "/merged", "--ids", ids};
+    if (which == "adapter") args.insert(args.end(), {"--adapter", d + "/adapter"});
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = ::open((out + "." + which).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      std::vector<char*> av;
+      std::string bin = r1_binary();
+      av.push_back(const_cast<char*>(bin.c_str()));
+      for (auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
+      av.push_back(nullptr);
+      execv(bin.c_str(), av.data());
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << which;
+  }
+  auto a = json::parse(read_file(out + ".adapter"))["logprobs"], m = json::parse(read_file(out + ".merged"))["logprobs"];
+  ASSERT_EQ(a.size(), (size_t)f.T - 1);
+  for (size_t i = 0; i < a.size(); i++) EXPECT_NEAR(a[i].get<double>(), m[i].get<double>(), 1e-5) << i;
+  // a bad adapter is one clear error, exit code 1, naming the file
+  atomic_write(d + "/adapter/adapter_config.json", "{\"peft_type\": \"LORA\"}");
+  EXPECT_NE(run({"merge-lora", "--model", base, "--adapter", d + "/adapter", "--output", d + "/m2"}), 0);
+  EXPECT_NE(read_file(d + "/log.txt").find("adapter_config.json"), std::string::npos);
+}
+
