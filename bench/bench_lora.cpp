@@ -6,7 +6,8 @@
 //
 // Usage (from the repo root, after scripts/build.sh): bench_lora [--shapes 0.5b,1.5b] [--modes full,lora]
 //        [--new-tokens 256] [--r 16] [--keep DIR] [--r1 build/r1]
-// Full fine-tuning of the 1.5B shape does not fit in 24 GB (16 bytes per parameter for weights, gradients and
+// Full fine-tuning runs with shards=1 (one gradient buffer; the default 8 shards would add up to four gradient-sized
+// partial sums). Full fine-tuning of the 1.5B shape does not fit in 24 GB (16 bytes per parameter for weights, gradients and
 // AdamW, plus the reference copy): it runs only when named with --modes full-1.5b.
 #include "core/io.h"
 #include "model/transformer.h"
@@ -73,7 +74,10 @@ Run run_grpo(const std::string& r1, const std::string& model, const std::string&
                                    "steps=1", "eval_problems=1", "eval_every=0", "ckpt_every=0", "grpo.beta=0.04",
                                    "prompt_template=r1_zero_short", "rewards={accuracy: 1.0, format: 0.1}",
                                    "lora.r=" + std::to_string(lora ? r : 0), "lora.alpha=" + std::to_string(2 * r),
-                                   "lora.targets=all-linear"};
+                                   "lora.targets=all-linear",
+                                   // full fine-tuning in one shard: the default 8 shards keep up to four
+                                   // gradient-sized partial sums (the fixed tree of train/shards.h)
+                                   "shards=" + std::string(lora ? "0" : "1")};
   Run res;
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = fork();

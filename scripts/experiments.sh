@@ -61,16 +61,18 @@ if has pipeline; then
   /usr/bin/python3 tools/collect_results.py compare results/r1_tiny.json base=$E/r1_zero_s1/base "${args[@]}"
 fi
 
-# 4. LoRA beside full fine-tuning (issue 19): the R1-Zero RL stage with recipes/r1_zero_tiny_lora.yaml (r 32 on
-#    every projection, lr 2e-3) and with recipes/r1_zero_tiny.yaml, three seeds each from one base, evaluated as the
-#    main job evaluates (runs/exp/{lora,full}_s<seed>/eval.json; the README table is read from those)
+# 4. LoRA beside full fine-tuning (issue 19): the R1-Zero RL stage with recipes/r1_zero_tiny_lora.yaml (r 8 on
+#    every projection, lr 2e-3; and r 32, alpha 64) and with recipes/r1_zero_tiny.yaml, three seeds each from one
+#    base, evaluated as the main job evaluates (runs/exp/{lora,lora32,full}_s<seed>/eval.json; the README table)
 if has lora; then
   base=${LORA_BASE:-$E/r1_zero_s1/base/model}
   for s in 1 2 3; do
-    for v in lora full; do
+    for v in lora lora32 full; do
       cfg=recipes/r1_zero_tiny_lora.yaml
+      extra=()
+      [ "$v" = lora32 ] && extra=(lora.r=32 lora.alpha=64)
       [ "$v" = full ] && cfg=recipes/r1_zero_tiny.yaml
-      $R1 grpo --config $cfg model=$base out=$E/${v}_s$s seed=$s
+      $R1 grpo --config $cfg model=$base out=$E/${v}_s$s seed=$s "${extra[@]}"
       $R1 eval --model $E/${v}_s$s/model "${EVAL_ARGS[@]}" --output $E/${v}_s$s/eval.json
     done
   done

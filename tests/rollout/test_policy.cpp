@@ -39,7 +39,7 @@ TEST(Policy, ChatTemplateFromEachPlaceTransformersKeepsIt) {
   const std::string d = tiny_folder("tmpl", false);
   std::string e;
   try {
-    Policy::load({d, "", ""}, "chat", "", "eval");
+    Policy::load({d, "", "", ""}, "chat", "", "eval");
   } catch (const Error& x) {
     e = x.what();
   }
@@ -49,39 +49,39 @@ TEST(Policy, ChatTemplateFromEachPlaceTransformersKeepsIt) {
   json tc = json::parse(read_file(d + "/tokenizer_config.json"));
   tc["chat_template"] = kTmpl;
   atomic_write(d + "/tokenizer_config.json", tc.dump());
-  EXPECT_EQ(Policy::load({d, "", ""}, "chat", "<think>", "t").prompt_text("What is 2+2?"), want);
+  EXPECT_EQ(Policy::load({d, "", "", ""}, "chat", "<think>", "t").prompt_text("What is 2+2?"), want);
   tc.erase("chat_template");
   atomic_write(d + "/tokenizer_config.json", tc.dump());
   // chat_template.json
   atomic_write(d + "/chat_template.json", json{{"chat_template", kTmpl}}.dump());
-  EXPECT_EQ(Policy::load({d, "", ""}, "chat", "<think>", "t").prompt_text("What is 2+2?"), want);
+  EXPECT_EQ(Policy::load({d, "", "", ""}, "chat", "<think>", "t").prompt_text("What is 2+2?"), want);
   // chat_template.jinja wins over the others
   atomic_write(d + "/chat_template.jinja", "J:" + kTmpl);
-  EXPECT_EQ(Policy::load({d, "", ""}, "chat", "<think>", "t").prompt_text("What is 2+2?"), "J:" + want);
+  EXPECT_EQ(Policy::load({d, "", "", ""}, "chat", "<think>", "t").prompt_text("What is 2+2?"), "J:" + want);
   // a question template by name
-  Policy p = Policy::load({d, "", ""}, "r1_zero_short", "", "t");
+  Policy p = Policy::load({d, "", "", ""}, "r1_zero_short", "", "t");
   EXPECT_EQ(p.prompt_text("Q?"), question_prompt("r1_zero_short", "Q?"));
-  EXPECT_THROW(Policy::load({d, "", ""}, "r1-zero", "", "t"), Error);
+  EXPECT_THROW(Policy::load({d, "", "", ""}, "r1-zero", "", "t"), Error);
   std::filesystem::remove_all(d);
 }
 
 TEST(Policy, EosFromConfigGenerationConfigAndTokenizer) {
   const std::string d = tiny_folder("eos", false);
-  Policy p = Policy::load({d, "", ""}, "plain", "", "t");
+  Policy p = Policy::load({d, "", "", ""}, "plain", "", "t");
   EXPECT_EQ(p.eos_ids(), (std::vector<int>{256}));
   atomic_write(d + "/generation_config.json", R"({"eos_token_id": [257, 256, 99999]})");  // out of V: dropped
-  p = Policy::load({d, "", ""}, "plain", "", "t");
+  p = Policy::load({d, "", "", ""}, "plain", "", "t");
   EXPECT_EQ(p.eos_ids(), (std::vector<int>{256, 257}));
   atomic_write(d + "/generation_config.json", R"({"eos_token_id": "x"})");
-  EXPECT_THROW(Policy::load({d, "", ""}, "plain", "", "t"), Error);
+  EXPECT_THROW(Policy::load({d, "", "", ""}, "plain", "", "t"), Error);
   atomic_write(d + "/generation_config.json", "{not json");
-  EXPECT_THROW(Policy::load({d, "", ""}, "plain", "", "t"), Error);
+  EXPECT_THROW(Policy::load({d, "", "", ""}, "plain", "", "t"), Error);
   std::filesystem::remove_all(d);
 }
 
 TEST(Policy, PromptIdsAndCompletionText) {
   const std::string d = tiny_folder("ids", true);
-  Policy p = Policy::load({d, "", ""}, "plain", "", "t");
+  Policy p = Policy::load({d, "", "", ""}, "plain", "", "t");
   const int bos = p.tokenizer().token_id("<s>");
   EXPECT_EQ(p.encode_question("ab"), (std::vector<int>{bos, 'a', 'b'}));  // the config names the tokenizer's BOS
   EXPECT_EQ(p.encode_question("<s>ab"), (std::vector<int>{bos, 'a', 'b'}));  // not twice

@@ -174,8 +174,8 @@ TEST(GrpoTrainer, RecipesParse) {
   EXPECT_EQ(q.mini_batches, 4);
   EXPECT_FLOAT_EQ(q.optim.lr, 3e-6f);
   GrpoRecipe l = load("r1_zero_tiny_lora.yaml");  // the demo recipe with adapters: the same RL settings
-  EXPECT_EQ(l.lora.r, 32);
-  EXPECT_FLOAT_EQ(l.lora.alpha, 64.0f);
+  EXPECT_EQ(l.lora.r, 8);
+  EXPECT_FLOAT_EQ(l.lora.alpha, 16.0f);
   EXPECT_EQ(l.lora.target_list().size(), 7u);
   EXPECT_EQ(l.lora.init, "default");
   EXPECT_EQ(l.steps, t.steps);
