@@ -103,7 +103,7 @@ TEST(Policy, PromptIdsAndCompletionText) {
   EXPECT_EQ(g.max_batch, 4);
   EXPECT_EQ(g.eos_ids, p.eos_ids());
   // the weights may come from another folder (a checkpoint) with the same config
-  Policy q = Policy::load({d, "", d}, "plain", "", "t");
+  Policy q = Policy::load({d, "", d, ""}, "plain", "", "t");
   EXPECT_EQ(q.model().n_params, p.model().n_params);
   std::filesystem::remove_all(d);
 }
