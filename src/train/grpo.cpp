@@ -95,7 +95,8 @@ struct GrpoState {
 GrpoState load_state(const GrpoRecipe& r, const std::string& metrics_path, const std::string& comp_path) {
   std::string ck = r.resume ? find_checkpoint_dir(r.out) : "";
   const bool lora = r.lora.enabled();
-  GrpoState st{ck, Policy::load({r.model, r.tokenizer, lora ? "" : ck, ""}, r.prompt_template, r.think_prefix, "grpo"),
+  GrpoState st{ck, Policy::load({r.model, r.tokenizer, trainer_weights(r.model, ck, r.lora, "grpo"), ""},
+                                r.prompt_template, r.think_prefix, "grpo"),
                nullptr, false, nullptr};
   if (lora) {
     attach_recipe_lora(st.policy.model(), r.lora, ck, (uint64_t)r.seed, "grpo");
@@ -103,8 +104,6 @@ GrpoState load_state(const GrpoRecipe& r, const std::string& metrics_path, const
     if (!ra.empty() && is_directory(ra))  // a reference update happened before the checkpoint
       st.policy.model().lora().ref_params = Lora::load(ra, st.policy.model().cfg).params;
   }
-  else R1_CHECK(ck.empty() || !is_directory(path_join(ck, "adapter")), "grpo: the checkpoint ", ck,
-                " holds LoRA adapters but lora.r is 0; resume with the recipe's lora fields");
   st.base_ref = lora && r.loss.beta > 0;
   if (r.loss.beta > 0 && !lora) {
     std::string ref_src = (!ck.empty() && file_exists(path_join(ck, "ref/config.json"))) ? path_join(ck, "ref") : r.model;

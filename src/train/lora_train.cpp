@@ -4,12 +4,21 @@
 
 namespace r1 {
 
+std::string trainer_weights(const std::string& base, const std::string& ck, const LoraConfig& lora, const std::string& who) {
+  lora.check(who);
+  if (ck.empty()) return base;
+  const bool has_adapter = is_directory(path_join(ck, "adapter"));
+  R1_CHECK(lora.enabled() || !has_adapter, who, ": the checkpoint ", ck,
+           " holds LoRA adapters but lora.r is 0; resume with the recipe's lora fields");
+  R1_CHECK(!lora.enabled() || has_adapter, who, ": resuming from ", ck, " with lora.r = ", lora.r,
+           ", but the checkpoint holds no adapter/ (it was written without LoRA; set lora.r: 0 or start a new run folder)");
+  return lora.enabled() ? base : ck;
+}
+
 void attach_recipe_lora(Model& m, const LoraConfig& lora, const std::string& ck, uint64_t seed, const std::string& who) {
   lora.check(who);
-  const std::string adir = ck.empty() ? "" : path_join(ck, "adapter");
-  if (!adir.empty()) {
-    R1_CHECK(is_directory(adir), who, ": resuming from ", ck, " with lora.r = ", lora.r,
-             ", but the checkpoint holds no adapter/ (it was written without LoRA; set lora.r: 0 or start a new run folder)");
+  if (!ck.empty()) {
+    const std::string adir = path_join(ck, "adapter");
     Lora l = Lora::load(adir, m.cfg);
     R1_CHECK(l.cfg.r == lora.r && l.cfg.alpha == lora.alpha && l.cfg.target_list() == lora.target_list(), who,
              ": the checkpoint's adapters (", adir, ": r ", l.cfg.r, ", alpha ", l.cfg.alpha,
@@ -26,13 +35,8 @@ void attach_recipe_lora(Model& m, const LoraConfig& lora, const std::string& ck,
 
 Model load_trainable_model(const std::string& base, const std::string& ck, const LoraConfig& lora, uint64_t seed,
                            const std::string& who) {
-  if (!lora.enabled()) {
-    R1_CHECK(ck.empty() || !is_directory(path_join(ck, "adapter")), who, ": the checkpoint ", ck,
-             " holds LoRA adapters but lora.r is 0; resume with the recipe's lora fields");
-    return Model::load(ck.empty() ? base : ck);
-  }
-  Model m = Model::load(base);
-  attach_recipe_lora(m, lora, ck, seed, who);
+  Model m = Model::load(trainer_weights(base, ck, lora, who));
+  if (lora.enabled()) attach_recipe_lora(m, lora, ck, seed, who);
   return m;
 }
 

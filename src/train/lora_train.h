@@ -14,11 +14,14 @@
 
 namespace r1 {
 
-// The model a trainer starts from: with lora.enabled(), `base` with adapters (from `ck`/adapter when ck is not
-// empty, else fresh from `seed`); otherwise the checkpoint `ck` when not empty, else `base`.
+// The folder a trainer reads its weights from: `base` with LoRA (a checkpoint holds only adapters) or when not
+// resuming, else the checkpoint `ck`. Checked before anything is loaded: a checkpoint of the other kind (adapters
+// while lora.r is 0, or a full model while lora.r > 0) is one error that says which.
+std::string trainer_weights(const std::string& base, const std::string& ck, const LoraConfig& lora, const std::string& who);
+// The model a trainer starts from: the weights above, with adapters when lora.enabled() (attach_recipe_lora).
 Model load_trainable_model(const std::string& base, const std::string& ck, const LoraConfig& lora, uint64_t seed,
                            const std::string& who);
-// Fresh adapters, or the checkpoint's; errors when a checkpoint's adapters differ from the recipe's lora fields.
+// Fresh adapters from `seed`, or the checkpoint's `ck`/adapter; errors when those differ from the recipe's lora fields.
 void attach_recipe_lora(Model& m, const LoraConfig& lora, const std::string& ck, uint64_t seed, const std::string& who);
 // A checkpoint's weights: the adapters in `dir`/adapter with LoRA, else the model in `dir`.
 void save_checkpoint_weights(const Model& m, const std::string& dir, const std::string& base);

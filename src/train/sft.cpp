@@ -295,7 +295,6 @@ SftSummary run_sft(const SftConfig& c) {
   std::unique_ptr<ChatTemplate> chat = ChatTemplate::find(tdir);
 
   std::string ck = c.resume ? find_checkpoint_dir(c.out) : "";
-  c.lora.check("sft");
   Model m = load_trainable_model(c.model, ck, c.lora, (uint64_t)c.seed, "sft");
   const Model::Trainable tr = m.trainable();  // the adapters with LoRA, else every parameter
   R1_CHECK(c.seq <= m.cfg.max_pos, "sft: seq ", c.seq, " exceeds the model's max_position_embeddings ", m.cfg.max_pos);
