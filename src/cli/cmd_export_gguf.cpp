@@ -50,9 +50,7 @@ int run_export(const ExportOptions& o) {
   std::unique_ptr<r1::Tokenizer> tok;
   if (r1::is_directory(o.model)) {
     const std::string& d = o.model;
-    bool has_tok = r1::file_exists(r1::path_join(d, "tokenizer.json")) ||
-                   (r1::file_exists(r1::path_join(d, "vocab.json")) && r1::file_exists(r1::path_join(d, "merges.txt")));
-    if (has_tok) tok = std::make_unique<r1::Tokenizer>(r1::Tokenizer::load(d));
+    if (r1::Tokenizer::in_folder(d)) tok = std::make_unique<r1::Tokenizer>(r1::Tokenizer::load(d));
     std::string tc_path = r1::path_join(d, "tokenizer_config.json");
     nlohmann::json tc;
     if (r1::file_exists(tc_path)) {

@@ -29,9 +29,7 @@ int run_merge(const MergeOptions& o) {
   m.merge_lora();
   m.save(o.output, o.dtype == "bf16" ? r1::DType::BF16 : r1::DType::F32);
   const std::string& d = o.model;
-  if (r1::file_exists(r1::path_join(d, "tokenizer.json")) ||
-      (r1::file_exists(r1::path_join(d, "vocab.json")) && r1::file_exists(r1::path_join(d, "merges.txt"))))
-    r1::Tokenizer::load(d).save(o.output);  // with its chat template
+  if (r1::Tokenizer::in_folder(d)) r1::Tokenizer::load(d).save(o.output);  // with its chat template
   const std::string gc = r1::path_join(d, "generation_config.json");
   if (r1::file_exists(gc)) r1::atomic_write(r1::path_join(o.output, "generation_config.json"), r1::read_file(gc));
   std::fprintf(stderr, "[merge-lora] %s + %s (r=%d, scale %g, %d projections) -> %s (%s)\n", o.model.c_str(),

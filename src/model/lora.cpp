@@ -221,7 +221,7 @@ Lora Lora::load(const std::string& dir, const ModelConfig& mc) {
   c.r = j["r"].get<int>();
   R1_CHECK(field("lora_alpha").is_number(), cpath, ": field 'lora_alpha' is ", j["lora_alpha"].dump(), "; expected a number");
   c.alpha = j["lora_alpha"].get<float>();
-  if (j.contains("lora_dropout") && j["lora_dropout"].is_number()) c.dropout = 0.0f;  // inference: dropout is off
+  // lora_dropout is not read: it applies in training only, and r1.cpp trains without it
   const json& tm = field("target_modules");
   R1_CHECK(tm.is_array() || tm.is_string(), cpath, ": field 'target_modules' is ", tm.dump(),
            "; expected a list of projection names");

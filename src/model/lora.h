@@ -2,8 +2,9 @@
 //   y = x W^T (+ b) + s · (x A^T) B^T,   s = alpha / r,   A [r, in] ("lora_A"), B [out, r] ("lora_B"),
 // with W frozen. The model (transformer.h) holds at most one adapter set; its forward adds the adapter products
 // after each targeted product and its backward then computes gradients only for A and B (input gradients still
-// flow through W). The rollout engine (infer.h) adds the same products, so rollout and trainer log-probs agree as
-// they do without adapters. With the adapters switched off the model is its base: GRPO's reference policy.
+// flow through W). The rollout engine (infer.h) multiplies by the merged matrices W + s·B A (lora_merge_into, once
+// per generate call), so rollout and trainer log-probs agree to float rounding (tested within 1e-5), as they do
+// without adapters. With the adapters switched off the model is its base: GRPO's reference policy.
 //
 // Files: `adapter_config.json` + `adapter_model.safetensors` with PEFT's tensor names
 // (base_model.model.model.layers.{l}.self_attn.q_proj.lora_A.weight ...), which PeftModel.from_pretrained loads.
@@ -87,7 +88,8 @@ class Lora {
   int per_layer_ = 0;
 };
 
-// One site's products (kernels.h gemm), used by Model::forward/backward. P: the adapter block, G: its gradient.
+// One site's products (kernels.h gemm), used by Model::forward/backward and by Inference without packed weights.
+// P: the adapter block, G: its gradient.
 // Forward: v[N, r] = s · x[N, in] A^T (saved for backward); y[N, ldy] columns [col0, col0 + out) += v B^T.
 void lora_forward(float* y, int ldy, float* v, const float* x, const float* P, const LoraSite& st, int N, int r,
                   float s);

@@ -66,8 +66,7 @@ std::vector<int> collect_eos_ids(const std::string& dir, const Model& m, const T
 
 static bool folder_has_tokenizer(const std::string& path) {
   if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) return file_exists(path);
-  return file_exists(path_join(path, "tokenizer.json")) ||
-         (file_exists(path_join(path, "vocab.json")) && file_exists(path_join(path, "merges.txt")));
+  return Tokenizer::in_folder(path);
 }
 
 Policy Policy::load(const PolicySource& src, const std::string& prompt_template, const std::string& think_prefix,

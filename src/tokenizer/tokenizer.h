@@ -20,6 +20,8 @@ class Tokenizer {
   // PATH: a tokenizer.json, a Hugging Face model folder (tokenizer.json, or vocab.json+merges.txt, plus optional
   // tokenizer_config.json for bos/eos/added tokens), a folder with vocab.json + merges.txt, or a .gguf file.
   static Tokenizer load(const std::string& path);
+  // Whether folder `dir` holds a tokenizer that load() reads (tokenizer.json, or vocab.json + merges.txt).
+  static bool in_folder(const std::string& dir);
   // vocab.json + merges.txt with an explicit pre-tokenizer preset (see PreTokenizer::preset for the names).
   static Tokenizer load_vocab_merges(const std::string& vocab_json, const std::string& merges_txt,
                                      const std::string& pre = "gpt2");

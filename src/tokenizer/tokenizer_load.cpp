@@ -435,6 +435,11 @@ Tokenizer Tokenizer::load(const std::string& path) {
   return t;
 }
 
+bool Tokenizer::in_folder(const std::string& dir) {
+  return file_exists(path_join(dir, "tokenizer.json")) ||
+         (file_exists(path_join(dir, "vocab.json")) && file_exists(path_join(dir, "merges.txt")));
+}
+
 Tokenizer Tokenizer::load_files(const std::string& path) {
   if (is_directory(path)) {
     std::string tj = path_join(path, "tokenizer.json"), cfg = path_join(path, "tokenizer_config.json");

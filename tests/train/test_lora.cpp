@@ -12,6 +12,8 @@
 #include "train/optim.h"
 #include "spawn_r1.h"
 
+#include "allclose.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -30,16 +32,6 @@ static std::string tmpdir(const std::string& tag) {
   return d;
 }
 
-// max |a-b| / (atol + rtol*|b|) <= 1
-static void expect_allclose(const float* a, const std::vector<float>& b, float atol, float rtol, const std::string& what) {
-  double worst = 0;
-  size_t wi = 0;
-  for (size_t i = 0; i < b.size(); i++) {
-    double r = std::fabs(a[i] - b[i]) / (atol + rtol * std::fabs(b[i]));
-    if (r > worst) worst = r, wi = i;
-  }
-  EXPECT_LE(worst, 1.0) << what << ": worst at " << wi << " got " << a[wi] << " want " << b[wi];
-}
 
 // The fixture's base model with its adapters (r = 4, alpha = 8, all seven projections) attached.
 struct LoraFixture {

@@ -7,6 +7,8 @@
 #include "model/transformer.h"
 #include "train/optim.h"
 
+#include "allclose.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -36,16 +38,6 @@ static Batch load_batch(const SafeTensorsFile& ref) {
   return b;
 }
 
-// max |a-b| / (atol + rtol*|b|) <= 1
-static void expect_allclose(const float* a, const std::vector<float>& b, float atol, float rtol, const std::string& what) {
-  double worst = 0;
-  size_t wi = 0;
-  for (size_t i = 0; i < b.size(); i++) {
-    double r = std::fabs(a[i] - b[i]) / (atol + rtol * std::fabs(b[i]));
-    if (r > worst) worst = r, wi = i;
-  }
-  EXPECT_LE(worst, 1.0) << what << ": worst at " << wi << " got " << a[wi] << " want " << b[wi];
-}
 
 class VsTorch : public ::testing::TestWithParam<const char*> {};
 

@@ -48,7 +48,6 @@ these keys (0.13 lacks exclude_modules, lora_bias, eva_config, corda_config, tra
 """
 import copy
 import json
-import math
 import os
 import sys
 
@@ -61,6 +60,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 from hf_model import CausalLM, Config, masked_ce  # noqa: E402
+from optim_ref import manual_adamw  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -223,25 +223,6 @@ def merged_model(base, model):
     return merged
 
 
-def manual_adamw(params, grads_fn, steps):
-    """AdamW + global-norm clipping written out (the formula in tools/torch_ref/README.md)."""
-    b1, b2 = ADAMW["betas"]
-    lr, eps, wd = ADAMW["lr"], ADAMW["eps"], ADAMW["weight_decay"]
-    m = {k: torch.zeros_like(v) for k, v in params.items()}
-    s = {k: torch.zeros_like(v) for k, v in params.items()}
-    for step in range(1, steps + 1):
-        g = grads_fn(params)
-        total = math.sqrt(sum(float((gi * gi).sum()) for gi in g.values()))
-        coef = min(1.0, CLIP / (total + 1e-6))
-        for k in params:
-            gk = g[k] * coef
-            params[k] = params[k] * (1 - lr * wd)
-            m[k] = b1 * m[k] + (1 - b1) * gk
-            s[k] = b2 * s[k] + (1 - b2) * gk * gk
-            params[k] = params[k] - lr * (m[k] / (1 - b1 ** step)) / ((s[k] / (1 - b2 ** step)).sqrt() + eps)
-    return params
-
-
 def check_close(a, b, tol, what):
     err = float((a - b).abs().max())
     assert err <= tol, f"{what}: max abs err {err:.3e} > {tol:.1e}"
@@ -337,7 +318,7 @@ def generate(kind, seed):
         token_lp(m, ids, targets)[1].backward()
         return {n: p.grad for n, p in ad.items()}
 
-    manual = manual_adamw({n: v.clone() for n, v in init.items()}, grads_fn, ADAMW_STEPS)
+    manual = manual_adamw({n: v.clone() for n, v in init.items()}, grads_fn, ADAMW_STEPS, ADAMW, CLIP)
     for n in finals:
         check_close(manual[n], finals[n], 1e-12, f"{kind}: manual AdamW {n}")
 

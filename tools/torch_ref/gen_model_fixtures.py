@@ -20,6 +20,7 @@ ensure_torch()
 import torch  # noqa: E402
 
 from hf_model import CausalLM, Config, masked_ce  # noqa: E402
+from optim_ref import manual_adamw  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -182,27 +183,6 @@ def naive_forward(W, cfg_dict, ids):
     return logits
 
 
-def manual_adamw(params, grads_fn, steps):
-    """AdamW + global-norm clipping written out, to confirm the README formula matches torch."""
-    b1, b2 = ADAMW["betas"]
-    lr, eps, wd = ADAMW["lr"], ADAMW["eps"], ADAMW["weight_decay"]
-    m = {k: torch.zeros_like(v) for k, v in params.items()}
-    s = {k: torch.zeros_like(v) for k, v in params.items()}
-    for step in range(1, steps + 1):
-        g = grads_fn(params)
-        total = math.sqrt(sum(float((gi * gi).sum()) for gi in g.values()))
-        coef = min(1.0, CLIP / (total + 1e-6))
-        for k in params:
-            gk = g[k] * coef
-            params[k] = params[k] * (1 - lr * wd)
-            m[k] = b1 * m[k] + (1 - b1) * gk
-            s[k] = b2 * s[k] + (1 - b2) * gk * gk
-            mhat = m[k] / (1 - b1 ** step)
-            denom = (s[k] / (1 - b2 ** step)).sqrt() + eps
-            params[k] = params[k] - lr * mhat / denom
-    return params
-
-
 def check_close(a, b, tol, what):
     err = float((a - b).abs().max())
     scale = float(b.abs().max()) + 1e-30
@@ -325,7 +305,7 @@ def generate(kind, cfg_dict, seed):
         masked_ce(lg, targets, loss_mask).backward()
         return {n: p.grad for n, p in m.named_parameters()}
 
-    manual = manual_adamw({n: p.detach().clone() for n, p in model.named_parameters()}, grads_fn, ADAMW_STEPS)
+    manual = manual_adamw({n: p.detach().clone() for n, p in model.named_parameters()}, grads_fn, ADAMW_STEPS, ADAMW, CLIP)
     for n in finals:
         check_close(manual[n], finals[n], 1e-10, f"{kind}: manual AdamW {n}")
 
