@@ -45,6 +45,8 @@ struct LayerKernels {
   void (*logprob_forward)(F* lp, F* ent, F* lse, const F* logits, const int* targets, int N, int V, float temp);
   void (*logprob_backward)(F* logits_to_dlogits, const F* dlp, const F* dent, const F* lse, const F* ent,
                            const int* targets, int N, int V, float temp);
+  void (*score_forward)(F* scores, const F* h, const int* rows, const F* w, int S, int C);
+  void (*score_backward)(F* dh, F* dw, const F* dscores, const F* h, const int* rows, const F* w, int S, int N, int C);
 };
 
 // Everything a backend provides: the float layer kernels and the float-only ones.

@@ -619,6 +619,34 @@ void logprob_backward(F* g, const F* dlp, const F* dent, const F* lse, const F* 
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The score head: S dot products of length C (S is a handful of sequences), serial.
+template <class F>
+void score_forward(F* scores, const F* h, const int* rows, const F* w, int S, int C) {
+  for (int s = 0; s < S; s++) {
+    const F* x = h + (size_t)rows[s] * C;
+    F acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int i = 0; i < C; i++) acc += w[i] * x[i];
+    scores[s] = acc;
+  }
+}
+
+template <class F>
+void score_backward(F* dh, F* dw, const F* dscores, const F* h, const int* rows, const F* w, int S, int N, int C) {
+  std::memset(dh, 0, sizeof(F) * (size_t)N * C);
+  for (int s = 0; s < S; s++) {
+    const F d = dscores[s];
+    F* dx = dh + (size_t)rows[s] * C;
+    const F* x = h + (size_t)rows[s] * C;
+#pragma omp simd
+    for (int i = 0; i < C; i++) {
+      dx[i] += d * w[i];
+      dw[i] += d * x[i];
+    }
+  }
+}
+
 // ---- double-precision matrix products (tests and finite-difference checks only) -----------------------------------
 void matmul_forward(double* out, const double* a, const double* w, const double* bias, int M, int N, int K) {
   for (int i = 0; i < M; i++)
@@ -659,7 +687,8 @@ LayerKernels<F> layer_table() {
           head_rmsnorm_forward<F>, head_rmsnorm_backward<F>, rope_table<F>,      rope_forward<F>,
           rope_backward<F>,     attention_forward<F>,    attention_backward<F>, swiglu_forward<F>,
           swiglu_backward<F>,   add_forward<F>,          add_inplace<F>,        embedding_forward<F>,
-          embedding_backward<F>, logprob_forward<F>,     logprob_backward<F>};
+          embedding_backward<F>, logprob_forward<F>,     logprob_backward<F>,   score_forward<F>,
+          score_backward<F>};
 }
 
 }  // namespace cpu

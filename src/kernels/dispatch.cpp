@@ -129,6 +129,14 @@ void logprob_backward(F* logits_to_dlogits, const F* dlp, const F* dent, const F
                       const int* targets, int N, int V, float temp) {
   layers<F>().logprob_backward(logits_to_dlogits, dlp, dent, lse, ent, targets, N, V, temp);
 }
+template <class F>
+void score_forward(F* scores, const F* h, const int* rows, const F* w, int S, int C) {
+  layers<F>().score_forward(scores, h, rows, w, S, C);
+}
+template <class F>
+void score_backward(F* dh, F* dw, const F* dscores, const F* h, const int* rows, const F* w, int S, int N, int C) {
+  layers<F>().score_backward(dh, dw, dscores, h, rows, w, S, N, C);
+}
 
 R1_INSTANTIATE_LAYER_KERNELS(float)
 R1_INSTANTIATE_LAYER_KERNELS(double)

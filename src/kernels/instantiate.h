@@ -22,4 +22,6 @@
   template void embedding_forward<F>(F*, const int*, const F*, int, int);                                         \
   template void embedding_backward<F>(F*, const F*, const int*, int, int);                                        \
   template void logprob_forward<F>(F*, F*, F*, const F*, const int*, int, int, float);                            \
-  template void logprob_backward<F>(F*, const F*, const F*, const F*, const F*, const int*, int, int, float);
+  template void logprob_backward<F>(F*, const F*, const F*, const F*, const F*, const int*, int, int, float);     \
+  template void score_forward<F>(F*, const F*, const int*, const F*, int, int);                                   \
+  template void score_backward<F>(F*, F*, const F*, const F*, const int*, const F*, int, int, int);

@@ -152,6 +152,15 @@ template <class F>
 void logprob_backward(F* logits_to_dlogits, const F* dlp, const F* dent, const F* lse,
                       const F* ent, const int* targets, int N, int V, float temp);
 
+// ---- scalar score head (reward models: *ForSequenceClassification with one label) ------------------------------
+// scores[s] = w · h[rows[s]] for s < S; h [N, C] (the final-norm hidden states), w [C] (score.weight [1, C]).
+template <class F>
+void score_forward(F* scores, const F* h, const int* rows, const F* w, int S, int C);
+// dh [N, C] overwritten: zero except the scored rows, which get dscores[s] · w (summed when two entries name one
+// row); dw [C] += Σ_s dscores[s] · h[rows[s]].
+template <class F>
+void score_backward(F* dh, F* dw, const F* dscores, const F* h, const int* rows, const F* w, int S, int N, int C);
+
 // ---- softmax of one logits row (the sampler's): the same result whatever the build's SIMD width ----------------
 // Sums run in double over kSumLanes fixed lanes: lane j adds the entries i ≡ j (mod kSumLanes) in order.
 constexpr int kSumLanes = 16;
@@ -188,6 +197,9 @@ void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, in
 void attention_forward(float* out, const float* q, const float* k, const float* v, int Tq, int Tk, int NH, int NKV,
                        int HS, int q_stride, int kv_stride, int out_stride);
 void logprob_forward(float* lp, float* ent, const float* logits, const int* targets, int N, int V, float temp);
+void score_forward(float* scores, const float* h, const int* rows, const float* w, int S, int C);
+void score_backward(float* dh, float* dw, const float* dscores, const float* h, const int* rows, const float* w, int S,
+                    int N, int C);
 void rope_forward(float* x, const int* pos, int N, int nheads, int HS, int row_stride, double theta);
 void swiglu_forward(float* h, const float* gu, int N, int FF);
 void embedding_forward(float* out, const int* ids, const float* wte, int N, int C);

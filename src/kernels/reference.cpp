@@ -108,6 +108,31 @@ void logprob_forward(float* lp, float* ent, const float* logits, const int* targ
   }
 }
 
+void score_forward(float* scores, const float* h, const int* rows, const float* w, int S, int C) {
+  for (int s = 0; s < S; s++) {
+    double acc = 0;
+    for (int i = 0; i < C; i++) acc += (double)w[i] * h[(size_t)rows[s] * C + i];
+    scores[s] = (float)acc;
+  }
+}
+
+void score_backward(float* dh, float* dw, const float* dscores, const float* h, const int* rows, const float* w, int S,
+                    int N, int C) {
+  for (size_t i = 0; i < (size_t)N * C; i++) dh[i] = 0;
+  for (int i = 0; i < C; i++) {
+    double g = 0;
+    for (int s = 0; s < S; s++) g += (double)dscores[s] * h[(size_t)rows[s] * C + i];
+    dw[i] += (float)g;
+  }
+  for (int n = 0; n < N; n++)  // a row named by several entries gets the sum of their gradients
+    for (int i = 0; i < C; i++) {
+      double g = 0;
+      for (int s = 0; s < S; s++)
+        if (rows[s] == n) g += (double)dscores[s] * w[i];
+      dh[(size_t)n * C + i] = (float)g;
+    }
+}
+
 // Rotate-half rotary embedding with angles computed in double from theta (no table).
 void rope_forward(float* x, const int* pos, int N, int nheads, int HS, int row_stride, double theta) {
   const int half = HS / 2;

@@ -15,8 +15,37 @@ static bool ignorable(const std::string& name, const ModelConfig& cfg) {
   static const std::string kInvFreq = ".rotary_emb.inv_freq";
   if (name.size() > kInvFreq.size() && name.compare(name.size() - kInvFreq.size(), kInvFreq.size(), kInvFreq) == 0)
     return true;
-  if (cfg.tied && name == "lm_head.weight") return true;  // tied: lm_head is the embedding
+  // tied: lm_head is the embedding. A reward model has no lm_head: one in its checkpoint is an error.
+  if (cfg.tied && cfg.head == Head::LM && name == "lm_head.weight") return true;
   return false;
+}
+
+// A hint when the checkpoint's head and config.json's architectures disagree (an LM checkpoint read as a reward
+// model or the reverse), else "".
+static std::string head_hint(const std::string& name, const ModelConfig& cfg, const std::string& cfg_path,
+                             bool missing) {
+  const std::string says = " (config.json " + cfg_path + " says architectures: [\"" + cfg.architecture() + "\"]";
+  if (cfg.head == Head::Score && name == "score.weight" && missing)
+    return says + ", a reward model; is this a causal LM checkpoint?)";
+  if (cfg.head == Head::Score && name == "lm_head.weight" && !missing)
+    return says + ", a reward model, which has no lm_head; is this a causal LM checkpoint?)";
+  if (cfg.head == Head::LM && name == "score.weight" && !missing)
+    return says + "; a reward model's score head needs *ForSequenceClassification there)";
+  return "";
+}
+
+// What to add to "tensor 'name' is missing".
+static std::string missing_hint(const std::string& name, const ModelConfig& cfg, const std::string& cfg_path,
+                                const SafeTensorsCheckpoint& ck) {
+  std::string hint = head_hint(name, cfg, cfg_path, true);
+  if (!hint.empty()) return hint;
+  if (name == "lm_head.weight" && ck.find("score.weight")) {
+    ModelConfig rm = cfg;
+    rm.head = Head::Score;
+    return " (the checkpoint has 'score.weight', a reward model's head: config.json's architectures should say " +
+           rm.architecture() + ", not " + cfg.architecture() + ")";
+  }
+  return !cfg.tied && cfg.head == Head::LM ? " (is tie_word_embeddings wrong?)" : "";
 }
 
 Model Model::load(const std::string& dir) {
@@ -29,7 +58,7 @@ Model Model::load(const std::string& dir) {
   for (const auto& s : m.specs) {
     const TensorInfo* t = ck.find(s.name);
     R1_CHECK(t, dir, ": tensor '", s.name, "' is missing; a ", cfg.arch_name(), " model with this config.json (",
-             cfg_path, ") needs it", cfg.tied ? "" : " (is tie_word_embeddings wrong?)");
+             cfg_path, ") needs it", missing_hint(s.name, cfg, cfg_path, ck));
     R1_CHECK(t->shape == s.shape, ck.file_of(s.name), ": tensor '", s.name, "' has shape ", shape_str(t->shape),
              " but config.json (", cfg_path, ") implies ", shape_str(s.shape),
              " (check hidden_size, intermediate_size, num_attention_heads, num_key_value_heads, head_dim, vocab_size)");
@@ -42,7 +71,8 @@ Model Model::load(const std::string& dir) {
   for (const auto& name : ck.names()) {
     R1_CHECK(known.count(name) || ignorable(name, cfg), ck.file_of(name), ": unexpected tensor '", name, "' for a ",
              cfg.arch_name(), " model with ", cfg.L, " layers as config.json describes",
-             name == "lm_head.weight" ? " (config says tie_word_embeddings: true)" : "");
+             head_hint(name, cfg, cfg_path, false),
+             name == "lm_head.weight" && cfg.head == Head::LM ? " (config says tie_word_embeddings: true)" : "");
   }
   return m;
 }

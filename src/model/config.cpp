@@ -17,6 +17,28 @@ static int get_int(const json& j, const char* key, const std::string& origin, bo
   return (int)v;
 }
 
+static const std::string kSeqCls = "ForSequenceClassification";
+
+static bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// A *ForSequenceClassification config (a reward model) must have one label: num_labels if given, else the size of
+// id2label, else transformers' default of 2.
+static void check_one_label(const json& j, const std::string& origin, const std::string& archname) {
+  const std::string why = " (" + archname + " is read as a reward model: one scalar score per sequence)";
+  bool has_n = j.contains("num_labels") && !j["num_labels"].is_null();
+  bool has_map = j.contains("id2label") && !j["id2label"].is_null();
+  if (has_n)
+    R1_CHECK(j["num_labels"].is_number_integer() && j["num_labels"].get<long>() == 1, origin,
+             ": field 'num_labels' is ", j["num_labels"].dump(), "; expected 1", why);
+  if (has_map)
+    R1_CHECK(j["id2label"].is_object() && j["id2label"].size() == 1, origin, ": field 'id2label' is ",
+             j["id2label"].dump(), "; expected one label, {\"0\": \"LABEL_0\"}", why);
+  R1_CHECK(has_n || has_map, origin, ": fields 'num_labels' and 'id2label' are both missing, so transformers would ",
+           "use 2 labels; expected num_labels: 1 or id2label: {\"0\": \"LABEL_0\"}", why);
+}
+
 ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
   R1_CHECK(j.is_object(), origin, ": expected a JSON object");
   ModelConfig c;
@@ -26,12 +48,23 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
   if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
       j["architectures"][0].is_string())
     archname = j["architectures"][0].get<std::string>();
-  if (mt == "llama" || archname == "LlamaForCausalLM") c.arch = Arch::Llama;
-  else if (mt == "qwen2" || archname == "Qwen2ForCausalLM") c.arch = Arch::Qwen2;
-  else if (mt == "qwen3" || archname == "Qwen3ForCausalLM") c.arch = Arch::Qwen3;
+  if (j.contains("architectures") && j["architectures"].is_array())
+    for (const auto& a : j["architectures"])
+      if (a.is_string() && ends_with(a.get<std::string>(), kSeqCls)) {
+        c.head = Head::Score;
+        archname = a.get<std::string>();
+      }
+  auto named = [&](const char* family) {
+    return archname == std::string(family) + "ForCausalLM" || archname == std::string(family) + kSeqCls;
+  };
+  if (mt == "llama" || named("Llama")) c.arch = Arch::Llama;
+  else if (mt == "qwen2" || named("Qwen2")) c.arch = Arch::Qwen2;
+  else if (mt == "qwen3" || named("Qwen3")) c.arch = Arch::Qwen3;
   else
     fail(origin, ": unknown architecture (model_type '", mt, "', architectures[0] '", archname,
-         "'); expected one of llama/LlamaForCausalLM, qwen2/Qwen2ForCausalLM, qwen3/Qwen3ForCausalLM");
+         "'); expected one of llama/LlamaForCausalLM, qwen2/Qwen2ForCausalLM, qwen3/Qwen3ForCausalLM (or ",
+         "*ForSequenceClassification with one label for a reward model)");
+  if (c.head == Head::Score) check_one_label(j, origin, archname);
   c.V = get_int(j, "vocab_size", origin, true);
   c.C = get_int(j, "hidden_size", origin, true);
   c.L = get_int(j, "num_hidden_layers", origin, true);
@@ -95,10 +128,14 @@ std::string ModelConfig::arch_name() const {
   return "?";
 }
 
+std::string ModelConfig::architecture() const {
+  static const char* families[] = {"Llama", "Qwen2", "Qwen3"};
+  return std::string(families[(int)arch]) + (head == Head::Score ? kSeqCls : std::string("ForCausalLM"));
+}
+
 json ModelConfig::to_json() const {
   json j = raw.is_object() ? raw : json::object();
-  static const char* archs[] = {"LlamaForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"};
-  j["architectures"] = json::array({archs[(int)arch]});
+  j["architectures"] = json::array({architecture()});
   j["model_type"] = arch_name();
   j["vocab_size"] = V;
   j["hidden_size"] = C;
@@ -122,6 +159,12 @@ json ModelConfig::to_json() const {
   if (!j.contains("torch_dtype")) j["torch_dtype"] = "float32";
   if (!j.contains("initializer_range")) j["initializer_range"] = 0.02;
   if (!j.contains("use_cache")) j["use_cache"] = true;
+  if (head == Head::Score) {  // transformers' *ForSequenceClassification with num_labels = 1
+    j["id2label"] = json{{"0", "LABEL_0"}};
+    j["label2id"] = json{{"LABEL_0", 0}};
+    // its forward finds each row's last token with pad_token_id (batched rows need one): the raw one, else eos
+    if ((!j.contains("pad_token_id") || j["pad_token_id"].is_null()) && eos_id >= 0) j["pad_token_id"] = eos_id;
+  }
   return j;
 }
 

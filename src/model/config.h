@@ -8,9 +8,13 @@
 namespace r1 {
 
 enum class Arch { Llama, Qwen2, Qwen3 };
+// What sits on the final norm: the language-model head (*ForCausalLM: lm_head, token log-probs) or a scalar score
+// head (*ForSequenceClassification with num_labels = 1: score.weight, one reward per sequence).
+enum class Head { LM, Score };
 
 struct ModelConfig {
   Arch arch = Arch::Llama;
+  Head head = Head::LM;  // architectures: *ForCausalLM (LM) or *ForSequenceClassification with one label (Score)
   int V = 0;            // vocab_size
   int C = 0;            // hidden_size
   int L = 0;            // num_hidden_layers
@@ -36,6 +40,7 @@ struct ModelConfig {
   static ModelConfig load(const std::string& path);  // a config.json path
   nlohmann::json to_json() const;                   // transformers-loadable config
   std::string arch_name() const;                    // "llama", "qwen2", "qwen3"
+  std::string architecture() const;                 // "Qwen2ForCausalLM", "Qwen2ForSequenceClassification", ...
   // A small config for tests and the built-in tiny models.
   static ModelConfig tiny(Arch arch, int V, int C, int L, int NH, int NKV, int FF, int max_pos = 256);
 };

@@ -100,6 +100,8 @@ void export_gguf(const Model& m, const GGUFMetadata* tokenizer, const std::strin
                  const GGUFExportOptions& opt) {
   R1_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16, path,
            ": GGUF export dtype must be F32, F16 or BF16, got ", dtype_name(dtype));
+  R1_CHECK(m.cfg.head == Head::LM, path, ": the model is a reward model (", m.cfg.architecture(),
+           "); GGUF export writes causal language models only");
   const ModelConfig& c = m.cfg;
   const std::string a = c.arch_name();
   GGMLType mtype = dtype == DType::F32 ? GGMLType::F32 : dtype == DType::F16 ? GGMLType::F16 : GGMLType::BF16;

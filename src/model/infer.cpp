@@ -10,6 +10,8 @@ namespace r1 {
 
 Inference::Inference(const Model& model, KVCache& cache, bool pack_weights, bool row_invariant)
     : m_(model), cache_(cache), row_invariant_(row_invariant) {
+  R1_CHECK(model.cfg.head == Head::LM, "Inference: this model is a reward model (", model.cfg.architecture(),
+           "): it scores sequences (Model::forward_score) and cannot generate tokens; generation needs a causal LM");
   R1_CHECK(cache.kvd() == model.cfg.KVD(), "Inference: the KV cache width ", cache.kvd(),
            " does not match the model's num_key_value_heads * head_dim = ", model.cfg.KVD());
   const ModelConfig& c = model.cfg;

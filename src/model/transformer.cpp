@@ -10,7 +10,8 @@
 namespace r1 {
 
 // ---- parameter layout -----------------------------------------------------------------------------------------
-// Block order: wte, then per layer [ln1_w, wqkv, bqkv?, q_norm?, k_norm?, wo, ln2_w, wgu, wd], lnf_w, lm_head?.
+// Block order: wte, then per layer [ln1_w, wqkv, bqkv?, q_norm?, k_norm?, wo, ln2_w, wgu, wd], lnf_w, then the head:
+// lm_head? (Head::LM, untied) or score (Head::Score: no lm_head whatever tie_word_embeddings says).
 std::vector<TensorSpec> tensor_specs(const ModelConfig& c) {
   std::vector<TensorSpec> s;
   size_t off = 0;
@@ -49,7 +50,8 @@ std::vector<TensorSpec> tensor_specs(const ModelConfig& c) {
     add(p + "mlp.down_proj.weight", {C, FF});
   }
   add("model.norm.weight", {C});
-  if (!c.tied) add("lm_head.weight", {c.V, C});
+  if (c.head == Head::Score) add("score.weight", {1, C});
+  else if (!c.tied) add("lm_head.weight", {c.V, C});
   return s;
 }
 
@@ -84,7 +86,13 @@ Weights bind_weights(const ModelConfig& c, float* base) {
     lw.wd = take(C * FF);
   }
   w.lnf_w = take(C);
-  w.lm_head = c.tied ? w.wte : take((size_t)c.V * C);
+  if (c.head == Head::Score) {
+    w.lm_head = nullptr;
+    w.score = take(C);
+  } else {
+    w.lm_head = c.tied ? w.wte : take((size_t)c.V * C);
+    w.score = nullptr;
+  }
   return w;
 }
 
@@ -126,7 +134,8 @@ void Model::zero_grad() {
 
 void Model::ensure_activations(int N, const std::vector<PackedSeq>& seqs) {
   Activations& a = act_;
-  const size_t C = cfg.C, L = cfg.L, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V;
+  const size_t C = cfg.C, L = cfg.L, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF;
+  const size_t V = cfg.head == Head::Score ? 0 : cfg.V;  // a score model has no [N, V] logits
   const size_t NH = cfg.NH, NKV = cfg.NKV;
   const bool qkn = cfg.qk_norm;
   // validate the layout: sequences tile [0, N) in order; a prefix is an earlier sequence without a prefix
@@ -194,7 +203,7 @@ void Model::ensure_activations(int N, const std::vector<PackedSeq>& seqs) {
   }
   a.lnf = take(n * C);
   a.rstdf = take(n);
-  a.logits = take(n * V);
+  a.logits = V ? take(n * V) : nullptr;
   a.lp = take(n);
   a.ent = take(n);
   a.lse = take(n);
@@ -226,18 +235,27 @@ void Model::forward(const int* ids, const int* targets, int B, int T, float temp
 
 void Model::forward(const int* ids, const int* targets, int N, const std::vector<PackedSeq>& seqs, float temperature,
                     bool want_entropy) {
+  check_head(Head::LM, "forward()");
+  forward_body(ids, targets, N, seqs);
+  temperature_ = temperature;
+  have_entropy_ = want_entropy;
+  Activations& a = act_;
+  matmul_forward(a.logits, a.lnf, w.lm_head, nullptr, N, cfg.V, cfg.C);
+  logprob_forward(a.lp, want_entropy ? a.ent : nullptr, a.lse, a.logits, a.targets.data(), N, cfg.V, temperature);
+}
+
+void Model::forward_body(const int* ids, const int* targets, int N, const std::vector<PackedSeq>& seqs) {
   ensure_activations(N, seqs);
   Activations& a = act_;
   const int C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V, KVD = cfg.KVD();
   const int NH = cfg.NH, NKV = cfg.NKV, HS = cfg.HS;
   for (int n = 0; n < N; n++) {
     R1_CHECK(ids[n] >= 0 && ids[n] < V, "token id ", ids[n], " at position ", n, " is outside the vocabulary [0, ", V, ")");
-    R1_CHECK(targets[n] < V, "target id ", targets[n], " at position ", n, " is outside the vocabulary [0, ", V, ")");
     a.ids[n] = ids[n];
+    if (!targets) continue;  // the score head has none
+    R1_CHECK(targets[n] < V, "target id ", targets[n], " at position ", n, " is outside the vocabulary [0, ", V, ")");
     a.targets[n] = targets[n];
   }
-  temperature_ = temperature;
-  have_entropy_ = want_entropy;
   if (lora_) {
     lora_v_.resize(lora_->sites.size() * (size_t)N * lora_->cfg.r);
     lora_scratch_.resize((size_t)N * lora_->cfg.r);
@@ -291,11 +309,10 @@ void Model::forward(const int* ids, const int* targets, int N, const std::vector
     add_inplace(a.x[l + 1], a.xmid[l], (size_t)N * C);
   }
   rmsnorm_forward(a.lnf, a.rstdf, a.x[cfg.L], w.lnf_w, N, C, cfg.eps);
-  matmul_forward(a.logits, a.lnf, w.lm_head, nullptr, N, V, C);
-  logprob_forward(a.lp, want_entropy ? a.ent : nullptr, a.lse, a.logits, a.targets.data(), N, V, temperature);
 }
 
 void Model::backward(const float* dlp, const float* dent) {
+  check_head(Head::LM, "backward()");
   // With adapters the base is frozen: no base gradient block, no weight-gradient products (nullptr below).
   const bool frozen = lora_ != nullptr;
   R1_CHECK(!frozen || adapters_on_, "backward() with the adapters switched off: nothing would be trained");
@@ -303,13 +320,18 @@ void Model::backward(const float* dlp, const float* dent) {
   Activations& a = act_;
   R1_CHECK(a.N > 0, "backward() called before forward()");
   R1_CHECK(!dent || have_entropy_, "backward() with an entropy gradient needs forward(..., want_entropy=true)");
-  const int N = a.N, C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V, KVD = cfg.KVD();
-  const int NH = cfg.NH, NKV = cfg.NKV, HS = cfg.HS;
-
+  const int N = a.N, C = cfg.C, V = cfg.V;
   // logits -> lp/ent (in place: logits become dlogits)
   logprob_backward(a.logits, dlp, dent, a.lse, a.ent, a.targets.data(), N, V, temperature_);
   // logits = lnf · lm_head^T
   matmul_backward(a.dln, frozen ? nullptr : g.lm_head, nullptr, a.logits, a.lnf, w.lm_head, N, V, C);
+  backward_body(frozen);
+}
+
+void Model::backward_body(bool frozen) {
+  Activations& a = act_;
+  const int N = a.N, C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, KVD = cfg.KVD();
+  const int NH = cfg.NH, NKV = cfg.NKV, HS = cfg.HS;
   // lnf = rmsnorm(x[L])
   rmsnorm_backward(a.dres, frozen ? nullptr : g.lnf_w, a.dln, a.x[cfg.L], w.lnf_w, a.rstdf, N, C, false);
 
@@ -379,8 +401,66 @@ void Model::backward(const float* dlp, const float* dent) {
   if (!frozen) embedding_backward(g.wte, a.dres, a.ids.data(), N, C);
 }
 
+// ---- the score head (reward models) ------------------------------------------------------------------------------
+void Model::check_head(Head want, const char* what) const {
+  if (cfg.head == want) return;
+  if (want == Head::LM)
+    fail(what, ": this model is a reward model (", cfg.architecture(),
+         "): it scores sequences, it does not give token log-probs; use forward_score/backward_score");
+  fail(what, ": this model is a causal language model (", cfg.architecture(),
+       "): it gives token log-probs and has no score head; load a *ForSequenceClassification checkpoint or make one "
+       "with reward_model_from");
+}
+
+void Model::forward_score(const int* ids, int N, const std::vector<PackedSeq>& seqs, const std::vector<int>& rows) {
+  check_head(Head::Score, "forward_score()");
+  R1_CHECK(!rows.empty(), "forward_score(): no rows to score");
+  for (size_t s = 0; s < rows.size(); s++)
+    R1_CHECK(rows[s] >= 0 && rows[s] < N, "forward_score(): score row ", s, " is row ", rows[s],
+             ", outside the batch's rows [0, ", N, ")");
+  forward_body(ids, nullptr, N, seqs);
+  Activations& a = act_;
+  a.score_rows = rows;
+  a.scores.resize(rows.size());
+  score_forward(a.scores.data(), a.lnf, a.score_rows.data(), w.score, (int)rows.size(), cfg.C);
+}
+
+void Model::backward_score(const float* dscores) {
+  check_head(Head::Score, "backward_score()");
+  Activations& a = act_;
+  R1_CHECK(a.N > 0 && !a.score_rows.empty(), "backward_score() called before forward_score()");
+  R1_ASSERT(lora_ == nullptr);
+  ensure_grads();
+  // score_s = score · lnf[rows[s]]: dln is zero but at the scored rows
+  score_backward(a.dln, g.score, dscores, a.lnf, a.score_rows.data(), w.score, (int)a.score_rows.size(), a.N, cfg.C);
+  backward_body(false);
+}
+
+Model reward_model_from(const Model& lm, uint64_t seed, float std) {
+  R1_CHECK(lm.cfg.head == Head::LM, "reward_model_from: the model is already a reward model (",
+           lm.cfg.architecture(), ")");
+  R1_CHECK(!lm.has_lora(), "reward_model_from: the model has LoRA adapters attached; merge them first (merge_lora)");
+  ModelConfig c = lm.cfg;
+  c.head = Head::Score;
+  c.raw = c.to_json();  // architectures *ForSequenceClassification, one label, a pad id
+  Model rm(c);
+  for (const TensorSpec& s : rm.specs) {
+    if (s.name == "score.weight") {
+      Rng rng(seed);
+      for (size_t i = 0; i < s.numel; i++) rm.params_mem[s.offset + i] = (float)(rng.normal() * std);
+      continue;
+    }
+    auto it = std::find_if(lm.specs.begin(), lm.specs.end(), [&](const TensorSpec& t) { return t.name == s.name; });
+    R1_ASSERT(it != lm.specs.end() && it->numel == s.numel);
+    std::memcpy(rm.params_mem.data() + s.offset, lm.params_mem.data() + it->offset, sizeof(float) * s.numel);
+  }
+  return rm;
+}
+
 // ---- LoRA ------------------------------------------------------------------------------------------------------
 void Model::attach_lora(Lora lora) {
+  R1_CHECK(cfg.head == Head::LM, "attach_lora: this model is a reward model (", cfg.architecture(),
+           "); LoRA adapters are for causal language models only");
   R1_CHECK(!lora.sites.empty() && lora.sites.size() == (size_t)cfg.L * lora.sites_per_layer(),
            "attach_lora: the adapters do not match this model's ", cfg.L, " layers");
   for (const LoraSite& st : lora.sites) R1_CHECK(st.layer < cfg.L, "attach_lora: adapter for layer ", st.layer, " of ", cfg.L);

@@ -5,6 +5,10 @@
 // ∂loss/∂logprob (and ∂loss/∂entropy) per position. Cross-entropy (pretraining, SFT) and the GRPO objective are
 // both functions of those per-token numbers, so they share one exact backward pass, and the rollout engine's
 // log-probs come from the same kernels.
+//
+// A reward model (config architectures *ForSequenceClassification, Head::Score) is the same body with a scalar
+// score head instead of lm_head: forward_score() gives score.weight · (final-norm hidden state) at chosen rows,
+// backward_score() takes ∂loss/∂score.
 #pragma once
 #include "model/config.h"
 #include "model/lora.h"
@@ -35,7 +39,8 @@ struct Weights {
   float* wte;                        // [V, C]  model.embed_tokens.weight
   std::vector<LayerWeights> layers;  // [L]
   float* lnf_w;                      // [C]     model.norm.weight
-  float* lm_head;                    // [V, C]  lm_head.weight; == wte when tie_word_embeddings
+  float* lm_head;                    // [V, C]  lm_head.weight; == wte when tie_word_embeddings; nullptr (Score)
+  float* score;                      // [1, C]  score.weight (Head::Score), else nullptr
 };
 
 // A Hugging Face tensor and where it lives in the block.
@@ -83,7 +88,9 @@ struct Activations {
   std::vector<float*> rstd2;    // [L][N]
   std::vector<float*> gu;       // [L][N, 2FF]
   std::vector<float*> h;        // [L][N, FF]
-  float *lnf, *rstdf, *logits, *lp, *ent, *lse;  // [N,C] [N] [N,V] [N] [N] [N]
+  float *lnf, *rstdf, *logits, *lp, *ent, *lse;  // [N,C] [N] [N,V] [N] [N] [N]; logits nullptr (Head::Score)
+  std::vector<float> scores;    // [S] forward_score's results: score.weight · lnf[score_rows[s]]
+  std::vector<int> score_rows;  // [S] the rows forward_score scored
   // backward scratch
   float *dres, *dln, *dqkv, *datt, *dgu, *dh;    // [N,C] [N,C] [N,QKV] [N,QD] [N,2FF] [N,FF]
 };
@@ -121,6 +128,11 @@ class Model {
                float temperature = 1.0f, bool want_entropy = false);
   // dlp[N] = ∂loss/∂lp, dent[N] = ∂loss/∂entropy (nullptr when not needed). Accumulates into the gradients.
   void backward(const float* dlp, const float* dent = nullptr);
+  // Sequence scores (Head::Score): act().scores[s] = score.weight · lnf[rows[s]] (the final-norm hidden state of row
+  // rows[s], normally a sequence's last row), as transformers' *ForSequenceClassification with one label.
+  void forward_score(const int* ids, int N, const std::vector<PackedSeq>& seqs, const std::vector<int>& rows);
+  // dscores[S] = ∂loss/∂score; accumulates into the gradients (score.weight and the body).
+  void backward_score(const float* dscores);
   void zero_grad();
   Activations& act() { return act_; }
 
@@ -132,7 +144,7 @@ class Model {
   float* grads() { return grads_mem.data(); }
 
   // ---- LoRA (model/lora.h) ----
-  // Attaches an adapter set. From then on backward() computes gradients for the adapters only (the base is
+  // Attaches an adapter set (causal LMs only). From then on backward() computes gradients for the adapters only (the base is
   // frozen: no weight-gradient products, no base gradient block), and trainable() is the adapter block.
   void attach_lora(Lora lora);
   bool has_lora() const { return lora_ != nullptr; }
@@ -180,6 +192,17 @@ class Model {
   bool have_entropy_ = false;
   void ensure_activations(int N, const std::vector<PackedSeq>& seqs);
   void ensure_grads();
+  // The body both heads share: ensure_activations, the ids, embedding -> layers -> final norm (act().lnf).
+  void forward_body(const int* ids, const int* targets, int N, const std::vector<PackedSeq>& seqs);
+  // Its backward, from act().dln = ∂loss/∂lnf down to the embedding; frozen: the base has no gradients (LoRA).
+  void backward_body(bool frozen);
+  // R1_CHECK that this model has head `want` for the call `what`.
+  void check_head(Head want, const char* what) const;
 };
+
+// A reward model (Head::Score) with `lm`'s body: every parameter but lm_head copied, score.weight ~ Normal(0, std)
+// from `seed` (init_random's generator). Its cfg.raw says *ForSequenceClassification, so save() writes a config
+// transformers loads with AutoModelForSequenceClassification.
+Model reward_model_from(const Model& lm, uint64_t seed, float std = 0.02f);
 
 }  // namespace r1

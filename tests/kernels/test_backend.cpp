@@ -10,7 +10,7 @@
 using namespace r1;
 
 namespace {
-int g_rms = 0, g_mm = 0, g_softmax = 0, g_adam = 0, g_pack = 0;
+int g_rms = 0, g_mm = 0, g_softmax = 0, g_adam = 0, g_pack = 0, g_score = 0;
 
 // The CPU backend with a counter in front of a few entries: what a second backend looks like from above.
 Backend counting_backend() {
@@ -23,6 +23,10 @@ Backend counting_backend() {
   b.layers.matmul_forward = [](float* out, const float* a, const float* w, const float* bias, int M, int N, int K) {
     g_mm++;
     cpu_backend().layers.matmul_forward(out, a, w, bias, M, N, K);
+  };
+  b.layers.score_forward = [](float* out, const float* h, const int* rows, const float* w, int S, int C) {
+    g_score++;
+    cpu_backend().layers.score_forward(out, h, rows, w, S, C);
   };
   b.softmax_row_sum = [](float* w, const float* l, int V, float m, float T) {
     g_softmax++;
@@ -57,6 +61,9 @@ TEST(Backend, SecondTableReceivesTheFloatCallsAndGivesTheSameResults) {
   adamw_update(w.data(), m.data(), v.data(), x.data(), 8, AdamWStep{0.9f, 0.95f, 1e-8f, 1e-3f, 1.f});
   PackedMatmul pm(x.data(), 4, 8);
   pm.forward(mo.data(), x.data(), nullptr, 4);
+  std::vector<int> rows = {3, 0};
+  std::vector<float> sc(2);
+  score_forward(sc.data(), x.data(), rows.data(), w.data(), 2, 8);
   // double precision stays on the CPU's own table
   std::vector<double> xd(x.begin(), x.end()), wd(8, 1.0), od(4 * 8), rd(4);
   rmsnorm_forward(od.data(), rd.data(), xd.data(), wd.data(), 4, 8, 1e-6f);
@@ -68,4 +75,5 @@ TEST(Backend, SecondTableReceivesTheFloatCallsAndGivesTheSameResults) {
   EXPECT_EQ(g_softmax, 1);
   EXPECT_EQ(g_adam, 1);
   EXPECT_EQ(g_pack, 1);
+  EXPECT_EQ(g_score, 1);
 }

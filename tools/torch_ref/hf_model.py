@@ -191,6 +191,54 @@ class CausalLM(nn.Module):
         return self.lm_head(x), caches
 
 
+class ForSequenceClassification(nn.Module):
+    """transformers' LlamaForSequenceClassification / Qwen2ForSequenceClassification /
+    Qwen3ForSequenceClassification with num_labels = 1 (a reward model): the same body, then
+    score = nn.Linear(hidden, 1, bias=False) on the final-norm hidden states, read at each row's last
+    non-pad token. No lm_head, whatever tie_word_embeddings says. named_parameters(): model.*, score.weight."""
+
+    def __init__(self, cfg, pad_token_id):
+        super().__init__()
+        self.cfg = cfg
+        self.pad_token_id = pad_token_id
+        self.model = Backbone(cfg)
+        self.score = nn.Linear(cfg.hidden_size, 1, bias=False)
+
+    def hidden(self, input_ids):
+        """input_ids [B, T] -> final-norm hidden states [B, T, C] (positions 0..T-1, causal, no cache)."""
+        cfg = self.cfg
+        x = self.model.embed_tokens(input_ids)
+        pos = torch.arange(input_ids.shape[1], device=input_ids.device)
+        cos, sin = rope_cos_sin(cfg.head_dim, cfg.rope_theta, pos, x.dtype)
+        for layer in self.model.layers:
+            x, _ = layer(x, cos, sin)
+        return self.model.norm(x)
+
+    def last_token(self, input_ids):
+        """Each row's scored position as transformers finds it from pad_token_id. Older releases: the token
+        before the first pad, (argmax(ids == pad) - 1) % T, so a row without pad scores its last token.
+        Newer releases: the rightmost non-pad token, argmax(arange(T) * (ids != pad)). The two agree on
+        right-padded rows with no pad id inside them (asserted here)."""
+        T = input_ids.shape[-1]
+        old = (torch.eq(input_ids, self.pad_token_id).int().argmax(-1) - 1) % T
+        non_pad = (input_ids != self.pad_token_id).to(torch.int64)
+        new = (torch.arange(T, dtype=torch.int64) * non_pad).argmax(-1)
+        assert torch.equal(old, new), f"last-token rules disagree: {old.tolist()} vs {new.tolist()}"
+        return old
+
+    def forward(self, input_ids):
+        """input_ids [B, T], right-padded with pad_token_id -> scores [B] (transformers' logits [B, 1])."""
+        logits = self.score(self.hidden(input_ids))  # [B, T, 1]
+        idx = self.last_token(input_ids)
+        return logits[torch.arange(input_ids.shape[0]), idx, 0]
+
+
+def bt_loss(r_chosen, r_rejected, margin, center):
+    """TRL RewardTrainer's loss: mean(-logsigmoid(rc - rr - margin)) + center * mean((rc + rr)^2)."""
+    loss = -F.logsigmoid(r_chosen - r_rejected - margin).mean()
+    return loss + center * ((r_chosen + r_rejected) ** 2).mean()
+
+
 def masked_ce(logits, targets, mask):
     """sum(mask * CE(logits, targets)) / sum(mask); logits [B,T,V], targets [B,T], mask [B,T]."""
     V = logits.shape[-1]
