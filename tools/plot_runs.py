@@ -3,7 +3,8 @@
 
 Usage: plot_runs.py OUT_DIR RUN_DIR [RUN_DIR ...]
 Writes one PNG per metric present in any run (GRPO: reward, accuracy, format rate, response length, KL,
-entropy, ...; pretrain/SFT: loss, eval loss) plus overview.png with all of them; several runs are overlaid.
+entropy, ...; pretrain/SFT: loss, eval loss; rm: pair accuracy, loss, reward margins, and reward_gap_hist.png,
+the histogram of the held-out reward gaps in eval.json) plus overview.png with all of them; several runs are overlaid.
 """
 import json
 import os
@@ -17,6 +18,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 PANELS = [
     ("reward_mean", "reward (mean)"),
     ("accuracy", "accuracy (train samples)"),
+    ("reward/reward_model/mean", "reward model score (raw, train samples)"),
+    ("reward/judge/mean", "judge score (train samples)"),
+    ("judge_unparsed", "unparseable judgements per step"),
     ("eval_accuracy", "accuracy (held-out, greedy)"),
     ("format_rate", "format rate"),
     ("response_length_mean", "response length (tokens)"),
@@ -26,7 +30,18 @@ PANELS = [
     ("zero_std_frac", "groups with zero reward std"),
     ("loss", "loss"),
     ("eval_loss", "held-out loss"),
+    ("margin_mean", "reward margin rc - rr (train pairs)"),
+    ("eval_margin_mean", "reward margin rc - rr (held-out pairs)"),
+    ("reward_chosen_mean", "reward of chosen replies (train pairs)"),
+    ("reward_rejected_mean", "reward of rejected replies (train pairs)"),
 ]
+# Reward-model runs (r1 rm: metrics with reward_chosen_mean): what accuracy and loss mean there.
+RM_TITLES = {
+    "accuracy": "pair accuracy, rc > rr (train pairs)",
+    "eval_accuracy": "pair accuracy, rc > rr (held-out pairs)",
+    "loss": "Bradley-Terry loss",
+    "eval_loss": "held-out Bradley-Terry loss",
+}
 
 
 def load(run):
@@ -44,6 +59,35 @@ def load(run):
     return rows
 
 
+def gap_histogram(out, runs, labels):
+    """Reward-model runs: the held-out reward gaps rc - rr of the last evaluation (RUN/eval.json "gaps")."""
+    found = []
+    for run in runs:
+        try:
+            with open(os.path.join(run, "eval.json")) as f:
+                ev = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if isinstance(ev, dict) and isinstance(ev.get("gaps"), list) and ev["gaps"]:
+            found.append((run, ev))
+    if not found:
+        return 0
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for run, ev in found:
+        label = f"{labels[run]}: step {ev.get('step')}, accuracy {ev.get('accuracy', 0):.3f}"
+        ax.hist(ev["gaps"], bins=40, alpha=0.9 if len(found) == 1 else 0.5, label=label)
+    ax.axvline(0, color="black", lw=1)
+    ax.set_title("held-out reward gap rc - rr (chosen minus rejected)")
+    ax.set_xlabel("rc - rr")
+    ax.set_ylabel("pairs")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "reward_gap_hist.png"), dpi=90)
+    plt.close(fig)
+    return 1
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -55,6 +99,8 @@ def main():
               for r, n in zip(runs, names)}
     os.makedirs(out, exist_ok=True)
     present = [(k, t) for k, t in PANELS if any(any(k in row and row[k] is not None for row in rows) for rows in data.values())]
+    if all(any("reward_chosen_mean" in row for row in rows) for rows in data.values()):
+        present = [(k, RM_TITLES.get(k, t)) for k, t in present]
     if not present:
         sys.exit("no known metric in " + ", ".join(runs))
     cols = 3
@@ -84,7 +130,8 @@ def main():
         axes[j // cols][j % cols].axis("off")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "overview.png"), dpi=80)
-    print(f"wrote {len(present) + 1} plots to {out}")
+    hist = gap_histogram(out, runs, labels)
+    print(f"wrote {len(present) + 1 + hist} plots to {out}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 #include "core/io.h"
 
+#include <mutex>
+#include <set>
+
 namespace r1 {
 
 std::string StageKind::output_path(const std::string& dir, const std::string& reuse) const {
@@ -17,6 +20,29 @@ std::vector<std::pair<std::string, std::string>> StageKind::location(const std::
   if (location_field.empty()) return {};
   if (location_field == "out") return {{"out", dir}};
   return {{location_field, path_join(dir, output_file)}};
+}
+
+namespace {
+std::mutex g_planned_mu;
+std::set<std::string>& planned() {
+  static std::set<std::string> s;
+  return s;
+}
+}  // namespace
+
+void note_planned_output(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_planned_mu);
+  planned().insert(path);
+}
+
+bool is_planned_output(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_planned_mu);
+  return planned().count(path) > 0;
+}
+
+void clear_planned_outputs() {
+  std::lock_guard<std::mutex> lock(g_planned_mu);
+  planned().clear();
 }
 
 }  // namespace r1

@@ -42,10 +42,17 @@ struct StageKind {
   // (exactly one kind); producer: neither.
   enum Role { kTrainer, kEvaluator, kProducer } role = kProducer;
   std::function<std::unique_ptr<StageRun>()> make;
+  // Further outputs, (name, file): the pipeline puts each at <stage dir>/<file> (next to a reused output), for
+  // ${STAGE.<name>} references (prefs: eval_data = eval.jsonl). The done marker stays the main output.
+  std::vector<std::pair<std::string, std::string>> extra_outputs = {};
 
-  // Whether every rank of a data-parallel job runs it (the trainers); the other kinds run on rank 0 alone while
-  // the other ranks wait.
-  bool distributed() const { return role == kTrainer; }
+  // A producer that trains data-parallel all the same (rm: a reward model, which the pipeline's generation
+  // evaluation does not apply to): every rank runs it, like a trainer's.
+  bool parallel = false;
+
+  // Whether every rank of a data-parallel job runs it (the trainers, and producers marked parallel); the other
+  // kinds run on rank 0 alone while the other ranks wait.
+  bool distributed() const { return role == kTrainer || parallel; }
   // The output's path, given the stage folder, or `reuse` when a stage reuses an earlier result.
   std::string output_path(const std::string& dir, const std::string& reuse = "") const;
   // The file whose presence shows that the output is complete (a model folder's model.safetensors).
@@ -71,6 +78,13 @@ class RecipeRun : public StageRun {
   Fn fn_;
   std::function<void(const R&)> check_;
 };
+
+// Outputs that the earlier stages of a pipeline being planned will produce. A check that a file or folder exists
+// before any work (a reward model, a judge model) accepts such a path while it does not exist yet; the pipeline's
+// planner notes each stage's outputs as it checks the stages after it.
+void note_planned_output(const std::string& path);
+bool is_planned_output(const std::string& path);
+void clear_planned_outputs();
 
 // StageKind::make for a recipe struct R: `recipe_run<R>(run, check)`.
 template <class R>

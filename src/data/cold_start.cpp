@@ -1,4 +1,5 @@
 #include "data/cold_start.h"
+#include "data/preferences.h"
 #include "data/tiny_code.h"
 #include "core/check.h"
 #include "core/io.h"
@@ -89,7 +90,7 @@ std::vector<StageKind> data_stages() {
            "Write cold-start long-CoT SFT rows (<think> working </think> <answer> n </answer>) from the arithmetic task",
            "data", "cold_start.jsonl", "out", {}, StageKind::kProducer,
            recipe_run<ColdStartConfig>([](const ColdStartConfig& c) { return nlohmann::json{{"data", run_cold_start(c)}}; })},
-          code_corpus_stage()};
+          code_corpus_stage(), prefs_stage()};
 }
 
 }  // namespace r1

@@ -48,7 +48,7 @@ std::string cold_start_data_path(const std::string& out);  // <out>/cold_start.j
 // Writes the rows (atomically) and the effective config; returns the data path.
 std::string run_cold_start(const ColdStartConfig& c);
 
-// The data layer's stages (core/stage.h): cold_start, code_corpus (data/tiny_code.h).
+// The data layer's stages (core/stage.h): cold_start, code_corpus (data/tiny_code.h), prefs (data/preferences.h).
 std::vector<StageKind> data_stages();
 
 }  // namespace r1

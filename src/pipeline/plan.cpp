@@ -141,6 +141,8 @@ void plan_command(const PipelineSpec& spec, const Resolver& R, Planned& p) {
     }
   }
   p.outputs = {{kind.output, kind.output_path(p.dir, p.reuse)}, {"out", p.dir}};
+  for (const auto& [name, file] : kind.extra_outputs)
+    p.outputs[name] = path_join(p.reuse.empty() ? p.dir : parent_dir(p.reuse), file);
   p.config = o.to_json();
 }
 
@@ -178,6 +180,7 @@ void plan_evaluation(const PipelineSpec& spec, const Resolver& R, Planned& p) {
 std::vector<Planned> plan(const PipelineSpec& spec) {
   check_stage_names(spec);
   Resolver R{&spec, {}};
+  clear_planned_outputs();
   std::vector<Planned> out;
   for (size_t i = 0; i < spec.stages.size(); i++) {
     const PipelineStage& st = spec.stages[i];
@@ -189,6 +192,8 @@ std::vector<Planned> plan(const PipelineSpec& spec) {
     plan_command(spec, R, p);
     plan_evaluation(spec, R, p);
     R.done[st.name] = {st.command, p.outputs};
+    for (const auto& [k, v] : p.outputs.items())  // later stages' checks accept these before they exist
+      if (k != "out" && v.is_string()) note_planned_output(v.get<std::string>());
     out.push_back(std::move(p));
   }
   return out;

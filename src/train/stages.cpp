@@ -2,6 +2,7 @@
 
 #include "train/grpo.h"
 #include "train/pretrain.h"
+#include "train/rm.h"
 #include "train/sft.h"
 
 namespace r1 {
@@ -12,6 +13,22 @@ namespace {
 StageKind trainer(const char* name, const char* help, std::vector<std::string> required,
                   std::function<std::unique_ptr<StageRun>()> make) {
   return {name, help, "model", "model", "out", std::move(required), StageKind::kTrainer, std::move(make)};
+}
+
+// A reward model is not a policy, so the pipeline does not evaluate it by generation: a producer, data-parallel
+// all the same (every rank runs it); its held-out pair accuracy is its own eval.json.
+StageKind rm_stage() {
+  StageKind k{"rm", "Reward-model training (Bradley-Terry) on preference pairs: chosen vs rejected replies", "model",
+              "model", "out", {"model", "data"}, StageKind::kProducer,
+              recipe_run<RmRecipe>(
+                  [](const RmRecipe& r) {
+                    RmSummary s = run_rm(r);
+                    return nlohmann::json{{"steps", s.steps}, {"eval_accuracy", s.last_eval_accuracy},
+                                          {"eval_loss", s.last_eval_loss}};
+                  },
+                  check_rm)};
+  k.parallel = true;
+  return k;
 }
 
 }  // namespace
@@ -34,6 +51,7 @@ std::vector<StageKind> train_stages() {
                                           {"steps_run", s.steps_run}};
                   },
                   check_grpo)),
+      rm_stage(),
   };
 }
 

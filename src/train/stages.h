@@ -1,5 +1,5 @@
 // The train layer's stages (core/stage.h): pretrain, sft and grpo, each a trainer whose model the pipeline
-// evaluates after it runs.
+// evaluates after it runs, and rm (a reward model: data-parallel, not evaluated by generation).
 #pragma once
 #include "core/stage.h"
 
