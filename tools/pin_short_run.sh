@@ -30,7 +30,8 @@ def file(p): return sha(open(p, 'rb').read())
 timing = {"gen_s", "score_s", "train_s", "step_s", "elapsed_s", "tokens_per_s", "comm_s"}
 def metrics(p):
     rows = [json.loads(l) for l in open(p)]
-    return sha(json.dumps([{k: v for k, v in r.items() if k not in timing} for r in rows], sort_keys=True).encode())
+    return sha(json.dumps([{k: v for k, v in r.items() if k not in timing and not k.startswith("reward_time_s/")}
+                           for r in rows], sort_keys=True).encode())
 ev = json.load(open(d + "/eval.json"))
 out = {
     "base_model": file(d + "/base/model/model.safetensors"),

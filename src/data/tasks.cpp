@@ -34,6 +34,7 @@ SampleInfo Task::sample_info(const Problem& p, int64_t completion_tokens, const 
   info.completion_tokens = completion_tokens;
   info.think_prefix = think_prefix;
   info.accuracy = verifier(p);
+  info.question = p.prompt;
   return info;
 }
 
@@ -51,7 +52,7 @@ std::vector<RewardBreakdown> Task::score_batch(const std::vector<std::string>& c
                                                const std::vector<const Problem*>& problems,
                                                const std::vector<RewardSpec>& specs,
                                                const std::vector<int64_t>& completion_tokens,
-                                               const std::string& think_prefix) const {
+                                               const std::string& think_prefix, const BatchExtras* extras) const {
   R1_CHECK(completions.size() == problems.size(), "task '", name(), "': ", completions.size(), " completions but ",
            problems.size(), " problems");
   R1_CHECK(completion_tokens.empty() || completion_tokens.size() == completions.size(), "task '", name(), "': ",
@@ -60,7 +61,16 @@ std::vector<RewardBreakdown> Task::score_batch(const std::vector<std::string>& c
   infos.reserve(problems.size());
   for (size_t i = 0; i < problems.size(); ++i)
     infos.push_back(sample_info(*problems[i], completion_tokens.empty() ? -1 : completion_tokens[i], think_prefix));
-  return score_rewards(specs.empty() ? default_rewards() : specs, completions, infos);
+  if (extras) {
+    R1_CHECK(extras->prompts.empty() || extras->prompts.size() == infos.size(), "score_batch: prompt texts");
+    R1_CHECK(extras->groups.empty() || extras->groups.size() == infos.size(), "score_batch: group ids");
+    for (size_t i = 0; i < infos.size(); ++i) {
+      if (!extras->prompts.empty()) infos[i].prompt = extras->prompts[i];
+      if (!extras->groups.empty()) infos[i].group = extras->groups[i];
+    }
+  }
+  return score_rewards(specs.empty() ? default_rewards() : specs, completions, infos, extras ? extras->stats : nullptr,
+                       extras ? extras->normalize : true);
 }
 
 std::string gsm8k_gold(const std::string& answer) {

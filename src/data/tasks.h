@@ -73,12 +73,20 @@ class Task {
   double accuracy(const std::string& completion, const Problem& p) const;
   RewardBreakdown score(const std::string& completion, const Problem& p, const std::vector<RewardSpec>& specs = {},
                         int64_t completion_tokens = -1, const std::string& think_prefix = "") const;
+  // What GRPO adds to a batch's scoring (the model rewards read the prompt; scoring/model_rewards.h).
+  struct BatchExtras {
+    std::vector<std::string> prompts;  // [n] the prompt text each completion continued (SampleInfo::prompt)
+    std::vector<long> groups;          // [n] the GRPO group of each (SampleInfo::group)
+    RewardStats* stats = nullptr;      // per-reward seconds and counts, added to
+    bool normalize = true;             // false: normalize: batch specs are left for the caller (over the step)
+  };
   // Batched (the code reward runs a batch's programs in parallel); tokens may be empty (unknown).
   std::vector<RewardBreakdown> score_batch(const std::vector<std::string>& completions,
                                            const std::vector<const Problem*>& problems,
                                            const std::vector<RewardSpec>& specs = {},
                                            const std::vector<int64_t>& completion_tokens = {},
-                                           const std::string& think_prefix = "") const;
+                                           const std::string& think_prefix = "",
+                                           const BatchExtras* extras = nullptr) const;
 };
 
 using TaskFactory = std::function<std::unique_ptr<Task>(const nlohmann::json& config)>;

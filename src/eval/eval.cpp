@@ -10,6 +10,8 @@
 #include "rewards/math_verify.h"
 #include "data/prompts.h"
 #include "rollout/policy.h"
+#include "rewards/shaping.h"
+#include "scoring/reward_model.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -57,8 +59,8 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
   s["problems"] = P;
   s["samples_per_problem"] = k;
   if (P == 0) return s;
-  double len = 0, fmt = 0, cons = 0, gacc = 0, cot = 0;
-  long nlen = 0;
+  double len = 0, fmt = 0, cons = 0, gacc = 0, cot = 0, rms = 0, rep = 0;
+  long nlen = 0, nrm = 0;
   std::vector<double> pk(pass_k.size(), 0.0);
   for (const auto& p : problems) {
     if (k > 0) {
@@ -71,6 +73,7 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
         fmt += smp.at("format").get<double>();
         cot += smp.value("cot_chars", 0.0);
         nlen++;
+        if (smp.contains("rm_score")) rms += smp["rm_score"].get<double>(), rep += smp["repetition"].get<double>(), nrm++;
       }
     }
     if (greedy) {
@@ -81,6 +84,7 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
         fmt += g.at("format").get<double>();
         cot += g.value("cot_chars", 0.0);
         nlen++;
+        if (g.contains("rm_score")) rms += g["rm_score"].get<double>(), rep += g["repetition"].get<double>(), nrm++;
       }
     }
   }
@@ -94,6 +98,10 @@ json summarize_eval(const json& problems, int k, const std::vector<int>& pass_k,
     s["mean_length"] = len / nlen;
     s["format_rate"] = fmt / nlen;
     s["cot_chars_mean"] = cot / nlen;
+  }
+  if (nrm) {
+    s["rm_score_mean"] = rms / nrm;
+    s["repetition_mean"] = rep / nrm;
   }
   json kinds = failure_kinds(problems, k);
   if (!kinds.empty()) s["failure_kinds"] = kinds;
@@ -161,6 +169,9 @@ void EvalConfig::declare(OptionSet& o) {
   o.add("seed", &seed, "sampling seed");
   o.add("data_seed", &data_seed, "seed of the task's problem draw and train/test split (as the grpo / sample recipes' data_seed)");
   o.add("max_batch", &max_batch, "live sequences at once");
+  o.add("reward_model", &reward_model, "a reward model folder (r1 rm): score every sample with it (rm_score) and "
+        "report rm_score_mean and the word 3-gram repetition_mean, a readability measure; \"\": off");
+  o.add("reward_model_on", &reward_model_on, "full: the whole completion; summary: the text after </think>");
   o.add("output", &output, "results JSON (per problem: every sample's answer, correctness, vote); \"\": none");
 }
 
@@ -175,6 +186,10 @@ void EvalConfig::check() const {
   R1_CHECK(max_batch >= 1, "eval: field 'max_batch' must be >= 1");
   R1_CHECK(is_question_template(prompt_template) || prompt_template == "chat", "eval: prompt_template '",
            prompt_template, "' is unknown; expected ", prompt_template_names());
+  if (!reward_model.empty()) {
+    RewardModel::check(reward_model, "", "eval: reward_model");
+    parse_rm_view(reward_model_on, "eval: reward_model_on");
+  }
 }
 
 namespace {
@@ -245,6 +260,22 @@ std::vector<json> score_samples(const EvalConfig& c, const Policy& pol, const Ev
   std::vector<Judgement> js = t.task->judge_batch(texts, probs);
   std::vector<json> recs;
   for (size_t i = 0; i < out.size(); i++) recs.push_back(sample_record(c, t, out[i], texts[i], lens[i], js[i]));
+  if (!c.reward_model.empty()) {  // readability: the reward model's score and the repetition of every sample
+    static std::unique_ptr<RewardModel> rm;  // loaded once per folder (a pipeline evaluates several stages)
+    static std::string loaded;
+    if (!rm || loaded != c.reward_model) {
+      rm = RewardModel::load(c.reward_model, "", "eval: reward_model");
+      loaded = c.reward_model;
+    }
+    std::vector<std::string> prompts;
+    std::vector<long> groups;
+    for (const auto& s : out) prompts.push_back(pol.prompt_text(t.probs[s.request].prompt)), groups.push_back(s.request);
+    std::vector<float> sc = rm->score(prompts, texts, parse_rm_view(c.reward_model_on, "eval: reward_model_on"), &groups);
+    for (size_t i = 0; i < out.size(); i++) {
+      recs[i]["rm_score"] = sc[i];
+      recs[i]["repetition"] = -repetition_penalty(texts[i], 3, -1.0);
+    }
+  }
   return recs;
 }
 

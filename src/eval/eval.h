@@ -44,6 +44,10 @@ struct EvalConfig {
   long data_seed = 1;                // the task's problem draw and train/test split (grpo / sample use 1 too)
   int max_batch = 64;
   std::string output;                // results JSON ("" = none); several tasks: {"tasks": [...]}
+  // readability: a reward model's score of every sample (scoring/reward_model.h) and its word 3-gram repetition,
+  // in the records (rm_score, repetition) and the summary (rm_score_mean, repetition_mean)
+  std::string reward_model;          // "" = off
+  std::string reward_model_on = "full";  // full | summary (the text after </think>)
   void declare(OptionSet& o);
   void check() const;                // r1::Error naming the field on a bad value
 };
@@ -59,6 +63,7 @@ nlohmann::json run_eval_command(const EvalConfig& cfg);
 std::vector<StageKind> eval_stages();
 
 // Summary metrics over per-problem records (as run_eval builds them); pure, used by run_eval and the tests.
+// With rm_score / repetition in the sample records (reward_model set): rm_score_mean, repetition_mean.
 nlohmann::json summarize_eval(const nlohmann::json& problems, int k, const std::vector<int>& pass_k, bool greedy);
 
 // One markdown table row set for a summary: | metric | value |.

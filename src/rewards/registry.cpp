@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -32,6 +34,7 @@ struct Entry {
   RewardFn fn;
   BatchRewardFn batch;
   std::vector<std::string> params;
+  RewardParamCheck check;
 };
 
 std::string param_str(const nlohmann::json& p, const char* key, const std::string& def, const char* reward) {
@@ -60,7 +63,7 @@ int64_t tokens_of(const RewardContext& c, const char* reward) {
 
 // The code reward over a batch: every program runs in the sandbox's parallel runner. A problem whose tests are
 // unusable scores 0 (status bad_tests); the first one is reported on stderr.
-std::vector<double> code_batch_reward(const std::vector<RewardContext>& cs, const nlohmann::json& p) {
+std::vector<double> code_batch_reward(const std::vector<RewardContext>& cs, const nlohmann::json& p, RewardCounts&) {
   CodeOptions opt = code_options_from_json(p);
   std::vector<std::string> comps;
   std::vector<CodeTests> tests;
@@ -165,13 +168,14 @@ Entry lookup(const std::string& name) {
 void register_reward(const std::string& name, RewardFn fn, std::vector<std::string> params) {
   R1_CHECK(!name.empty() && fn, "register_reward: empty name or function");
   std::lock_guard<std::mutex> lock(g_mu);
-  registry()[name] = {std::move(fn), nullptr, std::move(params)};
+  registry()[name] = {std::move(fn), nullptr, std::move(params), nullptr};
 }
 
-void register_batch_reward(const std::string& name, BatchRewardFn fn, std::vector<std::string> params) {
+void register_batch_reward(const std::string& name, BatchRewardFn fn, std::vector<std::string> params,
+                           RewardParamCheck check) {
   R1_CHECK(!name.empty() && fn, "register_batch_reward: empty name or function");
   std::lock_guard<std::mutex> lock(g_mu);
-  registry()[name] = {nullptr, std::move(fn), std::move(params)};
+  registry()[name] = {nullptr, std::move(fn), std::move(params), std::move(check)};
 }
 
 bool has_reward(const std::string& name) {
@@ -187,6 +191,7 @@ std::vector<RewardSpec> parse_reward_specs(const nlohmann::json& j) {
     for (auto it = s.params.begin(); it != s.params.end(); ++it)
       R1_CHECK(std::find(e.params.begin(), e.params.end(), it.key()) != e.params.end(), "reward '", s.name,
                "': unknown param '", it.key(), "'");
+    if (e.check) e.check(s.params);
   };
   auto weight_of = [](const nlohmann::json& w, const std::string& name) {
     R1_CHECK(w.is_number(), "reward '", name, "': weight must be a number, got ", w.dump());
@@ -237,30 +242,71 @@ double RewardBreakdown::get(const std::string& name) const {
   fail("reward breakdown has no reward '", name, "'");
 }
 
+void RewardStats::add(const RewardStats& o) {
+  if (seconds.size() < o.seconds.size()) seconds.resize(o.seconds.size(), 0.0);
+  for (size_t i = 0; i < o.seconds.size(); i++) seconds[i] += o.seconds[i];
+  for (auto& [k, v] : o.counts) counts[k] += v;
+}
+
+bool batch_normalized(const RewardSpec& s) {
+  return s.params.contains("normalize") && s.params["normalize"].is_string() && s.params["normalize"] == "batch";
+}
+
+void normalize_over_batch(const std::vector<RewardSpec>& specs, const std::vector<RewardBreakdown*>& batch) {
+  bool any = false;
+  for (const RewardSpec& s : specs) any |= batch_normalized(s);
+  if (batch.empty() || !any) return;
+  for (size_t k = 0; k < specs.size(); k++) {
+    if (!batch_normalized(specs[k])) continue;
+    double sum = 0, sq = 0;
+    for (const RewardBreakdown* b : batch) sum += b->parts[k].second;
+    const double mean = sum / (double)batch.size();
+    for (const RewardBreakdown* b : batch) sq += (b->parts[k].second - mean) * (b->parts[k].second - mean);
+    const double sd = std::sqrt(sq / (double)batch.size());
+    for (RewardBreakdown* b : batch) b->used[k] = (b->parts[k].second - mean) / (sd + 1e-6);
+  }
+  for (RewardBreakdown* b : batch) {
+    b->total = 0;
+    for (size_t k = 0; k < specs.size(); k++) b->total += specs[k].weight * b->used[k];
+  }
+}
+
 std::vector<RewardBreakdown> score_rewards(const std::vector<RewardSpec>& specs,
                                            const std::vector<std::string>& completions,
-                                           const std::vector<SampleInfo>& infos) {
+                                           const std::vector<SampleInfo>& infos, RewardStats* stats, bool normalize) {
   R1_CHECK(completions.size() == infos.size(), "score_rewards: ", completions.size(), " completions but ",
            infos.size(), " sample infos");
   std::vector<RewardContext> ctx;
   ctx.reserve(completions.size());
   for (size_t i = 0; i < completions.size(); ++i) ctx.emplace_back(completions[i], infos[i]);
   std::vector<RewardBreakdown> out(completions.size());
-  for (const RewardSpec& s : specs) {
+  RewardStats local;
+  local.seconds.assign(specs.size(), 0.0);
+  for (size_t k = 0; k < specs.size(); k++) {
+    const RewardSpec& s = specs[k];
     Entry e = lookup(s.name);
+    auto t0 = std::chrono::steady_clock::now();
     std::vector<double> vals;
     if (e.batch) {
-      vals = e.batch(ctx, s.params);
+      vals = e.batch(ctx, s.params, local.counts);
       R1_CHECK(vals.size() == ctx.size(), "reward '", s.name, "' returned ", vals.size(), " values for ", ctx.size(),
                " completions");
     } else {
       for (auto& c : ctx) vals.push_back(e.fn(c, s.params));
     }
+    local.seconds[k] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (size_t i = 0; i < ctx.size(); ++i) {
       out[i].parts.push_back({s.name, vals[i]});
+      out[i].used.push_back(vals[i]);
       out[i].total += s.weight * vals[i];
     }
   }
+  if (normalize) {
+    std::vector<RewardBreakdown*> all;
+    for (auto& b : out) all.push_back(&b);
+    normalize_over_batch(specs, all);
+  }
+  if (stats) stats->add(local);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // `r1 grpo`: the recipe and the loop. One step's parts (collect, pack, update, record) are in grpo_step.h.
 #include "train/grpo.h"
+
 #include "core/check.h"
 #include "core/io.h"
 #include "core/dist.h"
@@ -7,6 +8,7 @@
 #include "train/checkpoint_dir.h"
 #include "train/grpo_step.h"
 #include "model/kv_cache.h"
+#include "scoring/model_rewards.h"
 #include "train/lora_train.h"
 
 #include <algorithm>
@@ -77,6 +79,11 @@ void GrpoRecipe::declare(OptionSet& o) {
   o.add("warn.kl_above", &warn_kl_above, "warn when the mean KL exceeds this");
   o.add("warn.ratio_above", &warn_ratio_above, "warn when the largest ratio exceeds this");
   o.add("warn.zero_std_above", &warn_zero_std_above, "warn when this fraction of groups has zero reward std");
+  o.add("warn.hacking_window", &warn_hacking_window,
+        "reward hacking watch: warn when a model reward (reward_model, judge) rises while accuracy falls from the first "
+        "to the second half of this many steps (0: off)");
+  o.add("warn.hacking_accuracy_drop", &warn_hacking_accuracy_drop,
+        "... by at least this much (accuracy, absolute), while the model reward's half-window mean rises at all");
 }
 
 namespace {
@@ -190,6 +197,7 @@ json memory_report(GrpoState& st, const grpo::Collected& c, const ShardTree& tre
 }
 
 void check_recipe(const GrpoRecipe& r) {
+  register_model_rewards();  // reward_model, judge (scoring/model_rewards.h)
   r.loss.validate();
   R1_CHECK(!r.model.empty(), "grpo: field 'model' is required (a Hugging Face model folder)");
   R1_CHECK(r.group_size >= 2, "grpo: sampling.group_size must be >= 2 (advantages compare samples of one prompt)");
@@ -286,7 +294,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
     const double elapsed = std::chrono::duration<double>(clk::now() - t_run0).count();
     const bool out_of_time = dist::root_decides(r.time_budget_s > 0 && elapsed >= r.time_budget_s);
     const bool last = step + 1 == r.steps || out_of_time;
-    json rec = grpo::step_metrics(step + 1, c, u, st.reference() != nullptr, r.think_prefix);
+    json rec = grpo::step_metrics(step + 1, c, u, st.reference() != nullptr, r.think_prefix, specs);
     if (dist::root()) {
       rec["train_s"] = train_s;
       rec["comm_s"] = u.comm_s;

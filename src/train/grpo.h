@@ -57,6 +57,8 @@ struct GrpoRecipe {
   bool resume = true;
   // warnings
   float warn_entropy_below = 0.05f, warn_kl_above = 1.0f, warn_ratio_above = 5.0f, warn_zero_std_above = 0.8f;
+  long warn_hacking_window = 20;            // steps; a model reward up while accuracy falls (0: off)
+  float warn_hacking_accuracy_drop = 0.02f;
 
   GrpoRecipe();
   void declare(OptionSet& o);

@@ -1,9 +1,12 @@
 // GRPO's sampling half: prompts drawn in a seeded order, G completions each from the rollout engine, rewards,
 // dynamic sampling (DAPO) and group-normalised advantages.
+#include "core/check.h"
+#include "core/dist.h"
 #include "core/rng.h"
 #include "rewards/format.h"
 #include "train/grpo_step.h"
 
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 
@@ -25,8 +28,10 @@ size_t Cursor::at(long c) {
 
 namespace {
 
-// Samples the groups drawn at cursor positions `at` and scores them.
-std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, const std::vector<long>& at, Collected& c) {
+// Samples the groups drawn at cursor positions `at` and scores them. normalize: standardise the normalize: batch
+// rewards over these groups (dynamic sampling's rounds); otherwise normalize_step does it over the whole step.
+std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, const std::vector<long>& at, Collected& c,
+                                   bool normalize) {
   const int G = s.r.group_size;
   std::vector<GenRequest> reqs;
   for (long pos : at) {
@@ -46,6 +51,9 @@ std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, const st
   std::vector<std::string> texts;
   std::vector<const Problem*> probs;
   std::vector<int64_t> lens;
+  Task::BatchExtras extras;
+  extras.stats = &c.reward_stats;
+  extras.normalize = normalize;
   for (auto& smp : samples) {
     Rollout ro;
     ro.problem = &s.train[order.at(reqs[smp.request].prompt_index)];
@@ -57,9 +65,11 @@ std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, const st
     texts.push_back(ro.text);
     probs.push_back(ro.problem);
     lens.push_back((int64_t)ro.sample.ids.size());
+    extras.prompts.push_back(s.policy.prompt_text(ro.problem->prompt));
+    extras.groups.push_back(ro.prompt_index);
     fresh.push_back(std::move(ro));
   }
-  auto scores = s.task.score_batch(texts, probs, s.specs, lens, s.r.think_prefix);
+  auto scores = s.task.score_batch(texts, probs, s.specs, lens, s.r.think_prefix, &extras);
   for (size_t i = 0; i < fresh.size(); i++) {
     fresh[i].reward = scores[i];
     fresh[i].accuracy = s.task.accuracy(fresh[i].text, *fresh[i].problem);
@@ -67,6 +77,49 @@ std::vector<Rollout> sample_groups(const StepContext& s, Cursor& order, const st
   }
   c.score_s += std::chrono::duration<double>(clk::now() - t0).count();
   return fresh;
+}
+
+// The normalize: batch rewards standardised over the step's whole batch: every rank's raw parts, in (prompt,
+// sample) order, so the values do not depend on how many ranks sampled them.
+void normalize_step(const StepContext& s, Collected& c) {
+  bool any = false;
+  for (const RewardSpec& sp : s.specs) any |= batch_normalized(sp);
+  if (!any) return;
+  nlohmann::json mine = nlohmann::json::array();
+  for (const auto& ro : c.batch) {
+    nlohmann::json parts = nlohmann::json::array();
+    for (auto& p : ro.reward.parts) parts.push_back(p.second);
+    mine.push_back({ro.prompt_index, ro.sample.sample_index, parts});
+  }
+  struct Item {
+    long pi;
+    int si;
+    RewardBreakdown b;
+  };
+  std::vector<Item> items;
+  for (const auto& text : dist::allgather_strings(mine.dump())) {
+    for (const auto& e : nlohmann::json::parse(text)) {
+      Item it{e[0].get<long>(), e[1].get<int>(), {}};
+      for (size_t k = 0; k < s.specs.size(); k++) {
+        it.b.parts.push_back({s.specs[k].name, e[2][k].get<double>()});
+        it.b.used.push_back(e[2][k].get<double>());
+      }
+      items.push_back(std::move(it));
+    }
+  }
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.pi != b.pi ? a.pi < b.pi : a.si < b.si; });
+  std::vector<RewardBreakdown*> all;
+  for (auto& it : items) all.push_back(&it.b);
+  normalize_over_batch(s.specs, all);
+  for (auto& ro : c.batch) {
+    auto it = std::lower_bound(items.begin(), items.end(), std::make_pair(ro.prompt_index, ro.sample.sample_index),
+                               [](const Item& a, const std::pair<long, int>& k) {
+                                 return a.pi != k.first ? a.pi < k.first : a.si < k.second;
+                               });
+    R1_ASSERT(it != items.end() && it->pi == ro.prompt_index && it->si == ro.sample.sample_index);
+    ro.reward.used = it->b.used;
+    ro.reward.total = it->b.total;
+  }
 }
 
 }  // namespace
@@ -79,7 +132,8 @@ Collected collect_rollouts(const StepContext& s, Cursor& order, long& cursor) {
     std::vector<long> at;
     for (int j = 0; j < r.prompts_per_step; j++)
       if (s.tree.owns(s.layout.shard_of(j))) at.push_back(cursor + j);
-    c.batch = sample_groups(s, order, at, c);
+    c.batch = sample_groups(s, order, at, c, false);
+    normalize_step(s, c);
     for (size_t i = 0; i < c.batch.size(); i++) c.batch[i].group = (int)(c.batch[i].prompt_index - cursor);
     cursor += r.prompts_per_step;
     for (size_t g0 = 0; g0 < c.batch.size(); g0 += G) {
@@ -96,7 +150,7 @@ Collected collect_rollouts(const StepContext& s, Cursor& order, long& cursor) {
     if (want <= 0) break;
     std::vector<long> at;
     for (int i = 0; i < want; i++) at.push_back(cursor++);
-    std::vector<Rollout> fresh = sample_groups(s, order, at, c);
+    std::vector<Rollout> fresh = sample_groups(s, order, at, c, true);
     // groups: G consecutive samples of one request
     for (size_t g0 = 0; g0 < fresh.size(); g0 += G) {
       c.groups_drawn++;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <optional>
 
 namespace r1::grpo {
 
@@ -61,6 +62,7 @@ Rollout rollout_from_json(const json& j, const StepContext& s, Cursor& order) {
 void gather_rollouts(Collected& c, const StepContext& s, Cursor& order) {
   if (dist::size() == 1) return;
   json mine = {{"counts", {c.groups_drawn, c.groups_zero_std, c.gen_tokens}}, {"times", {c.gen_s, c.score_s}},
+               {"reward_s", c.reward_stats.seconds}, {"reward_counts", c.reward_stats.counts},
                {"rollouts", json::array()}};
   for (const auto& ro : c.batch) mine["rollouts"].push_back(rollout_to_json(ro));
   auto all = dist::allgather_strings(mine.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -72,6 +74,10 @@ void gather_rollouts(Collected& c, const StepContext& s, Cursor& order) {
     g.gen_tokens += j["counts"][2].get<long>();
     g.gen_s = std::max(g.gen_s, j["times"][0].get<double>());  // the step waits for the slowest rank
     g.score_s = std::max(g.score_s, j["times"][1].get<double>());
+    auto secs = j["reward_s"].get<std::vector<double>>();
+    if (g.reward_stats.seconds.size() < secs.size()) g.reward_stats.seconds.resize(secs.size(), 0.0);
+    for (size_t k = 0; k < secs.size(); k++) g.reward_stats.seconds[k] = std::max(g.reward_stats.seconds[k], secs[k]);
+    for (auto& [k, v] : j["reward_counts"].items()) g.reward_stats.counts[k] += v.get<double>();
     if (dist::root())
       for (const auto& r : j["rollouts"]) g.batch.push_back(rollout_from_json(r, s, order));
   }
@@ -79,7 +85,8 @@ void gather_rollouts(Collected& c, const StepContext& s, Cursor& order) {
   c = std::move(g);
 }
 
-json step_metrics(long step, const Collected& c, const UpdateTotals& u, bool have_ref, const std::string& think_prefix) {
+json step_metrics(long step, const Collected& c, const UpdateTotals& u, bool have_ref, const std::string& think_prefix,
+                  const std::vector<RewardSpec>& specs) {
   const auto& batch = c.batch;
   std::vector<double> totals, accs, fmts, lens, cots;
   std::map<std::string, std::vector<double>> parts;
@@ -120,6 +127,10 @@ json step_metrics(long step, const Collected& c, const UpdateTotals& u, bool hav
     rec["reward/" + name + "/mean"] = mean_of(v);
     rec["reward/" + name + "/std"] = std_of(v);
   }
+  // each reward's scoring time (the slowest rank's) and what the rewards counted (judge_unparsed ...)
+  for (size_t k = 0; k < specs.size() && k < c.reward_stats.seconds.size(); k++)
+    rec["reward_time_s/" + specs[k].name] = c.reward_stats.seconds[k];
+  for (auto& [k, v] : c.reward_stats.counts) rec[k] = v;
   return rec;
 }
 
@@ -148,7 +159,20 @@ StepWarnings::StepWarnings(const GrpoRecipe& r)
       entropy_("[grpo]", "mean entropy below " + num(r.warn_entropy_below)),
       kl_("[grpo]", "KL above " + num(r.warn_kl_above)),
       ratio_("[grpo]", "max ratio above " + num(r.warn_ratio_above)),
-      zero_std_("[grpo]", "zero reward std in more than " + num(100 * r.warn_zero_std_above) + "% of groups") {}
+      zero_std_("[grpo]", "zero reward std in more than " + num(100 * r.warn_zero_std_above) + "% of groups"),
+      hacking_("[grpo]", "model reward rising while accuracy falls over " + std::to_string(r.warn_hacking_window) +
+                             " steps") {}
+
+namespace {
+
+// The mean of a model reward in a step's record (reward_model first, then judge), if the recipe has one.
+std::optional<double> model_reward_mean(const json& rec) {
+  for (const char* k : {"reward/reward_model/mean", "reward/judge/mean"})
+    if (rec.contains(k)) return rec[k].get<double>();
+  return std::nullopt;
+}
+
+}  // namespace
 
 void StepWarnings::check(long step, const json& rec, bool have_ref) {
   char b[240];
@@ -167,10 +191,25 @@ void StepWarnings::check(long step, const json& rec, bool have_ref) {
   std::snprintf(b, sizeof b, "%.0f%% of groups have zero reward std (no learning signal; consider dynamic_sampling=true)",
                 100 * z);
   zero_std_.step(step, z > r_.warn_zero_std_above, b);
+  // reward hacking: the model reward's mean rises from the first half of the window to the second while the
+  // rule-based accuracy falls by warn_hacking_accuracy_drop or more
+  auto rm = model_reward_mean(rec);
+  const long W = r_.warn_hacking_window;
+  if (!rm || W < 2) return;
+  window_.push_back({*rm, rec["accuracy"].get<double>()});
+  if ((long)window_.size() > W) window_.erase(window_.begin());
+  if ((long)window_.size() < W) return;
+  double rm0 = 0, rm1 = 0, acc0 = 0, acc1 = 0;
+  const long h = W / 2;
+  for (long i = 0; i < h; i++) rm0 += window_[i].first / h, acc0 += window_[i].second / h;
+  for (long i = W - h; i < W; i++) rm1 += window_[i].first / h, acc1 += window_[i].second / h;
+  std::snprintf(b, sizeof b, "model reward %.4f -> %.4f while accuracy %.3f -> %.3f over the last %ld steps "
+                "(reward hacking? see reward/*/mean beside accuracy in metrics.jsonl)", rm0, rm1, acc0, acc1, W);
+  hacking_.step(step, rm1 > rm0 && acc0 - acc1 >= r_.warn_hacking_accuracy_drop, b);
 }
 
 void StepWarnings::flush() {
-  for (RepeatedWarning* w : {&entropy_, &kl_, &ratio_, &zero_std_}) w->flush();
+  for (RepeatedWarning* w : {&entropy_, &kl_, &ratio_, &zero_std_, &hacking_}) w->flush();
 }
 
 }  // namespace r1::grpo

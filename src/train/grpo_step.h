@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace r1::grpo {
@@ -67,6 +68,7 @@ struct Collected {
   std::vector<Rollout> batch;  // groups of G consecutive rollouts
   int groups_drawn = 0, groups_zero_std = 0;
   double gen_s = 0, score_s = 0;
+  RewardStats reward_stats;  // per-reward seconds (in spec order) and counts (judge_unparsed ...)
   long gen_tokens = 0;
   size_t kv_cache_bytes = 0;  // the largest KV cache a generate() call of this step allocated
 };
@@ -127,7 +129,7 @@ void greedy_eval(Policy& policy, const Task& task, const std::vector<Problem>& p
 
 // The step's metrics.jsonl object (timings added by the caller).
 nlohmann::json step_metrics(long step, const Collected& c, const UpdateTotals& u, bool have_ref,
-                            const std::string& think_prefix);
+                            const std::string& think_prefix, const std::vector<RewardSpec>& specs);
 // The step's completions.jsonl lines (no trailing newline).
 std::string completion_lines(long step, const std::vector<Rollout>& batch);
 
@@ -137,10 +139,12 @@ class StepWarnings {
   explicit StepWarnings(const GrpoRecipe& r);
   void check(long step, const nlohmann::json& rec, bool have_ref);
   void flush();
+  long hacking_steps() const { return hacking_.total(); }  // steps on which the reward-hacking watch fired
 
  private:
   const GrpoRecipe& r_;
-  RepeatedWarning entropy_, kl_, ratio_, zero_std_;
+  RepeatedWarning entropy_, kl_, ratio_, zero_std_, hacking_;
+  std::vector<std::pair<double, double>> window_;  // (model reward mean, accuracy) of the last steps
 };
 
 }  // namespace r1::grpo

@@ -119,6 +119,22 @@ TEST(MajorityVote, CanonicalKeysAndEquivalenceMergeVotes) {
   EXPECT_FALSE(r.correct);
 }
 
+TEST(Summary, ReadabilityMeansWhenARewardModelScoredTheSamples) {
+  auto smp = [](double rm, double rep) {
+    return json{{"correct", true}, {"length", 1}, {"format", 1.0}, {"rm_score", rm}, {"repetition", rep}};
+  };
+  json probs = json::array();
+  probs.push_back({{"n_correct", 2}, {"samples", {smp(1.0, 0.5), smp(3.0, 0.0)}}});
+  probs.push_back({{"n_correct", 2}, {"samples", {smp(-2.0, 0.25), smp(2.0, 0.25)}}});
+  json s = summarize_eval(probs, 2, {1}, false);
+  EXPECT_DOUBLE_EQ(s["rm_score_mean"].get<double>(), 1.0);  // (1 + 3 - 2 + 2) / 4
+  EXPECT_DOUBLE_EQ(s["repetition_mean"].get<double>(), 0.25);
+  probs[0]["samples"][0].erase("rm_score");  // without a reward model: no readability fields
+  for (auto& p : probs)
+    for (auto& x : p["samples"]) x.erase("rm_score");
+  EXPECT_FALSE(summarize_eval(probs, 2, {1}, false).contains("rm_score_mean"));
+}
+
 TEST(Summary, HandComputed) {
   // Two problems, k = 4: 1/4 and 3/4 correct; votes wrong / right; greedy right / wrong.
   auto smp = [](bool c, int len, double fmt) { return json{{"correct", c}, {"length", len}, {"format", fmt}}; };

@@ -4,6 +4,8 @@
 // rerunning resumes to the same bits; shard counts that the ranks cannot split are one clear error before any work.
 // Skipped with a message when r1 is built without MPI or mpirun is absent.
 #include "core/io.h"
+#include "model/transformer.h"
+#include "tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -67,6 +69,7 @@ std::vector<json> metrics(const std::string& path) {
     if (l.empty()) continue;
     json j = json::parse(l);
     for (const char* k : {"gen_s", "score_s", "train_s", "step_s", "elapsed_s", "tokens_per_s", "comm_s"}) j.erase(k);
+    for (auto it = j.begin(); it != j.end();) it = it.key().rfind("reward_time_s/", 0) == 0 ? j.erase(it) : std::next(it);
     v.push_back(j);
   }
   return v;
@@ -176,6 +179,30 @@ TEST_F(MpiTest, SftAndPretrainSameBitsOnOneTwoFourRanks) {
     expect_same_run(d + "/" + k + "1", d + "/" + k + "2", false);
     expect_same_run(d + "/" + k + "1", d + "/" + k + "4", false);
   }
+}
+
+// The model rewards over MPI: a reward model normalised over the whole step's batch (every rank's rollouts) and a
+// generative judge give the same bits on 1 and 2 ranks.
+TEST_F(MpiTest, ModelRewardsSameBitsOnOneAndTwoRanks) {
+  const std::string base = base_model(d);
+  const std::string rm = d + "/rm";
+  r1::reward_model_from(r1::Model::load(base), 5, 0.5f).save(rm);
+  r1::Tokenizer::load(base).save(rm);
+  const std::string rewards =
+      " rewards='{accuracy: 1.0, reward_model: {weight: 0.5, path: " + rm + ", on: full, normalize: batch}, "
+      "judge: {weight: 0.1, model: " + base + ", template: \"Question: {{ question }} Reply: {{ summary }} Score:\", "
+      "max_new_tokens: 4, default: 0.5}}'";
+  for (int n : {1, 2}) {
+    const std::string g = d + "/mr" + std::to_string(n);
+    ASSERT_EQ(run(n, grpo_args(base, g, 2) + rewards, g + ".log"), 0) << read_file(g + ".log");
+  }
+  expect_same_run(d + "/mr1", d + "/mr2", true);
+  auto m = metrics(d + "/mr1/metrics.jsonl");
+  ASSERT_GE(m.size(), 2u);
+  EXPECT_TRUE(m[1].contains("reward/reward_model/mean")) << m[1].dump();
+  EXPECT_TRUE(m[1].contains("reward/judge/mean"));
+  EXPECT_EQ(m[1]["judge_judged"].get<double>(), 32.0);  // 4 prompts x G = 8, on both ranks together
+  EXPECT_TRUE(m[1].contains("judge_unparsed"));
 }
 
 // LoRA over MPI: the adapters' gradients go through the same fixed tree, the replicas hash the adapters.
