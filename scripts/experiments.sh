@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Issue 8's experiments at tiny scale on this machine; each writes results/<experiment>.json and its runs under
-# runs/exp/. Takes about 1.5 hours on 2 cores. Usage: scripts/experiments.sh [r1_zero] [distill] [pipeline] [lora]
-# (lora: issue 19's LoRA vs full fine-tuning, about 30 minutes more; not in the default set)
+# runs/exp/. Takes about 1.5 hours on 2 cores. Usage: scripts/experiments.sh [r1_zero] [distill] [pipeline] [lora] [rm]
+# (lora: issue 19's LoRA vs full fine-tuning, about 30 minutes more; rm: issue 18's reward model in the final RL
+# stage, about 25 minutes; neither in the default set). R1=path/to/r1 uses that binary instead of building build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/build.sh r1 >/dev/null
-R1=./build/r1
+if [ -z "${R1:-}" ]; then
+  ./scripts/build.sh r1 >/dev/null
+  R1=./build/r1
+fi
 E=runs/exp
 what=("$@")
 [ ${#what[@]} -eq 0 ] && what=(r1_zero distill pipeline)
@@ -76,4 +79,38 @@ if has lora; then
       $R1 eval --model $E/${v}_s$s/model "${EVAL_ARGS[@]}" --output $E/${v}_s$s/eval.json
     done
   done
+fi
+
+# 5. The reward model in R1's final RL stage (issue 18): recipes/r1_tiny.yaml as shipped (prefs -> rm from the base;
+#    rl_final = accuracy + format + language + the RM on the full reply at weight 0.25), three seeds (every stage's
+#    seed); beside it, from the same sft model and seed, rl_final without the RM and with the RM on the summary
+#    (R1's helpfulness reading). Each final model is evaluated with the pipeline's protocol plus the RM's score
+#    and the word 3-gram repetition of every sample (readability). results/rm_final.json; the README table.
+if has rm; then
+  base=${RM_BASE:-$E/r1_zero_s1/base/model}
+  for s in 1 2 3; do
+    P=$E/r1_tiny_rm_s$s
+    $R1 pipeline --config recipes/r1_tiny.yaml out=$P base.reuse=$base prefs.seed=$s rm.seed=$s \
+      cold_data.seed=$s cold_sft.seed=$s rl.seed=$s rs.seed=$s sft.seed=$s rl_final.seed=$s final_eval.seed=$s
+    for v in none summary; do
+      rw='{accuracy: 1.0, format: 0.1, language: 0.1}'
+      [ $v = summary ] && rw="{accuracy: 1.0, format: 0.1, language: 0.1, reward_model: {weight: 0.25, path: $P/rm/model, on: summary, normalize: batch}}"
+      [ -f $P/rl_final_$v/model/model.safetensors ] || \
+        $R1 grpo --config recipes/r1_zero_tiny.yaml model=$P/sft/model out=$P/rl_final_$v seed=$s steps=20 \
+          optim.lr=1e-4 eval_every=0 rewards="$rw"
+      $R1 eval --model $P/rl_final_$v/model "${EVAL_ARGS[@]}" --seed 0 --reward_model $P/rm/model --save_text false \
+        --output $P/rl_final_$v/eval.json
+    done
+  done
+  # the generative judge, plumbing at tiny scale (seed 1): the rl stage's model judges the summary
+  P=$E/r1_tiny_rm_s1
+  judge="{weight: 0.25, model: $P/rl/model, max_new_tokens: 16, parse: 'score: N/10', default: 0.0,"
+  judge+=" template: 'User: Rate the reply to {{ question }} Reply: {{ summary }} Assistant: score:'}"
+  [ -f $P/rl_final_judge/model/model.safetensors ] || \
+    $R1 grpo --config recipes/r1_zero_tiny.yaml model=$P/sft/model out=$P/rl_final_judge seed=1 steps=20 \
+      optim.lr=1e-4 eval_every=0 rewards="{accuracy: 1.0, format: 0.1, language: 0.1, judge: $judge}"
+  $R1 eval --model $P/rl_final_judge/model "${EVAL_ARGS[@]}" --seed 0 --reward_model $P/rm/model --save_text false \
+    --output $P/rl_final_judge/eval.json
+  /usr/bin/python3 tools/rm_results.py $E/r1_tiny_rm_s1 $E/r1_tiny_rm_s2 $E/r1_tiny_rm_s3 > results/rm_final.md
+  cat results/rm_final.md
 fi
