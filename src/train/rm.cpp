@@ -10,6 +10,7 @@
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_dir.h"
+#include "train/hold_out.h"
 #include "train/rm_data.h"
 #include "train/rm_loss.h"
 #include "train/shards.h"
@@ -85,20 +86,6 @@ Model load_reward_model(const RmRecipe& c, const std::string& ck) {
   return reward_model_from(m, (uint64_t)c.seed);
 }
 
-// Held-out pairs drawn by a seeded shuffle (eval_fraction); the rest keep their file order.
-void hold_out(std::vector<RmPair>& train, std::vector<RmPair>& held, const RmRecipe& c) {
-  if (!(c.eval_fraction > 0 && train.size() >= 2)) return;
-  std::vector<size_t> idx(train.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  Rng r((uint64_t)c.seed ^ 0x7e3a1ull);
-  for (size_t i = idx.size(); i > 1; i--) std::swap(idx[i - 1], idx[r.below(i)]);
-  const size_t n_eval = std::max<size_t>(1, (size_t)std::floor(train.size() * c.eval_fraction));
-  std::vector<uint8_t> is_eval(train.size(), 0);
-  for (size_t i = 0; i < n_eval; i++) is_eval[idx[i]] = 1;
-  std::vector<RmPair> kept;
-  for (size_t i = 0; i < train.size(); i++) (is_eval[i] ? held : kept).push_back(std::move(train[i]));
-  train = std::move(kept);
-}
 
 struct RmData {
   std::vector<RmPair> train, held;
@@ -112,7 +99,7 @@ RmData load_data(const RmRecipe& c, const Tokenizer& tok, const ModelConfig& cfg
     ev = read_rm_pairs(c.eval_data, tok, cfg, chat, c.margin, limit);
     d.held = std::move(ev.pairs);
   } else {
-    hold_out(d.train, d.held, c);
+    hold_out(d.train, d.held, c.eval_fraction, (uint64_t)c.seed ^ 0x7e3a1ull);
   }
   if (tr.too_long + ev.too_long > 0 && dist::root())
     std::fprintf(stderr, "[rm] warning: %ld training and %ld held-out pairs are longer than %ld tokens (prompt + the "

@@ -13,6 +13,7 @@
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_dir.h"
 #include "train/shard_step.h"
+#include "train/hold_out.h"
 
 #include <nlohmann/json.hpp>
 
@@ -205,20 +206,6 @@ std::vector<SftExample> read_examples(const std::string& path, const Encoder& en
   return out;
 }
 
-// Held-out examples drawn by a seeded shuffle (eval_fraction); the rest keep their file order.
-void hold_out(std::vector<SftExample>& train, std::vector<SftExample>& held, const SftConfig& c) {
-  if (!(c.eval_fraction > 0 && train.size() >= 2)) return;
-  std::vector<size_t> idx(train.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  Rng r((uint64_t)c.seed ^ 0xe7a1ull);
-  for (size_t i = idx.size(); i > 1; i--) std::swap(idx[i - 1], idx[r.below(i)]);
-  size_t n_eval = std::max<size_t>(1, (size_t)std::floor(train.size() * c.eval_fraction));
-  std::vector<uint8_t> is_eval(train.size(), 0);
-  for (size_t i = 0; i < n_eval; i++) is_eval[idx[i]] = 1;
-  std::vector<SftExample> kept;
-  for (size_t i = 0; i < train.size(); i++) (is_eval[i] ? held : kept).push_back(std::move(train[i]));
-  train = std::move(kept);
-}
 
 // The [B, T] batches of a run: micro-batch mb (global index) holds rows of epoch mb / micro_per_epoch in that
 // epoch's shuffled order; held-out rows in file order.
@@ -304,7 +291,7 @@ SftSummary run_sft(const SftConfig& c) {
 
   std::vector<SftExample> train = read_examples(c.data, enc), held;
   if (!c.eval_data.empty()) held = read_examples(c.eval_data, enc);
-  else hold_out(train, held, c);
+  else hold_out(train, held, c.eval_fraction, (uint64_t)c.seed ^ 0xe7a1ull);
   const int pad = tok.eos_id() >= 0 ? tok.eos_id() : 0;
   PackedRows rows = pack_examples(train, c.seq, c.pack, pad);
   PackedRows eval_rows = pack_examples(held, c.seq, c.pack, pad);
