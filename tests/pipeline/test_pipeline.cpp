@@ -394,26 +394,39 @@ TEST(Pipeline, BadRecipesFailBeforeRunningNamingFileAndField) {
 TEST(Pipeline, ShippedRecipesPlan) {
   ASSERT_EQ(::chdir(R1_SOURCE_DIR), 0);  // recipes name each other relative to the repository root
   json plan = plan_pipeline(load_pipeline("recipes/r1_tiny.yaml"));
-  ASSERT_EQ(plan.size(), 8u);
+  ASSERT_EQ(plan.size(), 10u);
   std::vector<std::string> cmds;
   for (const auto& s : plan) cmds.push_back(s["command"]);
-  EXPECT_EQ(cmds, (std::vector<std::string>{"pretrain", "cold_start", "sft", "grpo", "sample", "sft", "grpo", "eval"}));
+  EXPECT_EQ(cmds, (std::vector<std::string>{"pretrain", "prefs", "rm", "cold_start", "sft", "grpo", "sample", "sft",
+                                            "grpo", "eval"}));
+  // the reward model: trained from the base on the prefs stage's pairs, not evaluated by generation
   EXPECT_EQ(plan[2]["config"]["model"], "runs/r1_tiny/base/model");
-  EXPECT_EQ(plan[2]["config"]["data"], "runs/r1_tiny/cold_data/cold_start.jsonl");
-  EXPECT_EQ(plan[3]["config"]["rewards"], (json{{"accuracy", 1.0}, {"format", 0.1}, {"language", 0.1}}));
-  EXPECT_EQ(plan[4]["config"]["output"], "runs/r1_tiny/rs/traces.jsonl");
-  EXPECT_EQ(plan[5]["config"]["data"], "runs/r1_tiny/rs/traces.jsonl");
-  EXPECT_EQ(plan[7]["config"]["model"], "runs/r1_tiny/rl_final/model");
-  EXPECT_EQ(plan[7]["config"]["k"], 16);  // final_eval samples 16 per problem
-  EXPECT_EQ(plan[7]["config"]["sampling"]["max_new_tokens"], 160);  // from the pipeline's eval default
-  for (int i : {0, 2, 3, 5, 6}) EXPECT_TRUE(plan[i]["eval"].is_object()) << i;
-  EXPECT_TRUE(plan[1]["eval"].is_null());
+  EXPECT_EQ(plan[2]["config"]["data"], "runs/r1_tiny/prefs/train.jsonl");
+  EXPECT_EQ(plan[2]["config"]["eval_data"], "runs/r1_tiny/prefs/eval.jsonl");
+  EXPECT_TRUE(plan[2]["eval"].is_null());
+  EXPECT_EQ(plan[4]["config"]["model"], "runs/r1_tiny/base/model");
+  EXPECT_EQ(plan[4]["config"]["data"], "runs/r1_tiny/cold_data/cold_start.jsonl");
+  EXPECT_EQ(plan[5]["config"]["rewards"], (json{{"accuracy", 1.0}, {"format", 0.1}, {"language", 0.1}}));
+  EXPECT_EQ(plan[6]["config"]["output"], "runs/r1_tiny/rs/traces.jsonl");
+  EXPECT_EQ(plan[7]["config"]["data"], "runs/r1_tiny/rs/traces.jsonl");
+  // the final RL: the rule-based rewards and the reward model; readability measured before and after it
+  EXPECT_EQ(plan[8]["config"]["rewards"]["reward_model"],
+            (json{{"weight", 0.25}, {"path", "runs/r1_tiny/rm/model"}, {"on", "full"}, {"normalize", "batch"}}));
+  EXPECT_EQ(plan[7]["eval"]["reward_model"], "runs/r1_tiny/rm/model");
+  EXPECT_EQ(plan[8]["eval"]["reward_model"], "runs/r1_tiny/rm/model");
+  EXPECT_EQ(plan[9]["config"]["model"], "runs/r1_tiny/rl_final/model");
+  EXPECT_EQ(plan[9]["config"]["reward_model"], "runs/r1_tiny/rm/model");
+  EXPECT_EQ(plan[9]["config"]["k"], 16);  // final_eval samples 16 per problem
+  EXPECT_EQ(plan[9]["config"]["sampling"]["max_new_tokens"], 160);  // from the pipeline's eval default
+  for (int i : {0, 4, 5, 7, 8}) EXPECT_TRUE(plan[i]["eval"].is_object()) << i;
+  EXPECT_TRUE(plan[3]["eval"].is_null());
   // base.reuse: an existing model replaces pretraining; the references follow it
   plan = plan_pipeline(load_pipeline("recipes/r1_tiny.yaml", {"base.reuse=runs/pretrain_tiny/model", "out=/tmp/o"}));
   EXPECT_EQ(plan[0]["outputs"]["model"], "runs/pretrain_tiny/model");
+  EXPECT_EQ(plan[4]["config"]["model"], "runs/pretrain_tiny/model");
+  EXPECT_EQ(plan[7]["config"]["model"], "runs/pretrain_tiny/model");
   EXPECT_EQ(plan[2]["config"]["model"], "runs/pretrain_tiny/model");
-  EXPECT_EQ(plan[5]["config"]["model"], "runs/pretrain_tiny/model");
-  EXPECT_EQ(plan[2]["config"]["out"], "/tmp/o/cold_sft");
+  EXPECT_EQ(plan[4]["config"]["out"], "/tmp/o/cold_sft");
 
   plan = plan_pipeline(load_distill("recipes/distill_tiny.yaml", {"sft.epochs=1", "eval.k=2"}));
   ASSERT_EQ(plan.size(), 3u);
