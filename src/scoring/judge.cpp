@@ -7,6 +7,7 @@
 #include "rollout/policy.h"
 #include "scoring/rm_input.h"
 
+#include <cctype>
 #include <regex>
 
 namespace r1 {

@@ -43,6 +43,7 @@ ensure_torch()
 import torch  # noqa: E402
 
 from gen_model_fixtures import CONFIGS, check_close, init_params, naive_forward  # noqa: E402
+from gen_model_fixtures import expected_names as lm_expected_names  # noqa: E402
 from hf_model import Config, ForSequenceClassification, bt_loss  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 
@@ -67,18 +68,9 @@ def rm_config(kind):
     return c
 
 
-def expected_names(cfg):
-    names = ["model.embed_tokens.weight", "model.norm.weight", "score.weight"]
-    for i in range(cfg.num_hidden_layers):
-        p = f"model.layers.{i}."
-        names += [p + "input_layernorm.weight", p + "post_attention_layernorm.weight"]
-        names += [p + f"self_attn.{x}_proj.weight" for x in "qkvo"]
-        names += [p + f"mlp.{x}_proj.weight" for x in ("gate", "up", "down")]
-        if cfg.qkv_bias:
-            names += [p + f"self_attn.{x}_proj.bias" for x in "qkv"]
-        if cfg.qk_norm:
-            names += [p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight"]
-    return sorted(names)
+def expected_names(cfg_dict):
+    """The causal LM's tensor names (gen_model_fixtures.expected_names) without lm_head, plus score.weight."""
+    return sorted([n for n in lm_expected_names(cfg_dict) if n != "lm_head.weight"] + ["score.weight"])
 
 
 def loss_of(model, input_ids, margin):
@@ -157,7 +149,7 @@ def generate(kind):
     model32 = ForSequenceClassification(cfg, PAD)
     init_params(model32, gen)  # score.weight [1, C]: N(0, 1/C), like every linear weight
     params32 = {n: p.detach().clone() for n, p in model32.named_parameters()}
-    assert sorted(params32) == expected_names(cfg), sorted(params32)
+    assert sorted(params32) == expected_names(cfg_dict), sorted(params32)
     assert "lm_head.weight" not in params32
 
     model = ForSequenceClassification(cfg, PAD).double()
