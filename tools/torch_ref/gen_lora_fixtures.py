@@ -61,6 +61,7 @@ import torch.nn as nn  # noqa: E402
 
 from hf_model import CausalLM, Config, masked_ce  # noqa: E402
 from optim_ref import manual_adamw  # noqa: E402
+from fd_ref import check_entry  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -272,16 +273,7 @@ def generate(kind, seed):
         for n, p in adapter.items():
             for _ in range(2):
                 idx = tuple(int(torch.randint(0, s, (1,), generator=fd_gen)) for s in p.shape)
-                old = float(p[idx])
-                p[idx] = old + h
-                fp = float(token_lp(model, ids, targets)[1])
-                p[idx] = old - h
-                fm = float(token_lp(model, ids, targets)[1])
-                p[idx] = old
-                fd = (fp - fm) / (2 * h)
-                an = float(grads[n][idx])
-                assert abs(fd - an) <= 1e-7 + 1e-5 * abs(an), f"{kind}: finite diff {n}{idx}: {fd} vs {an}"
-                worst = max(worst, abs(fd - an))
+                worst = max(worst, check_entry(kind, n, p, idx, lambda: token_lp(model, ids, targets)[1], grads[n], h))
 
     # --- AdamW over the adapter only
     init = {n: p.detach().clone() for n, p in adapter.items()}

@@ -21,6 +21,7 @@ import torch  # noqa: E402
 
 from hf_model import CausalLM, Config, masked_ce  # noqa: E402
 from optim_ref import manual_adamw  # noqa: E402
+from fd_ref import check_entry  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -262,18 +263,7 @@ def generate(kind, cfg_dict, seed):
                 idx = tuple(int(torch.randint(0, s, (1,), generator=fd_gen)) for s in p.shape)
                 if n == "model.embed_tokens.weight" and not cfg.tie_word_embeddings:
                     idx = (int(input_ids[0, 3]),) + idx[1:]  # a row that is actually used
-                old = float(p[idx])
-                h = 1e-6
-                p[idx] = old + h
-                lp_, _ = model(input_ids)
-                fp = float(masked_ce(lp_, targets, loss_mask))
-                p[idx] = old - h
-                lm_, _ = model(input_ids)
-                fm = float(masked_ce(lm_, targets, loss_mask))
-                p[idx] = old
-                fd = (fp - fm) / (2 * h)
-                an = float(grads[n][idx])
-                assert abs(fd - an) <= 1e-7 + 1e-5 * abs(an), f"{kind}: finite diff {n}{idx}: {fd} vs {an}"
+                check_entry(kind, n, p, idx, lambda: masked_ce(model(input_ids)[0], targets, loss_mask), grads[n])
     # every parameter receives a gradient
     for n, g in grads.items():
         assert float(g.abs().max()) > 0, f"{kind}: zero grad for {n}"

@@ -45,6 +45,7 @@ import torch  # noqa: E402
 from gen_model_fixtures import CONFIGS, check_close, init_params, naive_forward  # noqa: E402
 from gen_model_fixtures import expected_names as lm_expected_names  # noqa: E402
 from hf_model import Config, ForSequenceClassification, bt_loss  # noqa: E402
+from fd_ref import check_entry  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -108,16 +109,7 @@ def check_fd(kind, model, input_ids, margin, grads, seed):
                 idx = tuple(int(torch.randint(0, s, (1,), generator=fd_gen)) for s in p.shape)
                 if n == "model.embed_tokens.weight":
                     idx = (int(input_ids[0, 3]),) + idx[1:]  # a row that is actually used
-                old = float(p[idx])
-                h = 1e-6
-                p[idx] = old + h
-                fp = float(loss_of(model, input_ids, margin)[0])
-                p[idx] = old - h
-                fm = float(loss_of(model, input_ids, margin)[0])
-                p[idx] = old
-                fd = (fp - fm) / (2 * h)
-                an = float(grads[n][idx])
-                assert abs(fd - an) <= 1e-7 + 1e-5 * abs(an), f"{kind}: finite diff {n}{idx}: {fd} vs {an}"
+                check_entry(kind, n, p, idx, lambda: loss_of(model, input_ids, margin)[0], grads[n])
     for n, g in grads.items():
         assert float(g.abs().max()) > 0, f"{kind}: zero grad for {n}"
 
