@@ -11,6 +11,8 @@
 #include "scoring/reward_model.h"
 #include "tokenizer/tokenizer.h"
 
+#include "../tiny_model.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,27 +28,15 @@ static std::string tmp(const std::string& tag) {
   return d;
 }
 
-static Tokenizer tiny_tok() { return Tokenizer::byte_level({"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"}); }
-
-static Model tiny_lm() {
-  Tokenizer tok = tiny_tok();
-  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, tok.vocab_size(), 32, 1, 2, 1, 64, 512);
-  c.eos_id = tok.eos_id();
-  Model m(c);
-  m.init_random(7, 0.05f);
-  return m;
-}
+static Tokenizer tiny_tok() { return Tokenizer::byte_level(test::r1_specials()); }
 
 // A language model folder (for the judge) and a reward model folder made from it.
 static std::string lm_folder(const std::string& tag) {
-  std::string d = tmp("lm_" + tag);
-  tiny_lm().save(d);
-  tiny_tok().save(d);
-  return d;
+  return test::save_tiny_qwen2(tmp("lm_" + tag), test::r1_specials(), 512, 7, 0.05f);
 }
 static std::string rm_folder(const std::string& tag) {
   std::string d = tmp("rm_" + tag);
-  Model rm = reward_model_from(tiny_lm(), 11, 0.5f);
+  Model rm = reward_model_from(Model::load(lm_folder("for_rm_" + tag)), 11, 0.5f);
   rm.save(d);
   tiny_tok().save(d);
   return d;

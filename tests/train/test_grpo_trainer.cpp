@@ -8,6 +8,8 @@
 #include "train/grpo.h"
 #include "spawn_r1.h"
 
+#include "../tiny_model.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -29,15 +31,7 @@ static std::string tmp(const std::string& tag) {
 
 // A random tiny policy with the byte-level tokenizer (the special tags are single tokens).
 static std::string tiny_model(const std::string& tag) {
-  std::string d = tmp("model_" + tag);
-  Tokenizer tok = Tokenizer::byte_level({"<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"});
-  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, tok.vocab_size(), 32, 1, 2, 1, 64, 512);
-  c.eos_id = tok.eos_id();
-  Model m(c);
-  m.init_random(7, 0.05f);
-  m.save(d);
-  tok.save(d);
-  return d;
+  return test::save_tiny_qwen2(tmp("model_" + tag), test::r1_specials(), 512, 7, 0.05f);
 }
 
 static GrpoRecipe tiny_recipe(const std::string& model, const std::string& out) {

@@ -14,6 +14,8 @@
 #include "train/rm_data.h"
 #include "spawn_r1.h"
 
+#include "../tiny_model.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -38,16 +40,7 @@ std::string tmp(const std::string& tag) {
   return d;
 }
 
-std::string tiny_lm(const std::string& dir) {
-  Tokenizer tok = Tokenizer::byte_level(kSpecials);
-  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, tok.vocab_size(), 32, 1, 2, 1, 64, 128);
-  c.eos_id = tok.eos_id();
-  Model m(c);
-  m.init_random(11, 0.05f);
-  m.save(dir);
-  tok.save(dir);
-  return dir;
-}
+std::string tiny_lm(const std::string& dir) { return test::save_tiny_qwen2(dir, kSpecials, 128, 11, 0.05f); }
 
 // Chosen replies are made of vowels, rejected ones of other letters: a preference any model can learn.
 std::string pairs_jsonl(const std::string& path, int n, int salt, bool with_margin = false) {

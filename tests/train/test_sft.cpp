@@ -11,6 +11,8 @@
 #include "train/checkpoint_dir.h"
 #include "train/sft.h"
 
+#include "../tiny_model.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -128,16 +130,7 @@ TEST(Sft, LossMasksOfBothDataForms) {
   }
 }
 
-static std::string tiny_model(const std::string& dir) {
-  Tokenizer tok = Tokenizer::byte_level(kSpecials);
-  ModelConfig c = ModelConfig::tiny(Arch::Qwen2, tok.vocab_size(), 32, 1, 2, 1, 64, 128);
-  c.eos_id = tok.eos_id();
-  Model m(c);
-  m.init_random(11, 0.05f);
-  m.save(dir);
-  tok.save(dir);
-  return dir;
-}
+static std::string tiny_model(const std::string& dir) { return test::save_tiny_qwen2(dir, kSpecials, 128, 11, 0.05f); }
 
 static std::string tiny_data(const std::string& dir) {
   std::string s;
