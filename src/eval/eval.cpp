@@ -246,7 +246,7 @@ json sample_record(const EvalConfig& c, const EvalTask& t, const GenSample& s, c
 
 // Every sample's record, judged as one batch (a code task runs the programs in parallel).
 std::vector<json> score_samples(const EvalConfig& c, const Policy& pol, const EvalTask& t,
-                                const std::vector<GenSample>& out) {
+                                const std::vector<GenSample>& out, RewardModel* rm) {
   std::vector<std::string> texts;
   std::vector<int> lens;
   std::vector<const Problem*> probs;
@@ -260,13 +260,7 @@ std::vector<json> score_samples(const EvalConfig& c, const Policy& pol, const Ev
   std::vector<Judgement> js = t.task->judge_batch(texts, probs);
   std::vector<json> recs;
   for (size_t i = 0; i < out.size(); i++) recs.push_back(sample_record(c, t, out[i], texts[i], lens[i], js[i]));
-  if (!c.reward_model.empty()) {  // readability: the reward model's score and the repetition of every sample
-    static std::unique_ptr<RewardModel> rm;  // loaded once per folder (a pipeline evaluates several stages)
-    static std::string loaded;
-    if (!rm || loaded != c.reward_model) {
-      rm = RewardModel::load(c.reward_model, "", "eval: reward_model");
-      loaded = c.reward_model;
-    }
+  if (rm) {  // readability: the reward model's score and the repetition of every sample
     std::vector<std::string> prompts;
     std::vector<long> groups;
     for (const auto& s : out) prompts.push_back(pol.prompt_text(t.probs[s.request].prompt)), groups.push_back(s.request);
@@ -303,6 +297,8 @@ json run_eval(const EvalConfig& c) {
   for (size_t i = 0; i < t.probs.size(); i++) reqs.push_back({pol.encode_question(t.probs[i].prompt), c.k, (int)i, 0});
   const GenConfig gen = pol.gen_config(c.sampling, (uint64_t)c.seed, c.max_batch);
   Engine engine(pol.model());
+  std::unique_ptr<RewardModel> rm;  // readability (reward_model set): scores the samples and the greedy pass
+  if (!c.reward_model.empty()) rm = RewardModel::load(c.reward_model, "", "eval: reward_model");
   json problems = json::array();
   for (const auto& p : t.probs) problems.push_back({{"id", p.id}, {"question", p.prompt}, {"gold", p.gold}});
 
@@ -314,7 +310,7 @@ json run_eval(const EvalConfig& c) {
   if (c.k > 0) {
     auto out = engine.generate(reqs, gen, tick);
     for (auto& p : problems) p["samples"] = json::array();
-    std::vector<json> recs = score_samples(c, pol, t, out);
+    std::vector<json> recs = score_samples(c, pol, t, out, rm.get());
     for (size_t i = 0; i < out.size(); i++) problems[out[i].request]["samples"].push_back(std::move(recs[i]));
     for (auto& p : problems) tally_problem(c, t.task->answers_vote(), p);
   }
@@ -325,7 +321,7 @@ json run_eval(const EvalConfig& c) {
     g.sampling.greedy = true;
     g.sampling.temperature = 0;
     auto out = engine.generate(reqs, g, tick);
-    std::vector<json> recs = score_samples(c, pol, t, out);
+    std::vector<json> recs = score_samples(c, pol, t, out, rm.get());
     for (size_t i = 0; i < out.size(); i++) problems[out[i].request]["greedy"] = std::move(recs[i]);
   }
   prog.finish();

@@ -59,9 +59,9 @@ std::vector<double> reward_model_batch(const std::vector<RewardContext>& cs, con
 
 std::vector<double> judge_batch(const std::vector<RewardContext>& cs, const nlohmann::json& p, RewardCounts& counts) {
   static std::map<std::string, std::unique_ptr<Judge>> cache;
-  JudgeConfig cfg = JudgeConfig::from_params(p, kJudgeWho);
   std::lock_guard<std::mutex> lock(g_mu);
-  Judge& j = cached<Judge>(cache, p.dump(), [&] { return Judge::load(cfg, kJudgeWho); });
+  // the params are read (template file, probe render) once, when the judge is first loaded
+  Judge& j = cached<Judge>(cache, p.dump(), [&] { return Judge::load(JudgeConfig::from_params(p, kJudgeWho), kJudgeWho); });
   std::vector<std::string> qs, ps, rs;
   for (const RewardContext& c : cs) {
     qs.push_back(c.info.question);
@@ -71,7 +71,7 @@ std::vector<double> judge_batch(const std::vector<RewardContext>& cs, const nloh
   std::vector<double> out;
   long unparsed = 0;
   for (const auto& v : j.judge(qs, ps, rs)) {
-    out.push_back(v ? *v : cfg.default_score);
+    out.push_back(v ? *v : j.config().default_score);
     unparsed += !v;
   }
   counts["judge_unparsed"] += (double)unparsed;
