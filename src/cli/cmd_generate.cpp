@@ -231,6 +231,7 @@ R1_COMMAND("generate", "Sample completions (KV cache, continuous batching); one 
   sub->add_option("--max-batch", a->max_batch, "maximum live sequences (KV-cache slots)")->check(CLI::PositiveNumber);
   sub->add_option("--prefill-tokens", a->prefill_tokens, "prompt tokens per prefill pass")->check(CLI::PositiveNumber);
   sub->add_option("--kv-memory-mb", a->kv_memory_mb, "KV-cache budget in MiB (default: half of physical memory)");
+  r1::cli::add_precision_option(sub);
   sub->add_flag("--no-stream", a->no_stream, "never stream text, always print JSON lines");
   return [a]() { return run_generate(*a); };
 });

@@ -16,6 +16,7 @@ R1_COMMAND("logprobs", "Print {\"logprobs\": [...]}: log p(token_i | tokens_<i) 
   auto adapter = std::make_shared<std::string>();
   sub->add_option("--model", *model, "Hugging Face model folder (config.json + model.safetensors) or a .gguf file")->required();
   sub->add_option("--adapter", *adapter, "a PEFT LoRA adapter folder applied to the model");
+  r1::cli::add_precision_option(sub);
   sub->add_option("--ids", *ids, "token ids separated by spaces or commas")->required();
   return [=]() {
     std::vector<int> v;

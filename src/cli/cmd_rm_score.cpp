@@ -22,6 +22,7 @@ R1_COMMAND("rm-score", "Score {\"prompt\", \"completion\"} JSONL rows with a rew
   sub->add_option("--tokenizer", *tokenizer, "tokenizer folder (default: the model folder)");
   sub->add_option("--input", *input, "JSONL rows {\"prompt\": str, \"completion\" | \"response\": str}")->required();
   sub->add_option("--on", *on, "summary: only the text after </think>; full: the whole completion (default full)");
+  r1::cli::add_precision_option(sub);
   sub->add_option("--output", *output, "JSONL out: {\"score\", \"repetition\"} per row (default: stdout)");
   return [=]() {
     using nlohmann::json;

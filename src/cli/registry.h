@@ -1,6 +1,8 @@
 // Subcommand registry. Each src/cli/cmd_*.cpp registers itself with a static R1_COMMAND; main() adds
 // every registered command to the CLI11 app, so `r1 --help` lists them all.
 #pragma once
+#include "core/precision.h"
+
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
@@ -18,6 +20,15 @@ struct Command {
 std::vector<Command>& registry();
 // Adds one subcommand per stage kind (cli/cmd_stages.cpp); main() calls it before building the app.
 void register_stage_commands();
+
+// `--precision fp32|bf16` for a command that is not a stage (generate, logprobs, rm-score): sets the process default
+// (core/precision.h) as it is parsed, before the command loads its model. Stage commands have it as a recipe field.
+inline void add_precision_option(CLI::App* sub) {
+  sub->add_option_function<std::string>(
+         "--precision", [](const std::string& v) { set_default_precision(parse_precision(v, "--precision")); },
+         "matrix products: fp32 (default) | bf16 (bf16 operands, fp32 sums)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+}
 
 struct Register {
   Register(std::string name, std::string help, std::function<std::function<int()>(CLI::App*)> setup) {

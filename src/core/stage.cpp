@@ -1,4 +1,5 @@
 #include "core/stage.h"
+#include "core/precision.h"
 
 #include "core/io.h"
 
@@ -6,6 +7,24 @@
 #include <set>
 
 namespace r1 {
+
+namespace {
+Precision g_default_precision = Precision::FP32;
+}
+Precision default_precision() { return g_default_precision; }
+void set_default_precision(Precision p) { g_default_precision = p; }
+
+void declare_precision(OptionSet& o, std::string* precision) {
+  o.add("precision", precision,
+        "fp32 | bf16: the matrix products' arithmetic. bf16 = bf16 operands with fp32 sums (AMX / AVX-512 BF16), fp32 "
+        "master weights, AdamW state, norms, softmax, log-probs and losses; rollouts decode from the trainer's own "
+        "bf16 copies, so their log-probs equal the trainer's");
+}
+void check_precision(const std::string& precision) { parse_precision(precision, "field 'precision'"); }
+void apply_precision(const std::string& precision) {
+  set_default_precision(parse_precision(precision, "field 'precision'"));
+}
+
 
 std::string StageKind::output_path(const std::string& dir, const std::string& reuse) const {
   return reuse.empty() ? path_join(dir, output_file) : reuse;

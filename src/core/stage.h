@@ -61,18 +61,32 @@ struct StageKind {
   std::vector<std::pair<std::string, std::string>> location(const std::string& dir) const;
 };
 
+// The field every command has, declared once: `precision` (core/precision.h), which run() makes the process default
+// before the command loads any model.
+void declare_precision(OptionSet& o, std::string* precision);
+void check_precision(const std::string& precision);
+void apply_precision(const std::string& precision);
+
 // A StageRun over a recipe struct R with `void declare(OptionSet&)`, run by `fn(const R&)`.
 template <class R>
 class RecipeRun : public StageRun {
  public:
   using Fn = std::function<nlohmann::json(const R&)>;
   explicit RecipeRun(Fn fn, std::function<void(const R&)> check = {}) : fn_(std::move(fn)), check_(std::move(check)) {}
-  void declare(OptionSet& o) override { recipe.declare(o); }
+  void declare(OptionSet& o) override {
+    recipe.declare(o);
+    declare_precision(o, &precision);
+  }
   void check() const override {
+    check_precision(precision);
     if (check_) check_(recipe);
   }
-  nlohmann::json run() override { return fn_(recipe); }
+  nlohmann::json run() override {
+    apply_precision(precision);
+    return fn_(recipe);
+  }
   R recipe;
+  std::string precision = "fp32";
 
  private:
   Fn fn_;

@@ -67,12 +67,7 @@ bool parse_dtype(const std::string& s, DType* out) {
 
 float bf16_to_f32(uint16_t h) { return bf16_bits_to_f32(h); }
 
-uint16_t f32_to_bf16(float f) {
-  uint32_t x = f32_bits(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return uint16_t((x >> 16) | 0x40);  // NaN: keep sign/payload, force quiet
-  x += 0x7fffu + ((x >> 16) & 1u);  // round to nearest, ties to even (carries into the exponent; overflow -> Inf)
-  return uint16_t(x >> 16);
-}
+uint16_t f32_to_bf16(float f) { return f32_to_bf16_bits(f); }
 
 float f16_to_f32(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000u) << 16;

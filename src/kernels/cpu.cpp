@@ -381,7 +381,8 @@ static void attention_head_forward_gemm(float* out, float* P, const float* q, co
 
 template <class F>
 void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int Tq, int Tk,
-                       int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel) {
+                       int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel,
+                       bool row_form) {
   R1_ASSERT(NH % NKV == 0 && Tq <= Tk);
   int rep = NH / NKV;
 #pragma omp parallel if (parallel)
@@ -391,7 +392,7 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
     for (int h = 0; h < NH; h++) {
       int g = h / rep;
       if constexpr (std::is_same_v<F, float>) {
-        if (Tq >= kGemmAttentionMinRows) {
+        if (Tq >= kGemmAttentionMinRows && !row_form) {
           if (!probs && scratch.size() < (size_t)Tq * Tk) scratch.resize((size_t)Tq * Tk);
           attention_head_forward_gemm(out + (size_t)h * HS, probs ? probs + (size_t)h * Tq * Tk : scratch.data(),
                                       q + (size_t)h * HS, k + (size_t)g * HS, v + (size_t)g * HS, Tq, Tk, HS,
@@ -695,7 +696,8 @@ LayerKernels<F> layer_table() {
 
 const Backend& cpu_backend() {
   static const Backend b{"cpu",          cpu::layer_table<float>(), cpu::gemm,          cpu::matmul_forward_bf16w,
-                         cpu::pack_matmul, cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
+                         cpu::pack_matmul, cpu::round_to_bf16,    cpu::make_bf16_matmul,
+                         cpu::matmul_backward_weight_bf16,         cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
                          cpu::adamw_update, cpu::sgd_update,        cpu::scale_inplace, cpu::sum_squares};
   return b;
 }

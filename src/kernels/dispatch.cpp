@@ -53,6 +53,23 @@ void PackedMatmul::forward(float* out, const float* a, const float* bias, int M,
 bool PackedMatmul::packed() const { return impl_->packed(); }
 bool PackedMatmul::bf16_weights() const { return impl_->bf16_weights(); }
 
+void round_to_bf16(uint16_t* out, const float* in, size_t n) { active_backend().round_to_bf16(out, in, n); }
+Bf16Matmul::Bf16Matmul(int N, int K, bool with_backward)
+    : N_(N), K_(K), impl_(active_backend().make_bf16_matmul(N, K, with_backward)) {}
+Bf16Matmul::~Bf16Matmul() = default;
+Bf16Matmul::Bf16Matmul(Bf16Matmul&&) noexcept = default;
+Bf16Matmul& Bf16Matmul::operator=(Bf16Matmul&&) noexcept = default;
+void Bf16Matmul::set(const float* w) { impl_->set(w); }
+void Bf16Matmul::set_bf16(const uint16_t* w) { impl_->set_bf16(w); }
+void Bf16Matmul::forward(float* out, const float* a, const float* bias, int M) const { impl_->forward(out, a, bias, M); }
+void Bf16Matmul::backward_data(float* da, const float* dout, int M, bool accumulate) const {
+  impl_->backward_data(da, dout, M, accumulate);
+}
+size_t Bf16Matmul::bytes() const { return impl_->bytes(); }
+void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K) {
+  active_backend().matmul_backward_weight_bf16(dw, dbias, dout, a, M, N, K);
+}
+
 // ---- layer kernels ---------------------------------------------------------------------------------------------
 template <class F>
 void rmsnorm_forward(F* out, F* rstd, const F* x, const F* w, int N, int C, float eps) {
@@ -87,8 +104,9 @@ void rope_backward(F* dx, const int* pos, const F* cos_sin, int max_pos, int N, 
 }
 template <class F>
 void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int Tq, int Tk, int NH, int NKV, int HS,
-                       int q_stride, int kv_stride, int out_stride, bool parallel) {
-  layers<F>().attention_forward(out, probs, q, k, v, Tq, Tk, NH, NKV, HS, q_stride, kv_stride, out_stride, parallel);
+                       int q_stride, int kv_stride, int out_stride, bool parallel, bool row_form) {
+  layers<F>().attention_forward(out, probs, q, k, v, Tq, Tk, NH, NKV, HS, q_stride, kv_stride, out_stride, parallel,
+                                row_form);
 }
 template <class F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, const F* q, const F* k, const F* v, int Tq,

@@ -12,7 +12,7 @@
   template void rope_forward<F>(F*, const int*, const F*, int, int, int, int, int);                               \
   template void rope_backward<F>(F*, const int*, const F*, int, int, int, int, int);                              \
   template void attention_forward<F>(F*, F*, const F*, const F*, const F*, int, int, int, int, int, int, int, int, \
-                                     bool);                                                                        \
+                                     bool, bool);                                                                  \
   template void attention_backward<F>(F*, F*, F*, const F*, const F*, const F*, const F*, const F*, int, int, int, \
                                       int, int, int, int, int, bool);                                              \
   template void swiglu_forward<F>(F*, const F*, int, int);                                                        \

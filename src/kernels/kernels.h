@@ -66,6 +66,47 @@ class PackedMatmul {
   std::unique_ptr<Impl> impl_;
 };
 
+// ---- bf16 mixed precision (Precision::BF16) ----------------------------------------------------------------------
+// out[i] = in[i] rounded to the nearest bf16, ties to even (core/bits.h f32_to_bf16_bits), as bit patterns.
+void round_to_bf16(uint16_t* out, const float* in, size_t n);
+
+// A weight w [N, K] held as bf16 for bf16 mode's products, packed once per update (set) in the layouts the
+// backend's bf16 matmul wants (CPU: oneDNN, AMX or AVX-512 BF16):
+//   forward        out[M, N] = bf16(a)[M, K] · W^T (+ bias[N])
+//   backward_data  da[M, K]  = bf16(dout)[M, N] · W (or += when accumulate)
+// with W = bf16(w), every product exact and every sum fp32. A row's result does not depend on M or on the other rows
+// (tested), so the trainer's forward and the rollout engine's decode, both through the same object, give the same
+// bits. with_backward = false keeps only the forward layout (inference: one bf16 copy, half an fp32 matrix).
+class Bf16Matmul {
+ public:
+  struct Impl {
+    virtual ~Impl() = default;
+    virtual void set(const float* w) = 0;
+    virtual void set_bf16(const uint16_t* w) = 0;
+    virtual void forward(float* out, const float* a, const float* bias, int M) = 0;
+    virtual void backward_data(float* da, const float* dout, int M, bool accumulate) = 0;
+    virtual size_t bytes() const = 0;
+  };
+  Bf16Matmul(int N, int K, bool with_backward);
+  ~Bf16Matmul();
+  Bf16Matmul(Bf16Matmul&&) noexcept;
+  Bf16Matmul& operator=(Bf16Matmul&&) noexcept;
+  void set(const float* w);          // w [N, K] fp32, rounded to bf16
+  void set_bf16(const uint16_t* w);  // w [N, K] already bf16 (a bf16 checkpoint's bits)
+  void forward(float* out, const float* a, const float* bias, int M) const;
+  void backward_data(float* da, const float* dout, int M, bool accumulate) const;  // needs with_backward
+  int N() const { return N_; }
+  int K() const { return K_; }
+  size_t bytes() const;  // memory held (packed copies)
+
+ private:
+  int N_ = 0, K_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+// dw[N, K] += bf16(dout)[M, N]^T · bf16(a)[M, K], fp32 sums: the weight gradient of a bf16 product. dbias[N]
+// (nullptr to skip) += column sums of dout in fp32.
+void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K);
+
 // Double-precision overloads of the matrix products (naive loops) exist for finite-difference tests.
 void matmul_forward(double* out, const double* a, const double* w, const double* bias, int M, int N, int K);
 void matmul_backward(double* da, double* dw, double* dbias, const double* dout, const double* a, const double* w,
@@ -112,9 +153,13 @@ void rope_table(F* cos_sin, int max_pos, int HS, double theta);
 // query head h reads kv head h / (NH/NKV). out: [Tq, out_stride]. probs: [NH, Tq, Tk] softmax rows saved for
 // backward (nullptr at inference). Scale is 1/sqrt(HS).
 // parallel: whether to use an OpenMP team over heads (false when the caller already parallelises over sequences).
+// row_form: every query row is computed alone, by the same instructions in the same order whatever Tq is (no
+// matrix-product form for many rows), so a row's output does not depend on how many rows share the call: bf16
+// mode's trainer and rollout engine both use it, so that the bf16 rounding of the next product sees the same bits.
 template <class F>
 void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int Tq, int Tk,
-                       int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel = true);
+                       int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel = true,
+                       bool row_form = false);
 // dq overwritten; dk, dv overwritten (they are per-sequence buffers [Tk, kv_stride]).
 template <class F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, const F* q,
@@ -191,6 +236,11 @@ double sum_squares(const float* x, size_t n);
 namespace ref {
 void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
 void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const float* bias, int M, int N, int K);
+// bf16 mode's products in double over the rounded operands: out = bf16(a)·bf16(w)^T (+ bias), da = bf16(dout)·bf16(w)
+// (+= when accumulate), dw += bf16(dout)^T·bf16(a), dbias += column sums of dout.
+void matmul_forward_bf16(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
+void matmul_backward_data_bf16(float* da, const float* dout, const float* w, int M, int N, int K, bool accumulate);
+void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K);
 void matmul_backward(float* da, float* dw, float* dbias, const float* dout, const float* a, const float* w, int M,
                      int N, int K);
 void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int N, int C, float eps);

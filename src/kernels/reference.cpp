@@ -25,6 +25,40 @@ void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const f
     }
 }
 
+void matmul_forward_bf16(float* out, const float* a, const float* w, const float* bias, int M, int N, int K) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double s = bias ? bias[j] : 0.0;
+      for (int k = 0; k < K; k++) s += (double)round_bf16(a[(size_t)i * K + k]) * round_bf16(w[(size_t)j * K + k]);
+      out[(size_t)i * N + j] = (float)s;
+    }
+}
+
+void matmul_backward_data_bf16(float* da, const float* dout, const float* w, int M, int N, int K, bool accumulate) {
+  for (int i = 0; i < M; i++)
+    for (int k = 0; k < K; k++) {
+      double s = accumulate ? da[(size_t)i * K + k] : 0.0;
+      for (int j = 0; j < N; j++) s += (double)round_bf16(dout[(size_t)i * N + j]) * round_bf16(w[(size_t)j * K + k]);
+      da[(size_t)i * K + k] = (float)s;
+    }
+}
+
+void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K) {
+  for (int j = 0; j < N; j++) {
+    if (dbias) {
+      double s = 0;
+      for (int i = 0; i < M; i++) s += dout[(size_t)i * N + j];
+      dbias[j] += (float)s;
+    }
+    if (dw)
+      for (int k = 0; k < K; k++) {
+        double s = 0;
+        for (int i = 0; i < M; i++) s += (double)round_bf16(dout[(size_t)i * N + j]) * round_bf16(a[(size_t)i * K + k]);
+        dw[(size_t)j * K + k] += (float)s;
+      }
+  }
+}
+
 void matmul_backward(float* da, float* dw, float* dbias, const float* dout, const float* a, const float* w, int M,
                      int N, int K) {
   for (int i = 0; i < M; i++)

@@ -16,6 +16,14 @@ Inference::Inference(const Model& model, KVCache& cache, bool pack_weights, bool
            " does not match the model's num_key_value_heads * head_dim = ", model.cfg.KVD());
   const ModelConfig& c = model.cfg;
   const bool lora = model.adapters_active();
+  if (model.precision() == Precision::BF16) {
+    // The trainer's own bf16 copies and kernels (its rows do not depend on the batch): the same products, the same
+    // bits. Adapters stay separate fp32 products, as in the trainer.
+    bf16_ = &model.bf16_layers();
+    bf16_head_ = model.bf16_head();
+    lora_unmerged_ = lora;
+    return;
+  }
   lora_unmerged_ = lora && !pack_weights;
   if (pack_weights) {
     // With adapters, the matrix a layer's products read: the base's, or a merged copy W + s·B A.
@@ -124,6 +132,7 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
   rows += N;
   calls++;
 
+  if (bf16_) bf16_ = &m_.bf16_layers();  // rewrites the copies if the weights changed since
   const Weights& w = m_.w;
   float *x = x_.data(), *ln = ln_.data(), *qkv = qkv_.data(), *att = att_.data(), *tmp = tmp_.data();
   float *gu = gu_.data(), *h = h_.data();
@@ -135,8 +144,10 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
   for (int l = 0; l < c.L; l++) {
     const LayerWeights& lw = w.layers[l];
     LayerPacked* pk = packed_.empty() ? nullptr : &packed_[l];
+    const Model::Bf16Layer* bl = bf16_ ? &(*bf16_)[l] : nullptr;
     rmsnorm_forward(ln, (float*)nullptr, x, lw.ln1_w, N, C, c.eps);
-    if (pk) pk->qkv.forward(qkv, ln, lw.bqkv, N, row_invariant_);
+    if (bl) bl->qkv.forward(qkv, ln, lw.bqkv, N);
+    else if (pk) pk->qkv.forward(qkv, ln, lw.bqkv, N, row_invariant_);
     else matmul_forward(qkv, ln, lw.wqkv, lw.bqkv, N, QKV, C);
     lora_add(qkv, QKV, ln, N, l, LoraTarget::Q, LoraTarget::V);
     if (c.qk_norm) {  // in place: allowed at inference
@@ -156,7 +167,7 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
         std::memcpy(vc + (size_t)(len + t) * KVD, row + QD + KVD, sizeof(float) * KVD);
       }
       attention_forward(att + (size_t)r0 * QD, (float*)nullptr, qkv + (size_t)r0 * QKV, kc, vc, q.n, len + q.n, NH,
-                        NKV, HS, QKV, KVD, QD, parallel_heads);
+                        NKV, HS, QKV, KVD, QD, parallel_heads, bf16_ != nullptr);
     };
     if (par_seqs) {
 #pragma omp parallel for schedule(dynamic, 1)
@@ -164,16 +175,19 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     } else {
       for (int s = 0; s < S; s++) attend(s, true);
     }
-    if (pk) pk->o.forward(tmp, att, nullptr, N, row_invariant_);
+    if (bl) bl->o.forward(tmp, att, nullptr, N);
+    else if (pk) pk->o.forward(tmp, att, nullptr, N, row_invariant_);
     else matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);
     lora_add(tmp, C, att, N, l, LoraTarget::O, LoraTarget::O);
     add_inplace(x, tmp, (size_t)N * C);  // x + o_proj(att): same sum as the training forward's xmid
     rmsnorm_forward(ln, (float*)nullptr, x, lw.ln2_w, N, C, c.eps);
-    if (pk) pk->gu.forward(gu, ln, nullptr, N, row_invariant_);
+    if (bl) bl->gu.forward(gu, ln, nullptr, N);
+    else if (pk) pk->gu.forward(gu, ln, nullptr, N, row_invariant_);
     else matmul_forward(gu, ln, lw.wgu, nullptr, N, 2 * FF, C);
     lora_add(gu, 2 * FF, ln, N, l, LoraTarget::Gate, LoraTarget::Up);
     swiglu_forward(h, gu, N, FF);
-    if (pk) pk->down.forward(tmp, h, nullptr, N, row_invariant_);
+    if (bl) bl->down.forward(tmp, h, nullptr, N);
+    else if (pk) pk->down.forward(tmp, h, nullptr, N, row_invariant_);
     else matmul_forward(tmp, h, lw.wd, nullptr, N, C, FF);
     lora_add(tmp, C, h, N, l, LoraTarget::Down, LoraTarget::Down);
     add_inplace(x, tmp, (size_t)N * C);
@@ -188,7 +202,8 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     for (int s = 0; s < S; s++) std::memcpy(ln + (size_t)s * C, x + (size_t)(row0_[s + 1] - 1) * C, sizeof(float) * C);
     rmsnorm_forward(fin, (float*)nullptr, ln, w.lnf_w, S, C, c.eps);
   }
-  if (head_) head_->forward(logits_.data(), fin, nullptr, R, row_invariant_);
+  if (bf16_head_) bf16_head_->forward(logits_.data(), fin, nullptr, R);
+  else if (head_) head_->forward(logits_.data(), fin, nullptr, R, row_invariant_);
   else matmul_forward(logits_.data(), fin, w.lm_head, nullptr, R, V, C);
   return logits_.data();
 }

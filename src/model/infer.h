@@ -32,7 +32,8 @@ class Inference {
   Inference(const Model& model, KVCache& cache, bool pack_weights = true, bool row_invariant = false);
   // Whether the packed products are available (oneDNN has a fast kernel for them here): without them the rows are
   // not batch-invariant.
-  bool packed() const { return head_ && head_->packed(); }
+  // In bf16 (the model's precision) the products are the trainer's bf16 ones, batch-invariant by construction.
+  bool packed() const { return bf16_ || (head_ && head_->packed()); }
 
   // Runs the new tokens of every sequence through the model, writes their K/V into the cache and advances
   // cache.len(slot) by n. Returns logits [seqs.size(), V] of each sequence's last new token, or [Σ n_i, V]
@@ -68,6 +69,8 @@ class Inference {
   std::vector<float> lora_u_;  // [N, r]
   void lora_add(float* y, int ldy, const float* x, int N, int layer, LoraTarget first, LoraTarget last);
   std::unique_ptr<PackedMatmul> head_;
+  const std::vector<Model::Bf16Layer>* bf16_ = nullptr;  // the model's bf16 copies (precision bf16), else nullptr
+  const Bf16Matmul* bf16_head_ = nullptr;
   void ensure(int rows, int logit_rows);
 };
 

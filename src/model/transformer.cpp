@@ -98,6 +98,7 @@ Weights bind_weights(const ModelConfig& c, float* base) {
 
 // ---- model ----------------------------------------------------------------------------------------------------
 Model::Model(const ModelConfig& c) : cfg(c) {
+  precision_ = default_precision();
   specs = tensor_specs(cfg);
   n_params = param_count(cfg);
   params_mem.assign(n_params, 0.f);
@@ -107,6 +108,7 @@ Model::Model(const ModelConfig& c) : cfg(c) {
 }
 
 void Model::init_random(uint64_t seed, float std) {
+  bf16_stale_ = true;
   Rng rng(seed);
   for (auto& s : specs) {
     float* p = params_mem.data() + s.offset;
@@ -227,6 +229,50 @@ static void gather_kv(float* kv, const float* qkv, const PackedSeq& pre, const P
       std::memcpy(kv + (size_t)r * 2 * KVD, qkv + (size_t)(s->off + j) * QKV + QD, sizeof(float) * 2 * KVD);
 }
 
+// ---- precision -------------------------------------------------------------------------------------------------
+void Model::set_precision(Precision p) {
+  if (p == precision_) return;
+  precision_ = p;
+  bf16_layers_.clear();
+  bf16_head_.reset();
+  bf16_stale_ = true;
+}
+
+void Model::sync_precision() const {
+  if (precision_ != Precision::BF16 || !bf16_stale_) return;
+  if (bf16_layers_.empty()) {
+    const int C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF;
+    bf16_layers_.reserve(cfg.L);
+    for (int l = 0; l < cfg.L; l++)
+      bf16_layers_.push_back(Bf16Layer{Bf16Matmul(QKV, C, true), Bf16Matmul(C, QD, true), Bf16Matmul(2 * FF, C, true),
+                                       Bf16Matmul(C, FF, true)});
+    if (cfg.head == Head::LM) bf16_head_ = std::make_unique<Bf16Matmul>(cfg.V, C, true);
+  }
+  for (int l = 0; l < cfg.L; l++) {
+    const LayerWeights& lw = w.layers[l];
+    Bf16Layer& b = bf16_layers_[l];
+    b.qkv.set(lw.wqkv);
+    b.o.set(lw.wo);
+    b.gu.set(lw.wgu);
+    b.down.set(lw.wd);
+  }
+  if (bf16_head_) bf16_head_->set(w.lm_head);
+  bf16_stale_ = false;
+}
+
+void Model::mm_forward(const Bf16Matmul* b, float* out, const float* a, const float* wt, const float* bias, int M, int N,
+                       int K) {
+  if (b) b->forward(out, a, bias, M);
+  else matmul_forward(out, a, wt, bias, M, N, K);
+}
+
+void Model::mm_backward(const Bf16Matmul* b, float* da, float* dw, float* dbias, const float* dout, const float* a,
+                        const float* wt, int M, int N, int K) {
+  if (!b) return matmul_backward(da, dw, dbias, dout, a, wt, M, N, K);
+  if (da) b->backward_data(da, dout, M, false);
+  if (dw || dbias) matmul_backward_weight_bf16(dw, dbias, dout, a, M, N, K);
+}
+
 void Model::forward(const int* ids, const int* targets, int B, int T, float temperature, bool want_entropy) {
   std::vector<PackedSeq> seqs(B);
   for (int b = 0; b < B; b++) seqs[b] = {b * T, T, -1};
@@ -240,11 +286,12 @@ void Model::forward(const int* ids, const int* targets, int N, const std::vector
   temperature_ = temperature;
   have_entropy_ = want_entropy;
   Activations& a = act_;
-  matmul_forward(a.logits, a.lnf, w.lm_head, nullptr, N, cfg.V, cfg.C);
+  mm_forward(bf16_head_.get(), a.logits, a.lnf, w.lm_head, nullptr, N, cfg.V, cfg.C);
   logprob_forward(a.lp, want_entropy ? a.ent : nullptr, a.lse, a.logits, a.targets.data(), N, cfg.V, temperature);
 }
 
 void Model::forward_body(const int* ids, const int* targets, int N, const std::vector<PackedSeq>& seqs) {
+  sync_precision();
   ensure_activations(N, seqs);
   Activations& a = act_;
   const int C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF, V = cfg.V, KVD = cfg.KVD();
@@ -264,10 +311,11 @@ void Model::forward_body(const int* ids, const int* targets, int N, const std::v
   embedding_forward(a.x[0], a.ids.data(), w.wte, N, C);
   for (int l = 0; l < cfg.L; l++) {
     const LayerWeights& lw = w.layers[l];
+    const Bf16Layer* b = bl(l);
     // attention block: x -> rmsnorm -> qkv (+bias) -> [q/k norm] -> rotary -> attention -> o_proj -> + x
     rmsnorm_forward(a.ln1[l], a.rstd1[l], a.x[l], lw.ln1_w, N, C, cfg.eps);
     if (cfg.qk_norm) {
-      matmul_forward(a.qkv_pre[l], a.ln1[l], lw.wqkv, lw.bqkv, N, QKV, C);
+      mm_forward(b ? &b->qkv : nullptr, a.qkv_pre[l], a.ln1[l], lw.wqkv, lw.bqkv, N, QKV, C);
       lora_sites_forward(a.qkv_pre[l], QKV, a.ln1[l], l, LoraTarget::Q, LoraTarget::V);
       std::memcpy(a.qkv[l], a.qkv_pre[l], sizeof(float) * (size_t)N * QKV);  // v columns pass through
       head_rmsnorm_forward(a.qkv[l], a.qkrstd[l], a.qkv_pre[l], lw.q_norm, N, NH, HS, QKV, cfg.eps);
@@ -275,36 +323,39 @@ void Model::forward_body(const int* ids, const int* targets, int N, const std::v
       head_rmsnorm_forward(a.qkv[l] + QD, a.qkrstd[l] + (size_t)N * NH, a.qkv_pre[l] + QD, lw.k_norm, N, NKV, HS, QKV,
                            cfg.eps);
     } else {
-      matmul_forward(a.qkv[l], a.ln1[l], lw.wqkv, lw.bqkv, N, QKV, C);
+      mm_forward(b ? &b->qkv : nullptr, a.qkv[l], a.ln1[l], lw.wqkv, lw.bqkv, N, QKV, C);
       lora_sites_forward(a.qkv[l], QKV, a.ln1[l], l, LoraTarget::Q, LoraTarget::V);
     }
     rope_forward(a.qkv[l], a.pos.data(), rope.data(), cfg.max_pos, N, NH, HS, QKV);
     rope_forward(a.qkv[l] + QD, a.pos.data(), rope.data(), cfg.max_pos, N, NKV, HS, QKV);
     // attention per sequence; a continuation attends to its prefix's keys/values, gathered in front of its own
+    // (bf16: row by row, as the rollout engine computes it; see attention_forward's row_form)
+    const bool rows = precision_ == Precision::BF16;
     for (size_t s = 0; s < a.seqs.size(); s++) {
       const PackedSeq& q = a.seqs[s];
       const float* qs = a.qkv[l] + (size_t)q.off * QKV;
       float* out = a.atty[l] + (size_t)q.off * QD;
       float* probs = a.probs[l] + a.probs_off[s];
       if (q.prefix < 0) {
-        attention_forward(out, probs, qs, qs + QD, qs + QD + KVD, q.len, q.len, NH, NKV, HS, QKV, QKV, QD);
+        attention_forward(out, probs, qs, qs + QD, qs + QD + KVD, q.len, q.len, NH, NKV, HS, QKV, QKV, QD, true, rows);
       } else {
         const PackedSeq& pre = a.seqs[q.prefix];
         int Tk = pre.len + q.len;
         a.kv.resize((size_t)Tk * 2 * KVD);
         gather_kv(a.kv.data(), a.qkv[l], pre, q, QD, KVD, QKV);
-        attention_forward(out, probs, qs, a.kv.data(), a.kv.data() + KVD, q.len, Tk, NH, NKV, HS, QKV, 2 * KVD, QD);
+        attention_forward(out, probs, qs, a.kv.data(), a.kv.data() + KVD, q.len, Tk, NH, NKV, HS, QKV, 2 * KVD, QD, true,
+                          rows);
       }
     }
-    matmul_forward(a.xmid[l], a.atty[l], lw.wo, nullptr, N, C, QD);
+    mm_forward(b ? &b->o : nullptr, a.xmid[l], a.atty[l], lw.wo, nullptr, N, C, QD);
     lora_sites_forward(a.xmid[l], C, a.atty[l], l, LoraTarget::O, LoraTarget::O);
     add_inplace(a.xmid[l], a.x[l], (size_t)N * C);
     // MLP block: xmid -> rmsnorm -> [gate|up] -> silu(gate)*up -> down -> + xmid
     rmsnorm_forward(a.ln2[l], a.rstd2[l], a.xmid[l], lw.ln2_w, N, C, cfg.eps);
-    matmul_forward(a.gu[l], a.ln2[l], lw.wgu, nullptr, N, 2 * FF, C);
+    mm_forward(b ? &b->gu : nullptr, a.gu[l], a.ln2[l], lw.wgu, nullptr, N, 2 * FF, C);
     lora_sites_forward(a.gu[l], 2 * FF, a.ln2[l], l, LoraTarget::Gate, LoraTarget::Up);
     swiglu_forward(a.h[l], a.gu[l], N, FF);
-    matmul_forward(a.x[l + 1], a.h[l], lw.wd, nullptr, N, C, FF);
+    mm_forward(b ? &b->down : nullptr, a.x[l + 1], a.h[l], lw.wd, nullptr, N, C, FF);
     lora_sites_forward(a.x[l + 1], C, a.h[l], l, LoraTarget::Down, LoraTarget::Down);
     add_inplace(a.x[l + 1], a.xmid[l], (size_t)N * C);
   }
@@ -324,7 +375,7 @@ void Model::backward(const float* dlp, const float* dent) {
   // logits -> lp/ent (in place: logits become dlogits)
   logprob_backward(a.logits, dlp, dent, a.lse, a.ent, a.targets.data(), N, V, temperature_);
   // logits = lnf · lm_head^T
-  matmul_backward(a.dln, frozen ? nullptr : g.lm_head, nullptr, a.logits, a.lnf, w.lm_head, N, V, C);
+  mm_backward(bf16_head_.get(), a.dln, frozen ? nullptr : g.lm_head, nullptr, a.logits, a.lnf, w.lm_head, N, V, C);
   backward_body(frozen);
 }
 
@@ -338,18 +389,19 @@ void Model::backward_body(bool frozen) {
   for (int l = cfg.L - 1; l >= 0; l--) {
     const LayerWeights& lw = w.layers[l];
     LayerWeights lg = frozen ? LayerWeights{} : g.layers[l];  // all nullptr when frozen
+    const Bf16Layer* b = bl(l);
     // x[l+1] = xmid + down(h): dres is ∂/∂x[l+1] and stays as the residual part of ∂/∂xmid
-    matmul_backward(a.dh, lg.wd, nullptr, a.dres, a.h[l], lw.wd, N, C, FF);
+    mm_backward(b ? &b->down : nullptr, a.dh, lg.wd, nullptr, a.dres, a.h[l], lw.wd, N, C, FF);
     lora_sites_backward(a.dh, a.dres, C, a.h[l], l, LoraTarget::Down, LoraTarget::Down);
     // h = silu(gate)*up
     swiglu_backward(a.dgu, a.dh, a.gu[l], N, FF);
     // gu = ln2 · wgu^T
-    matmul_backward(a.dln, lg.wgu, nullptr, a.dgu, a.ln2[l], lw.wgu, N, 2 * FF, C);
+    mm_backward(b ? &b->gu : nullptr, a.dln, lg.wgu, nullptr, a.dgu, a.ln2[l], lw.wgu, N, 2 * FF, C);
     lora_sites_backward(a.dln, a.dgu, 2 * FF, a.ln2[l], l, LoraTarget::Gate, LoraTarget::Up);
     // ln2 = rmsnorm(xmid): add into dres -> ∂/∂xmid
     rmsnorm_backward(a.dres, lg.ln2_w, a.dln, a.xmid[l], lw.ln2_w, a.rstd2[l], N, C, true);
     // xmid = x[l] + atty · wo^T
-    matmul_backward(a.datt, lg.wo, nullptr, a.dres, a.atty[l], lw.wo, N, C, QD);
+    mm_backward(b ? &b->o : nullptr, a.datt, lg.wo, nullptr, a.dres, a.atty[l], lw.wo, N, C, QD);
     lora_sites_backward(a.datt, a.dres, C, a.atty[l], l, LoraTarget::O, LoraTarget::O);
     // attention per sequence -> ∂/∂(q, k, v) after rotary. A prefix comes before its continuations: its own
     // backward overwrites its rows' ∂k/∂v, then each continuation adds what flows into the prefix's keys/values.
@@ -392,7 +444,7 @@ void Model::backward_body(bool frozen) {
                             a.qkrstd[l] + (size_t)N * NH, N, NKV, HS, QKV);
     }
     // qkv = ln1 · wqkv^T + bqkv
-    matmul_backward(a.dln, lg.wqkv, lg.bqkv, a.dqkv, a.ln1[l], lw.wqkv, N, QKV, C);
+    mm_backward(b ? &b->qkv : nullptr, a.dln, lg.wqkv, lg.bqkv, a.dqkv, a.ln1[l], lw.wqkv, N, QKV, C);
     lora_sites_backward(a.dln, a.dqkv, QKV, a.ln1[l], l, LoraTarget::Q, LoraTarget::V);
     // ln1 = rmsnorm(x[l]): add into dres -> ∂/∂x[l]
     rmsnorm_backward(a.dres, lg.ln1_w, a.dln, a.x[l], lw.ln1_w, a.rstd1[l], N, C, true);
@@ -510,6 +562,7 @@ void Model::set_reference_mode(bool on) {
 
 void Model::merge_lora() {
   R1_CHECK(lora_, "merge_lora: no adapters attached");
+  bf16_stale_ = true;
   const Lora& lo = *lora_;
   for (const LoraSite& st : lo.sites) {
     const LayerWeights& lw = w.layers[st.layer];
@@ -529,6 +582,7 @@ void Model::merge_lora() {
 Model::Trainable Model::trainable() {
   if (lora_) return {lora_->params.data(), lora_->grads.data(), lora_->n, &lora_->specs};
   ensure_grads();
+  bf16_stale_ = true;  // the optimizer writes them
   return {params_mem.data(), grads_mem.data(), n_params, &specs};
 }
 

@@ -10,6 +10,8 @@
 // score head instead of lm_head: forward_score() gives score.weight · (final-norm hidden state) at chosen rows,
 // backward_score() takes ∂loss/∂score.
 #pragma once
+#include "core/precision.h"
+#include "kernels/kernels.h"
 #include "model/config.h"
 #include "model/lora.h"
 
@@ -140,8 +142,34 @@ class Model {
   // targets < 0 count as masked.
   float cross_entropy_step(const int* ids, const int* targets, int B, int T, bool do_backward);
 
-  float* params() { return params_mem.data(); }
+  float* params() {  // (may be written: the bf16 copies are rewritten at the next forward)
+    bf16_stale_ = true;
+    return params_mem.data();
+  }
   float* grads() { return grads_mem.data(); }
+
+  // ---- precision (core/precision.h) ----
+  // BF16: every matrix product of forward/backward reads a bf16 copy of its weight (kernels.h Bf16Matmul: inputs
+  // rounded to bf16, fp32 sums), and so does the rollout engine (model/infer.h), through the same objects, so the
+  // engine's log-probs equal the trainer's recomputation as in fp32. params stay fp32 (the master weights the
+  // optimizer updates). The copies are rewritten lazily, at the next forward, after anything that may have changed
+  // params: params(), trainable() (the optimizer), init_random, merge_lora, or params_changed() after a write
+  // through params_mem or w. LoRA adapters' own small products stay fp32. A new Model takes default_precision().
+  void set_precision(Precision p);
+  Precision precision() const { return precision_; }
+  void params_changed() { bf16_stale_ = true; }
+  // The bf16 copies, brought up to date (empty / nullptr in fp32), for the rollout engine.
+  struct Bf16Layer {
+    Bf16Matmul qkv, o, gu, down;  // [QKV, C] [C, QD] [2FF, C] [C, FF]
+  };
+  const std::vector<Bf16Layer>& bf16_layers() const {
+    sync_precision();
+    return bf16_layers_;
+  }
+  const Bf16Matmul* bf16_head() const {  // [V, C] lm_head (Head::LM)
+    sync_precision();
+    return bf16_head_.get();
+  }
 
   // ---- LoRA (model/lora.h) ----
   // Attaches an adapter set (causal LMs only). From then on backward() computes gradients for the adapters only (the base is
@@ -190,6 +218,18 @@ class Model {
                            LoraTarget last);
   float temperature_ = 1.f;
   bool have_entropy_ = false;
+  Precision precision_ = Precision::FP32;
+  // the bf16 copies: a cache of params, rewritten by sync_precision when stale (hence mutable)
+  mutable bool bf16_stale_ = true;
+  mutable std::vector<Bf16Layer> bf16_layers_;  // [L] in bf16
+  mutable std::unique_ptr<Bf16Matmul> bf16_head_;
+  void sync_precision() const;
+  // One product of the model, in its precision: b is the weight's bf16 copy (nullptr in fp32).
+  void mm_forward(const Bf16Matmul* b, float* out, const float* a, const float* w, const float* bias, int M, int N,
+                  int K);
+  void mm_backward(const Bf16Matmul* b, float* da, float* dw, float* dbias, const float* dout, const float* a,
+                   const float* w, int M, int N, int K);
+  const Bf16Layer* bl(int l) const { return bf16_layers_.empty() ? nullptr : &bf16_layers_[l]; }
   void ensure_activations(int N, const std::vector<PackedSeq>& seqs);
   void ensure_grads();
   // The body both heads share: ensure_activations, the ids, embedding -> layers -> final norm (act().lnf).

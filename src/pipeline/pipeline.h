@@ -72,6 +72,8 @@ struct PipelineSpec {
   nlohmann::json eval;                              // default evaluation map, or null
   std::vector<std::string> eval_overrides;          // "FIELD=VALUE" from the command line
   std::vector<PipelineStage> stages;
+  // fp32 | bf16 for every stage and evaluation (their `precision` field before their own recipes); "" = each its own
+  std::string precision;
 };
 
 // Parse a recipe and apply command-line overrides. Throws r1::Error naming the file and field on bad input.

@@ -117,6 +117,7 @@ void plan_command(const PipelineSpec& spec, const Resolver& R, Planned& p) {
       R1_CHECK(split_override(ov).first != k, "command line: override '", st.name, ".", ov, "': the pipeline sets '", k,
                "' of a ", st.command, " stage itself (", v, ")");
   }
+  if (!spec.precision.empty()) o.set("precision", spec.precision, "pipeline precision");
   if (evaluator) apply_eval_default(spec, R, o);
   if (!st.config.empty()) {
     std::string cfg = R.str(st.config, st.where + " config");
@@ -159,6 +160,7 @@ void plan_evaluation(const PipelineSpec& spec, const Resolver& R, Planned& p) {
   p.eval = ev.make();
   p.eval_opts = std::make_unique<OptionSet>();
   p.eval->declare(*p.eval_opts);
+  if (!spec.precision.empty()) p.eval_opts->set("precision", spec.precision, "pipeline precision");
   apply_eval_default(spec, R, *p.eval_opts);
   if (st.eval.is_object()) {
     R1_CHECK(!st.eval.contains("model"), st.where, ": field 'eval.model': a stage's evaluation uses the stage's own model");

@@ -49,11 +49,16 @@ void apply_pipeline_overrides(PipelineSpec& spec, const std::vector<std::string>
       spec.out = value;
       continue;
     }
+    if (key == "precision") {
+      spec.precision = value;
+      continue;
+    }
     size_t dot = key.find('.');
     std::vector<std::string> names;
     for (const auto& st : spec.stages) names.push_back(st.name);
     R1_CHECK(dot != std::string::npos && dot + 1 < key.size(), "command line: override '", s,
-             "': expected out=DIR, eval.FIELD=VALUE or STAGE.FIELD=VALUE (stages: ", join(names), ")");
+             "': expected out=DIR, precision=fp32|bf16, eval.FIELD=VALUE or STAGE.FIELD=VALUE (stages: ", join(names),
+             ")");
     std::string head = key.substr(0, dot), rest = key.substr(dot + 1);
     if (head == "eval") {
       spec.eval_overrides.push_back(rest + "=" + value);
@@ -98,6 +103,7 @@ void check_stage_names(const PipelineSpec& spec) {
   }
   R1_CHECK(!spec.out.empty(), spec.file, ": field 'out' is required (the pipeline folder)");
   R1_CHECK(!spec.stages.empty(), spec.file, ": field 'stages' must list at least one stage");
+  if (!spec.precision.empty()) parse_precision(spec.precision, spec.file + ": field 'precision'");
   R1_CHECK(spec.eval.is_null() || spec.eval.is_object(), spec.file, ": field 'eval' must be a map of eval fields, got ",
            spec.eval.dump());
   R1_CHECK(spec.eval.is_null() || !spec.eval.contains("model"), spec.file,
@@ -108,10 +114,12 @@ PipelineSpec load_pipeline(const std::string& path, const std::vector<std::strin
   json doc = load_yaml_file_as_json(path);
   R1_CHECK(doc.is_object(), path, ": a pipeline recipe must be a YAML map with out, stages and optionally eval");
   for (auto& [k, v] : doc.items())
-    R1_CHECK(k == "out" || k == "stages" || k == "eval", path, ": unknown field '", k, "'; expected out, eval, stages");
+    R1_CHECK(k == "out" || k == "stages" || k == "eval" || k == "precision", path, ": unknown field '", k,
+             "'; expected out, eval, stages, precision");
   PipelineSpec spec;
   spec.file = path;
   spec.out = get_string(doc, "out", path, false);
+  spec.precision = get_string(doc, "precision", path, false);
   spec.eval = doc.value("eval", json(nullptr));
   R1_CHECK(doc.contains("stages") && doc["stages"].is_array(), path, ": field 'stages' is required: a list of stages");
   const json& stages = doc["stages"];
@@ -143,8 +151,8 @@ PipelineSpec load_distill(const std::string& path, const std::vector<std::string
   R1_CHECK(doc.is_object(), path, ": a distill recipe must be a YAML map with out, teacher, student, sample, sft, eval");
   for (auto& [k, v] : doc.items())
     R1_CHECK(k == "out" || k == "teacher" || k == "student" || k == "sample" || k == "sft" || k == "eval" ||
-                 k == "eval_teacher",
-             path, ": unknown field '", k, "'; expected out, teacher, student, sample, sft, eval, eval_teacher");
+                 k == "eval_teacher" || k == "precision",
+             path, ": unknown field '", k, "'; expected out, teacher, student, sample, sft, eval, eval_teacher, precision");
   std::vector<std::string> rest;
   std::string teacher = get_string(doc, "teacher", path, false), student = get_string(doc, "student", path, false);
   for (const auto& s : overrides) {
@@ -164,6 +172,7 @@ PipelineSpec load_distill(const std::string& path, const std::vector<std::string
   PipelineSpec spec;
   spec.file = path;
   spec.out = get_string(doc, "out", path, false);
+  spec.precision = get_string(doc, "precision", path, false);
   spec.eval = doc.contains("eval") && !doc["eval"].is_null() ? section("eval") : json(nullptr);
   bool eval_teacher = doc.value("eval_teacher", false);
   R1_CHECK(!eval_teacher || spec.eval.is_object(), path, ": field 'eval_teacher' needs an 'eval:' map");

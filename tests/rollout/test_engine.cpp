@@ -264,6 +264,39 @@ static int expect_logprobs_equal_trainer(Model& m, const std::vector<GenRequest>
   return checked;
 }
 
+// The same in bf16 mode: the engine decodes through the trainer's own bf16 copies and kernels (rows independent of
+// the batch), so its log-probs equal the bf16 trainer's, at batch sizes 1 to 12 (continuous batching) and two
+// temperatures. And bf16 is really in use: its log-probs differ from fp32's by far more than the tolerance.
+TEST_P(Families, Bf16SampledLogprobsEqualTrainerRecomputation) {
+  Model m = Model::load(fixture(GetParam()));
+  m.set_precision(Precision::BF16);
+  Engine e(m);
+  for (float T : {1.0f, 0.6f})
+    for (int mb : {1, 5, 64}) {
+      GenConfig c = sampled_config();
+      c.sampling.temperature = T;
+      c.max_batch = mb;
+      auto rq = some_requests(m.cfg.V, 3, 4);
+      auto out = e.generate(rq, c);
+      ASSERT_EQ(out.size(), 12u);
+      EXPECT_GT(expect_logprobs_equal_trainer(m, rq, out, T), 50);
+      if (mb != 5 || T != 1.0f) continue;
+      double diff = 0;  // the same tokens scored in fp32
+      m.set_precision(Precision::FP32);
+      for (auto& s : out) {
+        std::vector<int> seq = rq[s.request].prompt;
+        const int P = (int)seq.size();
+        seq.insert(seq.end(), s.ids.begin(), s.ids.end());
+        std::vector<int> tg(seq.size(), -1);
+        for (size_t t = P - 1; t + 1 < seq.size(); t++) tg[t] = seq[t + 1];
+        m.forward(seq.data(), tg.data(), 1, (int)seq.size(), T);
+        for (size_t t = 0; t < s.ids.size(); t++) diff = std::max(diff, (double)std::fabs(s.logprobs[t] - m.act().lp[P - 1 + t]));
+      }
+      m.set_precision(Precision::BF16);
+      EXPECT_GT(diff, 1e-4) << "bf16 log-probs should differ from fp32's by bf16 rounding";
+    }
+}
+
 TEST_P(Families, SampledLogprobsEqualTrainerRecomputation) {
   Model m = Model::load(fixture(GetParam()));
   Engine e(m);

@@ -1,0 +1,25 @@
+// The arithmetic of the matrix products (kernels.h): fp32, or bf16 mixed precision (bf16 operands, fp32 sums, fp32
+// master weights, optimizer state, norms, softmax, log-probs and losses). Every command takes it as `precision`.
+#pragma once
+#include "core/check.h"
+
+#include <string>
+
+namespace r1 {
+
+enum class Precision { FP32, BF16 };
+
+inline const char* precision_name(Precision p) { return p == Precision::BF16 ? "bf16" : "fp32"; }
+// "fp32" | "bf16"; anything else throws naming `where` (a file or option) and the accepted values.
+inline Precision parse_precision(const std::string& s, const std::string& where = "precision") {
+  if (s == "fp32" || s == "f32") return Precision::FP32;
+  if (s == "bf16") return Precision::BF16;
+  throw Error(str(where, ": unknown precision '", s, "' (expected fp32 or bf16)"));
+}
+
+// The precision a Model takes when it is created (model/transformer.h): every command sets it from its `precision`
+// field before it loads anything (core/stage.h StageRun::create, the generate/logprobs options). fp32 by default.
+Precision default_precision();
+void set_default_precision(Precision p);
+
+}  // namespace r1
