@@ -3,6 +3,7 @@
 
 #include "core/check.h"
 #include "core/io.h"
+#include "core/precision.h"
 
 #include <cctype>
 #include <set>
