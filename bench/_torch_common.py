@@ -65,6 +65,6 @@ def blas_library():
     path = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
     if "openblas" in path:
         return "openblas"
-    if path.endswith("/blas/libblas.so.3"):
+    if "/blas/libblas.so.3" in path:  # the realpath carries the version: .../blas/libblas.so.3.11.0
         return "netlib-reference"
     return path

@@ -3,7 +3,9 @@
 
 Times one training step of a Llama-style decoder (fp32 parameters and compute, eager mode, no
 torch.compile): forward + masked cross-entropy + backward + AdamW step, on a fixed random batch.
-Prints one JSON line.
+With --autocast the forward runs under torch.autocast("cpu", dtype=torch.bfloat16) (bf16 matrix products,
+fp32 master weights and optimizer; the loss is computed from the logits cast to fp32), PyTorch's mixed precision
+on CPU. Prints one JSON line.
 
 FLOPs per step (training, forward + backward = 3x forward):
     6 * N_matmul * B * T  +  6 * L * B * T * T * (NH * head_dim)
@@ -34,6 +36,7 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--autocast", action="store_true", help="bf16 autocast around the forward (mixed precision)")
     a = ap.parse_args()
 
     cfg, model = build_model(a)
@@ -47,8 +50,13 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=True)
-        logits, _ = model(ids)
-        loss = masked_ce(logits, targets, mask)
+        if a.autocast:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                logits, _ = model(ids)
+            loss = masked_ce(logits.float(), targets, mask)
+        else:
+            logits, _ = model(ids)
+            loss = masked_ce(logits, targets, mask)
         loss.backward()
         opt.step()
         return float(loss)
@@ -65,7 +73,8 @@ def main():
     attn_width = cfg.num_attention_heads * cfg.head_dim
     flops = 6 * matmul * B * T + 6 * cfg.num_hidden_layers * B * T * T * attn_width
     print(json.dumps({
-        "impl": "pytorch-eager", "torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library(),
+        "impl": "pytorch-eager-autocast-bf16" if a.autocast else "pytorch-eager",
+        "precision": "bf16-autocast" if a.autocast else "fp32", "torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library(),
         "hidden": cfg.hidden_size, "layers": cfg.num_hidden_layers, "heads": cfg.num_attention_heads,
         "kv_heads": cfg.num_key_value_heads, "head_dim": cfg.head_dim, "inter": cfg.intermediate_size,
         "vocab": cfg.vocab_size, "batch": B, "seq": T, "steps": a.steps,
