@@ -110,7 +110,8 @@ struct PromptReader {
 int run_generate(const GenerateArgs& a) {
   const int given = !a.prompt.empty() + !a.prompt_ids.empty() + !a.prompts_file.empty();
   R1_CHECK(given == 1, "generate: give exactly one of --prompt TEXT, --prompt-ids \"1 2 3\" or --prompts FILE.jsonl");
-  r1::Policy pol = r1::Policy::load({a.model, "", "", a.adapter, /*tokenizer_optional=*/true}, a.chat ? "chat" : "plain", "",
+  r1::Policy pol = r1::Policy::load({a.model, "", "", a.adapter, /*tokenizer_optional=*/true, /*inference_only=*/true},
+                                    a.chat ? "chat" : "plain", "",
                                     a.chat ? "generate --chat" : "generate");
   const r1::Model& m = pol.model();
   const r1::Tokenizer* tok = pol.has_tokenizer() ? &pol.tokenizer() : nullptr;

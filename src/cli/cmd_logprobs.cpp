@@ -32,7 +32,9 @@ R1_COMMAND("logprobs", "Print {\"logprobs\": [...]}: log p(token_i | tokens_<i) 
       v.push_back((int)x);
     }
     R1_CHECK(v.size() >= 2, "--ids: need at least two token ids");
-    r1::Model m = r1::load_any_model(*model);
+    r1::LoadOptions lo;
+    lo.inference_only = true;  // bf16: no fp32 copy of the weights
+    r1::Model m = r1::load_any_model(*model, lo);
     if (!adapter->empty()) m.attach_lora(r1::Lora::load(*adapter, m.cfg));
     for (size_t i = 0; i < v.size(); i++)
       R1_CHECK(v[i] >= 0 && v[i] < m.cfg.V, "--ids: token ", v[i], " (position ", i, ") is outside the vocabulary [0, ", m.cfg.V, ")");

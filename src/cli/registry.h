@@ -28,6 +28,10 @@ inline void add_precision_option(CLI::App* sub) {
          "--precision", [](const std::string& v) { set_default_precision(parse_precision(v, "--precision")); },
          "matrix products: fp32 (default) | bf16 (bf16 operands, fp32 sums)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  sub->add_option_function<std::string>(
+         "--kv-dtype", [](const std::string& v) { set_default_kv_dtype(parse_kv_dtype(v, "--kv-dtype")); },
+         "KV-cache element type: f32 (default) | bf16 (half the memory; keys/values rounded)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
 }
 
 struct Register {

@@ -4,6 +4,7 @@
 // An unknown key is one error that suggests the nearest known one ("did you mean sampling.group_size?"). The
 // effective configuration is written into the run folder as YAML.
 #pragma once
+#include "core/precision.h"
 #include <nlohmann/json.hpp>
 
 #include <functional>
@@ -65,12 +66,16 @@ class OptionSet {
 };
 
 // The effective recipe of `r` (a struct with `void declare(OptionSet&)`) as YAML: what a run folder's config.yaml
-// holds.
+// holds, with the precision fields every command has (core/stage.h; their values are the process defaults the
+// command set before it ran).
 template <class R>
 std::string effective_config_yaml(const R& r) {
   OptionSet o;
   R copy = r;
   copy.declare(o);
+  std::string precision = precision_name(default_precision()), kv = kv_dtype_name(default_kv_dtype());
+  o.add("precision", &precision, "matrix products: fp32 | bf16");
+  o.add("kv_dtype", &kv, "KV cache: f32 | bf16");
   return o.to_yaml();
 }
 

@@ -17,9 +17,21 @@ inline Precision parse_precision(const std::string& s, const std::string& where 
   throw Error(str(where, ": unknown precision '", s, "' (expected fp32 or bf16)"));
 }
 
+// The KV cache's element type (model/kv_cache.h): f32, or bf16 (half the memory; keys and values rounded).
+enum class KVDtype { F32, BF16 };
+inline const char* kv_dtype_name(KVDtype d) { return d == KVDtype::BF16 ? "bf16" : "f32"; }
+inline KVDtype parse_kv_dtype(const std::string& s, const std::string& where = "kv_dtype") {
+  if (s == "f32" || s == "fp32") return KVDtype::F32;
+  if (s == "bf16") return KVDtype::BF16;
+  throw Error(str(where, ": unknown KV-cache dtype '", s, "' (expected f32 or bf16)"));
+}
+
 // The precision a Model takes when it is created (model/transformer.h): every command sets it from its `precision`
 // field before it loads anything (core/stage.h StageRun::create, the generate/logprobs options). fp32 by default.
 Precision default_precision();
 void set_default_precision(Precision p);
+// The KV-cache dtype generation takes (rollout/engine.h GenConfig::kv_dtype), set the same way from `kv_dtype`.
+KVDtype default_kv_dtype();
+void set_default_kv_dtype(KVDtype d);
 
 }  // namespace r1

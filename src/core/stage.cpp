@@ -10,19 +10,29 @@ namespace r1 {
 
 namespace {
 Precision g_default_precision = Precision::FP32;
+KVDtype g_default_kv_dtype = KVDtype::F32;
 }
 Precision default_precision() { return g_default_precision; }
 void set_default_precision(Precision p) { g_default_precision = p; }
+KVDtype default_kv_dtype() { return g_default_kv_dtype; }
+void set_default_kv_dtype(KVDtype d) { g_default_kv_dtype = d; }
 
-void declare_precision(OptionSet& o, std::string* precision) {
+void declare_precision(OptionSet& o, std::string* precision, std::string* kv_dtype) {
   o.add("precision", precision,
         "fp32 | bf16: the matrix products' arithmetic. bf16 = bf16 operands with fp32 sums (AMX / AVX-512 BF16), fp32 "
         "master weights, AdamW state, norms, softmax, log-probs and losses; rollouts decode from the trainer's own "
         "bf16 copies, so their log-probs equal the trainer's");
+  o.add("kv_dtype", kv_dtype,
+        "f32 | bf16: the KV cache of generation (rollouts, sampling, evaluation). bf16 halves its memory; keys and "
+        "values are rounded, so log-probs move by about bf16's precision and no longer equal the trainer's exactly");
 }
-void check_precision(const std::string& precision) { parse_precision(precision, "field 'precision'"); }
-void apply_precision(const std::string& precision) {
+void check_precision(const std::string& precision, const std::string& kv_dtype) {
+  parse_precision(precision, "field 'precision'");
+  parse_kv_dtype(kv_dtype, "field 'kv_dtype'");
+}
+void apply_precision(const std::string& precision, const std::string& kv_dtype) {
   set_default_precision(parse_precision(precision, "field 'precision'"));
+  set_default_kv_dtype(parse_kv_dtype(kv_dtype, "field 'kv_dtype'"));
 }
 
 

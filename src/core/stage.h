@@ -61,11 +61,11 @@ struct StageKind {
   std::vector<std::pair<std::string, std::string>> location(const std::string& dir) const;
 };
 
-// The field every command has, declared once: `precision` (core/precision.h), which run() makes the process default
-// before the command loads any model.
-void declare_precision(OptionSet& o, std::string* precision);
-void check_precision(const std::string& precision);
-void apply_precision(const std::string& precision);
+// The fields every command has, declared once: `precision` and `kv_dtype` (core/precision.h), which run() makes the
+// process defaults before the command loads any model.
+void declare_precision(OptionSet& o, std::string* precision, std::string* kv_dtype);
+void check_precision(const std::string& precision, const std::string& kv_dtype);
+void apply_precision(const std::string& precision, const std::string& kv_dtype);
 
 // A StageRun over a recipe struct R with `void declare(OptionSet&)`, run by `fn(const R&)`.
 template <class R>
@@ -75,18 +75,18 @@ class RecipeRun : public StageRun {
   explicit RecipeRun(Fn fn, std::function<void(const R&)> check = {}) : fn_(std::move(fn)), check_(std::move(check)) {}
   void declare(OptionSet& o) override {
     recipe.declare(o);
-    declare_precision(o, &precision);
+    declare_precision(o, &precision, &kv_dtype);
   }
   void check() const override {
-    check_precision(precision);
+    check_precision(precision, kv_dtype);
     if (check_) check_(recipe);
   }
   nlohmann::json run() override {
-    apply_precision(precision);
+    apply_precision(precision, kv_dtype);
     return fn_(recipe);
   }
   R recipe;
-  std::string precision = "fp32";
+  std::string precision = "fp32", kv_dtype = "f32";
 
  private:
   Fn fn_;

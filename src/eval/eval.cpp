@@ -292,7 +292,8 @@ void tally_problem(const EvalConfig& c, bool vote, json& p) {
 json run_eval(const EvalConfig& c) {
   c.check();
   EvalTask t = load_task(c, c.task.front());
-  Policy pol = Policy::load({c.model, c.tokenizer, "", c.adapter}, c.prompt_template, c.think_prefix, "eval");
+  Policy pol = Policy::load({c.model, c.tokenizer, "", c.adapter, false, /*inference_only=*/true}, c.prompt_template,
+                           c.think_prefix, "eval");
   std::vector<GenRequest> reqs;
   for (size_t i = 0; i < t.probs.size(); i++) reqs.push_back({pol.encode_question(t.probs[i].prompt), c.k, (int)i, 0});
   const GenConfig gen = pol.gen_config(c.sampling, (uint64_t)c.seed, c.max_batch);

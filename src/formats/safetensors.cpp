@@ -306,6 +306,11 @@ const SafeTensorsFile& SafeTensorsCheckpoint::shard_of(const std::string& name) 
 
 std::string SafeTensorsCheckpoint::file_of(const std::string& name) const { return shard_of(name).path(); }
 
+void SafeTensorsCheckpoint::release(const std::string& name) const {
+  const SafeTensorsFile& f = shard_of(name);
+  f.release(*f.find(name));
+}
+
 void SafeTensorsCheckpoint::read_f32_into(const std::string& name, float* dst, size_t numel) const {
   shard_of(name).read_f32_into(name, dst, numel);
 }

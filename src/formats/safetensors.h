@@ -38,6 +38,9 @@ class SafeTensorsFile {
   std::vector<float> read_f32(const std::string& name) const;  // converts any float/int dtype; error if absent
   void read_f32_into(const std::string& name, float* dst, size_t numel) const;  // error if numel differs
   std::vector<int64_t> read_i64(const std::string& name) const;  // from I64/I32/I16/I8/U8/BOOL
+  // Drops this process's pages of tensor t's bytes (FileBytes::release): read tensor by tensor, a checkpoint then
+  // holds about one tensor's pages at a time instead of the whole file. The bytes stay readable.
+  void release(const TensorInfo& t) const { bytes_.release(data(t), t.nbytes); }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }  // "__metadata__"
   const std::string& path() const { return path_; }
 
@@ -67,6 +70,7 @@ class SafeTensorsCheckpoint {
   std::vector<float> read_f32(const std::string& name) const;
   std::string file_of(const std::string& name) const;      // shard path (for error messages); throws if absent
   const SafeTensorsFile& shard_of(const std::string& name) const;  // for raw access via data(); throws if absent
+  void release(const std::string& name) const;  // SafeTensorsFile::release of that tensor; throws if absent
   const std::string& dir() const { return dir_; }
 
   // Parses and validates model.safetensors.index.json only (no shard is opened): tensor name -> shard file name.

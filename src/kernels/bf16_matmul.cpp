@@ -55,6 +55,8 @@ dnnl::primitive_attr sum_attr(bool accumulate) {
   return attr;
 }
 
+void weight_grad(float* dw, float* dbias, const float* dout, const uint16_t* db, const float* a, int M, int N, int K);
+
 struct Prim {
   std::unique_ptr<dnnl::matmul> p;
   int rows = 0;  // the row count it runs (>= M: padded)
@@ -74,7 +76,7 @@ struct Bf16 final : Bf16Matmul::Impl {
   bool with_backward = false;
   Layout fwd;  // B = W^T [K, N]
   Layout bwd;  // B = W   [N, K]
-  std::vector<uint16_t> staging;  // [N, K] bf16 before packing
+  bool written = false;  // set() or set_bf16() has run
 
   Bf16(int n, int k, bool wb) : N(n), K(k), with_backward(wb) {
     using namespace dnnl;
@@ -89,26 +91,25 @@ struct Bf16 final : Bf16Matmul::Impl {
     make(fwd, K, N);
     if (with_backward) make(bwd, N, K);
   }
-  void pack() {
+  // Packs W (bf16 [N, K], row-major) into the layouts; no unpacked copy is kept.
+  void pack(const uint16_t* src) {
     using namespace dnnl;
-    // staging [N, K] row-major is W^T [K, N] in column-major order (tag ba), and W [N, K] in tag ab
-    memory t({{K, N}, dt::bf16, tag::ba}, cpu_engine(), staging.data());
+    // src [N, K] row-major is W^T [K, N] in column-major order (tag ba), and W [N, K] in tag ab
+    memory t({{K, N}, dt::bf16, tag::ba}, cpu_engine(), const_cast<uint16_t*>(src));
     reorder(t, fwd.mem).execute(cpu_stream(), t, fwd.mem);
     if (with_backward) {
-      memory u({{N, K}, dt::bf16, tag::ab}, cpu_engine(), staging.data());
+      memory u({{N, K}, dt::bf16, tag::ab}, cpu_engine(), const_cast<uint16_t*>(src));
       reorder(u, bwd.mem).execute(cpu_stream(), u, bwd.mem);
     }
     cpu_stream().wait();
+    written = true;
   }
   void set(const float* w) override {
-    staging.resize((size_t)N * K);
-    round_to_bf16(staging.data(), w, staging.size());
-    pack();
+    std::vector<uint16_t> rounded((size_t)N * K);  // freed after packing
+    round_to_bf16(rounded.data(), w, rounded.size());
+    pack(rounded.data());
   }
-  void set_bf16(const uint16_t* w) override {
-    staging.assign(w, w + (size_t)N * K);
-    pack();
-  }
+  void set_bf16(const uint16_t* w) override { pack(w); }
   size_t bytes() const override { return fwd.desc.get_size() + (with_backward ? bwd.desc.get_size() : 0); }
 
   // dst[M, nout] (+)= src[M, kin] (bf16) · L. oneDNN picks its kernel by problem size: for a few rows of a small
@@ -166,7 +167,7 @@ struct Bf16 final : Bf16Matmul::Impl {
   }
   void forward(float* out, const float* a, const float* bias, int M) override {
     if (M <= 0) return;
-    R1_CHECK(!staging.empty(), "Bf16Matmul::forward before set(): the bf16 weight [", N, ", ", K, "] was never written");
+    R1_CHECK(written, "Bf16Matmul::forward before set(): the bf16 weight [", N, ", ", K, "] was never written");
     auto t0 = std::chrono::steady_clock::now();
     std::vector<uint16_t>& ab = scratch(0);
     ab.resize((size_t)M * K);
@@ -184,6 +185,17 @@ struct Bf16 final : Bf16Matmul::Impl {
     run(bwd, da, db.data(), nullptr, M, N, K, accumulate);
     count(t0, 2.0 * M * N * K);
   }
+  void backward(float* da, float* dw, float* dbias, const float* dout, const float* a, int M) override {
+    if (M <= 0) return;
+    R1_CHECK(with_backward, "Bf16Matmul::backward on an inference-only weight (with_backward = false)");
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<uint16_t>& db = scratch(0);  // dout rounded once, for both products
+    db.resize((size_t)M * N);
+    round_to_bf16(db.data(), dout, db.size());
+    if (da) run(bwd, da, db.data(), nullptr, M, N, K, false);
+    count(t0, da ? 2.0 * M * N * K : 0.0);
+    weight_grad(dw, dbias, dout, db.data(), a, M, N, K);
+  }
 };
 
 }  // namespace
@@ -199,7 +211,9 @@ std::unique_ptr<Bf16Matmul::Impl> make_bf16_matmul(int N, int K, bool with_backw
   return std::make_unique<Bf16>(N, K, with_backward);
 }
 
-void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K) {
+namespace {
+// dw += db^T · bf16(a) with db = bf16(dout) already rounded; dbias += column sums of dout (fp32).
+void weight_grad(float* dw, float* dbias, const float* dout, const uint16_t* db, const float* a, int M, int N, int K) {
   using namespace dnnl;
   if (M <= 0) return;
   if (dbias) {
@@ -212,11 +226,8 @@ void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, con
   }
   if (!dw) return;
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<uint16_t>& db = scratch(0);
   std::vector<uint16_t>& ab = scratch(1);
-  db.resize((size_t)M * N);
   ab.resize((size_t)M * K);
-  round_to_bf16(db.data(), dout, db.size());
   round_to_bf16(ab.data(), a, ab.size());
   // dw [N, K] += dout^T [N, M] · a [M, K]: dout [M, N] row-major is dout^T in tag ba
   struct Key {
@@ -233,12 +244,22 @@ void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, con
                                      sum_attr(true), cpu_engine());
     it = prims.emplace(Key{M, N, K}, std::make_unique<matmul>(pd)).first;
   }
-  memory s({{N, M}, dt::bf16, tag::ba}, cpu_engine(), db.data());
+  memory s({{N, M}, dt::bf16, tag::ba}, cpu_engine(), const_cast<uint16_t*>(db));
   memory w({{M, K}, dt::bf16, tag::ab}, cpu_engine(), ab.data());
   memory d({{N, K}, dt::f32, tag::ab}, cpu_engine(), dw);
   it->second->execute(cpu_stream(), {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, d}});
   cpu_stream().wait();
   count(t0, 2.0 * M * N * K);
+}
+
+}  // namespace
+
+void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K) {
+  if (M <= 0) return;
+  std::vector<uint16_t>& db = scratch(0);
+  db.resize((size_t)M * N);
+  if (dw) round_to_bf16(db.data(), dout, db.size());
+  weight_grad(dw, dbias, dout, db.data(), a, M, N, K);
 }
 
 }  // namespace r1::cpu

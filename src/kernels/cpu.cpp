@@ -407,6 +407,50 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
   }
 }
 
+void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
+                               int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel) {
+  R1_ASSERT(NH % NKV == 0 && Tq <= Tk);
+  const int rep = NH / NKV, off = Tk - Tq;
+  const float scale = 1.0f / std::sqrt((float)HS);
+  auto widen = [](uint16_t h) { return f32_from_bits((uint32_t)h << 16); };
+#pragma omp parallel if (parallel)
+  {
+    std::vector<float> p(Tk);
+#pragma omp for schedule(static)
+    for (int h = 0; h < NH; h++) {
+      const uint16_t *kh = k + (size_t)(h / rep) * HS, *vh = v + (size_t)(h / rep) * HS;
+      for (int t = 0; t < Tq; t++) {
+        const float* qt = q + (size_t)t * q_stride + (size_t)h * HS;
+        const int n = off + t + 1;
+        float mx = -INFINITY;
+        for (int s = 0; s < n; s++) {
+          const uint16_t* ks = kh + (size_t)s * kv_stride;
+          float d = 0.f;
+#pragma omp simd reduction(+ : d)
+          for (int i = 0; i < HS; i++) d += qt[i] * widen(ks[i]);
+          d *= scale;
+          p[s] = d;
+          mx = std::max(mx, d);
+        }
+        float sum = 0.f;
+        for (int s = 0; s < n; s++) {
+          p[s] = std::exp(p[s] - mx);
+          sum += p[s];
+        }
+        const float inv = 1.0f / sum;
+        float* o = out + (size_t)t * out_stride + (size_t)h * HS;
+        for (int i = 0; i < HS; i++) o[i] = 0.f;
+        for (int s = 0; s < n; s++) {
+          const uint16_t* vs = vh + (size_t)s * kv_stride;
+          const float ps = p[s] * inv;
+#pragma omp simd
+          for (int i = 0; i < HS; i++) o[i] += ps * widen(vs[i]);
+        }
+      }
+    }
+  }
+}
+
 template <class F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, const F* q,
                         const F* k, const F* v, int Tq, int Tk, int NH, int NKV, int HS, int q_stride,
@@ -539,6 +583,15 @@ template <class F>
 void embedding_forward(F* out, const int* ids, const F* wte, int N, int C) {
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; n++) std::memcpy(out + (size_t)n * C, wte + (size_t)ids[n] * C, sizeof(F) * C);
+}
+
+void embedding_forward_bf16(float* out, const int* ids, const uint16_t* wte, int N, int C) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C > (1u << 16))
+  for (int n = 0; n < N; n++) {
+    const uint16_t* s = wte + (size_t)ids[n] * C;
+    float* d = out + (size_t)n * C;
+    for (int c = 0; c < C; c++) d[c] = bf16_bits_to_f32(s[c]);
+  }
 }
 
 template <class F>
@@ -696,8 +749,9 @@ LayerKernels<F> layer_table() {
 
 const Backend& cpu_backend() {
   static const Backend b{"cpu",          cpu::layer_table<float>(), cpu::gemm,          cpu::matmul_forward_bf16w,
-                         cpu::pack_matmul, cpu::round_to_bf16,    cpu::make_bf16_matmul,
-                         cpu::matmul_backward_weight_bf16,         cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
+                         cpu::pack_matmul, cpu::attention_forward_kv_bf16,
+                         cpu::round_to_bf16,    cpu::make_bf16_matmul,
+                         cpu::matmul_backward_weight_bf16, cpu::embedding_forward_bf16,         cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
                          cpu::adamw_update, cpu::sgd_update,        cpu::scale_inplace, cpu::sum_squares};
   return b;
 }

@@ -9,9 +9,12 @@ namespace r1::cpu {
 void matmul_forward(float* out, const float* a, const float* w, const float* bias, int M, int N, int K);
 void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const float* bias, int M, int N, int K);
 std::unique_ptr<PackedMatmul::Impl> pack_matmul(const float* w, int N, int K);  // packed_matmul.cpp
+void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
+                               int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel);
 void round_to_bf16(uint16_t* out, const float* in, size_t n);                    // bf16_matmul.cpp
 std::unique_ptr<Bf16Matmul::Impl> make_bf16_matmul(int N, int K, bool with_backward);
 void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K);
+void embedding_forward_bf16(float* out, const int* ids, const uint16_t* wte, int N, int C);  // cpu.cpp
 void lane_accumulate(double* acc, const float* x, int len);                      // softmax_row.cpp
 float row_max(const float* logits, int V);
 double softmax_row_sum(float* w, const float* logits, int V, float m, float T);

@@ -54,6 +54,11 @@ bool PackedMatmul::packed() const { return impl_->packed(); }
 bool PackedMatmul::bf16_weights() const { return impl_->bf16_weights(); }
 
 void round_to_bf16(uint16_t* out, const float* in, size_t n) { active_backend().round_to_bf16(out, in, n); }
+void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
+                               int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel) {
+  active_backend().attention_forward_kv_bf16(out, q, k, v, Tq, Tk, NH, NKV, HS, q_stride, kv_stride, out_stride,
+                                             parallel);
+}
 Bf16Matmul::Bf16Matmul(int N, int K, bool with_backward)
     : N_(N), K_(K), impl_(active_backend().make_bf16_matmul(N, K, with_backward)) {}
 Bf16Matmul::~Bf16Matmul() = default;
@@ -65,9 +70,15 @@ void Bf16Matmul::forward(float* out, const float* a, const float* bias, int M) c
 void Bf16Matmul::backward_data(float* da, const float* dout, int M, bool accumulate) const {
   impl_->backward_data(da, dout, M, accumulate);
 }
+void Bf16Matmul::backward(float* da, float* dw, float* dbias, const float* dout, const float* a, int M) const {
+  impl_->backward(da, dw, dbias, dout, a, M);
+}
 size_t Bf16Matmul::bytes() const { return impl_->bytes(); }
 void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K) {
   active_backend().matmul_backward_weight_bf16(dw, dbias, dout, a, M, N, K);
+}
+void embedding_forward_bf16(float* out, const int* ids, const uint16_t* wte, int N, int C) {
+  active_backend().embedding_forward_bf16(out, ids, wte, N, C);
 }
 
 // ---- layer kernels ---------------------------------------------------------------------------------------------

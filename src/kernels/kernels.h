@@ -85,6 +85,7 @@ class Bf16Matmul {
     virtual void set_bf16(const uint16_t* w) = 0;
     virtual void forward(float* out, const float* a, const float* bias, int M) = 0;
     virtual void backward_data(float* da, const float* dout, int M, bool accumulate) = 0;
+    virtual void backward(float* da, float* dw, float* dbias, const float* dout, const float* a, int M) = 0;
     virtual size_t bytes() const = 0;
   };
   Bf16Matmul(int N, int K, bool with_backward);
@@ -95,6 +96,9 @@ class Bf16Matmul {
   void set_bf16(const uint16_t* w);  // w [N, K] already bf16 (a bf16 checkpoint's bits)
   void forward(float* out, const float* a, const float* bias, int M) const;
   void backward_data(float* da, const float* dout, int M, bool accumulate) const;  // needs with_backward
+  // Both backward products of out = bf16(a)·W^T from one rounding of dout: da = bf16(dout)·W (overwritten; nullptr to
+  // skip), dw += bf16(dout)^T·bf16(a) and dbias += column sums of dout (either nullptr to skip). Needs with_backward.
+  void backward(float* da, float* dw, float* dbias, const float* dout, const float* a, int M) const;
   int N() const { return N_; }
   int K() const { return K_; }
   size_t bytes() const;  // memory held (packed copies)
@@ -160,6 +164,11 @@ template <class F>
 void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int Tq, int Tk,
                        int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel = true,
                        bool row_form = false);
+// The same at inference over a bf16 KV cache (kv_dtype bf16): k, v are bf16 bit patterns [Tk, kv_stride], widened
+// exactly; everything else fp32, row form (each query row alone, the same instructions whatever Tq).
+void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
+                               int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride,
+                               bool parallel = true);
 // dq overwritten; dk, dv overwritten (they are per-sequence buffers [Tk, kv_stride]).
 template <class F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, const F* q,
@@ -181,6 +190,9 @@ void add_inplace(F* out, const F* a, size_t n);
 // ---- embedding lookup ------------------------------------------------------------------------------------------
 template <class F>
 void embedding_forward(F* out, const int* ids, const F* wte, int N, int C);
+// The same from a bf16 table wte [V, C] (bit patterns: a bf16 checkpoint's embedding, kept as it is stored), each
+// row widened exactly: equal to embedding_forward over the table's fp32 values.
+void embedding_forward_bf16(float* out, const int* ids, const uint16_t* wte, int N, int C);
 // dwte[ids[n]] += dout[n]; serial over rows sharing an id, parallel over columns.
 template <class F>
 void embedding_backward(F* dwte, const F* dout, const int* ids, int N, int C);
@@ -250,9 +262,12 @@ void logprob_forward(float* lp, float* ent, const float* logits, const int* targ
 void score_forward(float* scores, const float* h, const int* rows, const float* w, int S, int C);
 void score_backward(float* dh, float* dw, const float* dscores, const float* h, const int* rows, const float* w, int S,
                     int N, int C);
+void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
+                               int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride);
 void rope_forward(float* x, const int* pos, int N, int nheads, int HS, int row_stride, double theta);
 void swiglu_forward(float* h, const float* gu, int N, int FF);
 void embedding_forward(float* out, const int* ids, const float* wte, int N, int C);
+void embedding_forward_bf16(float* out, const int* ids, const uint16_t* wte, int N, int C);
 double softmax_row_sum(float* w, const float* logits, int V, float m, float T);
 void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s);
 }  // namespace ref

@@ -25,6 +25,16 @@ void matmul_forward_bf16w(float* out, const float* a, const uint16_t* w, const f
     }
 }
 
+void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk, int NH,
+                               int NKV, int HS, int q_stride, int kv_stride, int out_stride) {
+  std::vector<float> kf((size_t)Tk * kv_stride), vf((size_t)Tk * kv_stride);
+  for (size_t i = 0; i < kf.size(); i++) {
+    kf[i] = bf16_bits_to_f32(k[i]);
+    vf[i] = bf16_bits_to_f32(v[i]);
+  }
+  attention_forward(out, q, kf.data(), vf.data(), Tq, Tk, NH, NKV, HS, q_stride, kv_stride, out_stride);
+}
+
 void matmul_forward_bf16(float* out, const float* a, const float* w, const float* bias, int M, int N, int K) {
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++) {
@@ -193,6 +203,11 @@ void swiglu_forward(float* h, const float* gu, int N, int FF) {
 void embedding_forward(float* out, const int* ids, const float* wte, int N, int C) {
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) out[(size_t)n * C + c] = wte[(size_t)ids[n] * C + c];
+}
+
+void embedding_forward_bf16(float* out, const int* ids, const uint16_t* wte, int N, int C) {
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++) out[(size_t)n * C + c] = bf16_bits_to_f32(wte[(size_t)ids[n] * C + c]);
 }
 
 double softmax_row_sum(float* w, const float* logits, int V, float m, float T) {

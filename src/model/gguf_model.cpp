@@ -263,11 +263,11 @@ Model load_gguf_model(const std::string& path) {
   return m;
 }
 
-Model load_any_model(const std::string& path) {
+Model load_any_model(const std::string& path, const LoadOptions& opt) {
   std::string lower = path;
   for (char& ch : lower) ch = (char)std::tolower((unsigned char)ch);
   if (ends_with(lower, ".gguf") && !is_directory(path)) return load_gguf_model(path);
-  return Model::load(path);
+  return Model::load(path, opt);
 }
 
 }  // namespace r1

@@ -54,6 +54,7 @@ void export_gguf(const Model& m, const GGUFMetadata* tokenizer, const std::strin
 Model load_gguf_model(const std::string& path);
 
 // A Hugging Face model folder (Model::load) or a .gguf file (load_gguf_model), chosen by the ".gguf" suffix.
-Model load_any_model(const std::string& path);
+// opt applies to a folder; a .gguf file is always loaded whole (fp32 parameters).
+Model load_any_model(const std::string& path, const LoadOptions& opt = {});
 
 }  // namespace r1

@@ -97,6 +97,28 @@ void Inference::ensure(int rows, int logit_rows) {
   }
 }
 
+// The new rows' keys and values into each sequence's cache (a bf16 cache rounds them as it stores them).
+void Inference::store_kv(int l, const std::vector<InferSeq>& seqs, const float* qkv) {
+  const ModelConfig& c = m_.cfg;
+  const int QKV = c.QKV(), QD = c.QD(), KVD = c.KVD();
+  const bool kv16 = cache_.dtype() == KVDtype::BF16;
+  for (size_t s = 0; s < seqs.size(); s++) {
+    const InferSeq& q = seqs[s];
+    const int len = cache_.len(q.slot), r0 = row0_[s];
+    for (int t = 0; t < q.n; t++) {
+      const float* row = qkv + (size_t)(r0 + t) * QKV;
+      const size_t at = (size_t)(len + t) * KVD;
+      if (kv16) {
+        round_to_bf16(cache_.k16(l, q.slot) + at, row + QD, KVD);
+        round_to_bf16(cache_.v16(l, q.slot) + at, row + QD + KVD, KVD);
+      } else {
+        std::memcpy(cache_.k(l, q.slot) + at, row + QD, sizeof(float) * KVD);
+        std::memcpy(cache_.v(l, q.slot) + at, row + QD + KVD, sizeof(float) * KVD);
+      }
+    }
+  }
+}
+
 const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logits) {
   const ModelConfig& c = m_.cfg;
   const int S = (int)seqs.size();
@@ -137,10 +159,8 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
   float *x = x_.data(), *ln = ln_.data(), *qkv = qkv_.data(), *att = att_.data(), *tmp = tmp_.data();
   float *gu = gu_.data(), *h = h_.data();
   const float* rope = m_.rope.data();
-  // Attention: over sequences when there are enough to keep every thread busy, else over heads inside each.
-  const bool par_seqs = S >= omp_get_max_threads() && S > 1;
 
-  embedding_forward(x, ids_.data(), w.wte, N, C);
+  m_.embed(x, ids_.data(), N);  // w.wte, or an inference-only model's bf16 table
   for (int l = 0; l < c.L; l++) {
     const LayerWeights& lw = w.layers[l];
     LayerPacked* pk = packed_.empty() ? nullptr : &packed_[l];
@@ -156,25 +176,26 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     }
     rope_forward(qkv, pos_.data(), rope, c.max_pos, N, NH, HS, QKV);
     rope_forward(qkv + QD, pos_.data(), rope, c.max_pos, N, NKV, HS, QKV);
-    // Append the new keys/values to each sequence's cache, then attend against the whole cache.
-    auto attend = [&](int s, bool parallel_heads) {
+    store_kv(l, seqs, qkv);  // append the new keys/values to each sequence's cache ...
+    const bool kv16 = cache_.dtype() == KVDtype::BF16;
+    // ... then attend against the whole cache: one task per (sequence, query head), spread over every thread (a head's
+    // arithmetic is the same whichever task runs it).
+    const int rep = NH / NKV;
+    auto attend = [&](int s, int h) {
       const InferSeq& q = seqs[s];
-      const int len = cache_.len(q.slot), r0 = row0_[s];
-      float *kc = cache_.k(l, q.slot), *vc = cache_.v(l, q.slot);
-      for (int t = 0; t < q.n; t++) {
-        const float* row = qkv + (size_t)(r0 + t) * QKV;
-        std::memcpy(kc + (size_t)(len + t) * KVD, row + QD, sizeof(float) * KVD);
-        std::memcpy(vc + (size_t)(len + t) * KVD, row + QD + KVD, sizeof(float) * KVD);
-      }
-      attention_forward(att + (size_t)r0 * QD, (float*)nullptr, qkv + (size_t)r0 * QKV, kc, vc, q.n, len + q.n, NH,
-                        NKV, HS, QKV, KVD, QD, parallel_heads, bf16_ != nullptr);
+      const int Tk = cache_.len(q.slot) + q.n, r0 = row0_[s];
+      const size_t kv_off = (size_t)(h / rep) * HS;
+      float* out = att + (size_t)r0 * QD + (size_t)h * HS;
+      const float* qs = qkv + (size_t)r0 * QKV + (size_t)h * HS;
+      if (kv16)
+        attention_forward_kv_bf16(out, qs, cache_.k16(l, q.slot) + kv_off, cache_.v16(l, q.slot) + kv_off, q.n, Tk, 1,
+                                  1, HS, QKV, KVD, QD, false);
+      else
+        attention_forward(out, (float*)nullptr, qs, cache_.k(l, q.slot) + kv_off, cache_.v(l, q.slot) + kv_off, q.n,
+                          Tk, 1, 1, HS, QKV, KVD, QD, false, bf16_ != nullptr);
     };
-    if (par_seqs) {
-#pragma omp parallel for schedule(dynamic, 1)
-      for (int s = 0; s < S; s++) attend(s, false);
-    } else {
-      for (int s = 0; s < S; s++) attend(s, true);
-    }
+#pragma omp parallel for schedule(dynamic, 1) if (S * NH > 1)
+    for (int i = 0; i < S * NH; i++) attend(i / NH, i % NH);
     if (bl) bl->o.forward(tmp, att, nullptr, N);
     else if (pk) pk->o.forward(tmp, att, nullptr, N, row_invariant_);
     else matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);

@@ -72,6 +72,7 @@ class Inference {
   const std::vector<Model::Bf16Layer>* bf16_ = nullptr;  // the model's bf16 copies (precision bf16), else nullptr
   const Bf16Matmul* bf16_head_ = nullptr;
   void ensure(int rows, int logit_rows);
+  void store_kv(int l, const std::vector<InferSeq>& seqs, const float* qkv);
 };
 
 }  // namespace r1

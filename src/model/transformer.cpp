@@ -61,53 +61,74 @@ size_t param_count(const ModelConfig& c) {
 }
 
 Weights bind_weights(const ModelConfig& c, float* base) {
+  const std::vector<TensorSpec> s = tensor_specs(c);
+  std::vector<float*> at(s.size());
+  for (size_t i = 0; i < s.size(); i++) at[i] = base + s[i].offset;
+  return bind_weights(c, at);
+}
+
+Weights bind_weights(const ModelConfig& c, const std::vector<float*>& at) {
   Weights w;
-  const size_t C = c.C, QD = c.QD(), KVD = c.KVD(), FF = c.FF, HS = c.HS, QKV = c.QKV();
-  float* p = base;
-  auto take = [&](size_t n) {
-    float* r = p;
-    p += n;
+  size_t i = 0;
+  auto take = [&](size_t parts) {  // the next field: `parts` adjacent tensors of tensor_specs' order
+    R1_ASSERT(i + parts <= at.size());
+    float* r = at[i];
+    i += parts;
     return r;
   };
-  w.wte = take((size_t)c.V * C);
+  w.wte = take(1);
   w.layers.resize(c.L);
   for (int l = 0; l < c.L; l++) {
     LayerWeights& lw = w.layers[l];
-    lw.ln1_w = take(C);
-    lw.wqkv = take(QKV * C);  // q, k, v rows are consecutive: the three HF tensors are adjacent in the block
-    (void)QD;
-    (void)KVD;
-    lw.bqkv = c.qkv_bias ? take(QKV) : nullptr;
-    lw.q_norm = c.qk_norm ? take(HS) : nullptr;
-    lw.k_norm = c.qk_norm ? take(HS) : nullptr;
-    lw.wo = take(C * c.QD());
-    lw.ln2_w = take(C);
-    lw.wgu = take(2 * FF * C);  // gate then up, adjacent
-    lw.wd = take(C * FF);
+    lw.ln1_w = take(1);
+    lw.wqkv = take(3);  // q, k, v rows are consecutive: the three HF tensors are adjacent in the block
+    lw.bqkv = c.qkv_bias ? take(3) : nullptr;
+    lw.q_norm = c.qk_norm ? take(1) : nullptr;
+    lw.k_norm = c.qk_norm ? take(1) : nullptr;
+    lw.wo = take(1);
+    lw.ln2_w = take(1);
+    lw.wgu = take(2);  // gate then up, adjacent
+    lw.wd = take(1);
   }
-  w.lnf_w = take(C);
+  w.lnf_w = take(1);
   if (c.head == Head::Score) {
     w.lm_head = nullptr;
-    w.score = take(C);
+    w.score = take(1);
   } else {
-    w.lm_head = c.tied ? w.wte : take((size_t)c.V * C);
+    w.lm_head = c.tied ? w.wte : take(1);
     w.score = nullptr;
   }
+  R1_ASSERT(i == at.size());
   return w;
 }
 
 // ---- model ----------------------------------------------------------------------------------------------------
-Model::Model(const ModelConfig& c) : cfg(c) {
+Model::Model(const ModelConfig& c, NoParams) : cfg(c) {
   precision_ = default_precision();
   specs = tensor_specs(cfg);
   n_params = param_count(cfg);
-  params_mem.assign(n_params, 0.f);
-  w = bind_weights(cfg, params_mem.data());
   rope.resize((size_t)2 * cfg.max_pos * (cfg.HS / 2));
   rope_table(rope.data(), cfg.max_pos, cfg.HS, cfg.rope_theta);
 }
 
+Model::Model(const ModelConfig& c) : Model(c, NoParams{}) {
+  params_mem.assign(n_params, 0.f);
+  w = bind_weights(cfg, params_mem.data());
+}
+
+void Model::check_trainable(const char* what) const {
+  R1_CHECK(!inference_only_, what, ": this ", cfg.arch_name(), " model was loaded for inference only (",
+           "LoadOptions::inference_only in bf16: its weight matrices exist only as bf16 copies, with no fp32 ",
+           "parameters to train, save or change); load it with Model::load(dir) to train or save it");
+}
+
+void Model::embed(float* x, const int* ids, int N) const {
+  if (!wte_bf16_.empty()) embedding_forward_bf16(x, ids, wte_bf16_.data(), N, cfg.C);
+  else embedding_forward(x, ids, w.wte, N, cfg.C);
+}
+
 void Model::init_random(uint64_t seed, float std) {
+  check_trainable("init_random");
   bf16_stale_ = true;
   Rng rng(seed);
   for (auto& s : specs) {
@@ -126,6 +147,7 @@ void Model::ensure_grads() {
 }
 
 void Model::zero_grad() {
+  check_trainable("zero_grad");
   if (lora_) {
     std::fill(lora_->grads.begin(), lora_->grads.end(), 0.f);
     return;
@@ -232,6 +254,7 @@ static void gather_kv(float* kv, const float* qkv, const PackedSeq& pre, const P
 // ---- precision -------------------------------------------------------------------------------------------------
 void Model::set_precision(Precision p) {
   if (p == precision_) return;
+  check_trainable(p == Precision::FP32 ? "set_precision(fp32)" : "set_precision");
   precision_ = p;
   bf16_layers_.clear();
   bf16_head_.reset();
@@ -240,6 +263,7 @@ void Model::set_precision(Precision p) {
 
 void Model::sync_precision() const {
   if (precision_ != Precision::BF16 || !bf16_stale_) return;
+  check_trainable("params_changed()");  // its bf16 copies are the weights: nothing to rewrite them from
   if (bf16_layers_.empty()) {
     const int C = cfg.C, QKV = cfg.QKV(), QD = cfg.QD(), FF = cfg.FF;
     bf16_layers_.reserve(cfg.L);
@@ -269,8 +293,7 @@ void Model::mm_forward(const Bf16Matmul* b, float* out, const float* a, const fl
 void Model::mm_backward(const Bf16Matmul* b, float* da, float* dw, float* dbias, const float* dout, const float* a,
                         const float* wt, int M, int N, int K) {
   if (!b) return matmul_backward(da, dw, dbias, dout, a, wt, M, N, K);
-  if (da) b->backward_data(da, dout, M, false);
-  if (dw || dbias) matmul_backward_weight_bf16(dw, dbias, dout, a, M, N, K);
+  b->backward(da, dw, dbias, dout, a, M);
 }
 
 void Model::forward(const int* ids, const int* targets, int B, int T, float temperature, bool want_entropy) {
@@ -308,7 +331,7 @@ void Model::forward_body(const int* ids, const int* targets, int N, const std::v
     lora_scratch_.resize((size_t)N * lora_->cfg.r);
   }
 
-  embedding_forward(a.x[0], a.ids.data(), w.wte, N, C);
+  embed(a.x[0], a.ids.data(), N);
   for (int l = 0; l < cfg.L; l++) {
     const LayerWeights& lw = w.layers[l];
     const Bf16Layer* b = bl(l);
@@ -364,6 +387,7 @@ void Model::forward_body(const int* ids, const int* targets, int N, const std::v
 
 void Model::backward(const float* dlp, const float* dent) {
   check_head(Head::LM, "backward()");
+  check_trainable("backward()");
   // With adapters the base is frozen: no base gradient block, no weight-gradient products (nullptr below).
   const bool frozen = lora_ != nullptr;
   R1_CHECK(!frozen || adapters_on_, "backward() with the adapters switched off: nothing would be trained");
@@ -479,6 +503,7 @@ void Model::forward_score(const int* ids, int N, const std::vector<PackedSeq>& s
 
 void Model::backward_score(const float* dscores) {
   check_head(Head::Score, "backward_score()");
+  check_trainable("backward_score()");
   Activations& a = act_;
   R1_CHECK(a.N > 0 && !a.score_rows.empty(), "backward_score() called before forward_score()");
   R1_ASSERT(lora_ == nullptr);
@@ -492,6 +517,8 @@ Model reward_model_from(const Model& lm, uint64_t seed, float std) {
   R1_CHECK(lm.cfg.head == Head::LM, "reward_model_from: the model is already a reward model (",
            lm.cfg.architecture(), ")");
   R1_CHECK(!lm.has_lora(), "reward_model_from: the model has LoRA adapters attached; merge them first (merge_lora)");
+  R1_CHECK(!lm.inference_only(), "reward_model_from: the model was loaded for inference only (no fp32 parameters to ",
+           "copy); load it with Model::load(dir)");
   ModelConfig c = lm.cfg;
   c.head = Head::Score;
   c.raw = c.to_json();  // architectures *ForSequenceClassification, one label, a pad id
@@ -562,6 +589,7 @@ void Model::set_reference_mode(bool on) {
 
 void Model::merge_lora() {
   R1_CHECK(lora_, "merge_lora: no adapters attached");
+  check_trainable("merge_lora");
   bf16_stale_ = true;
   const Lora& lo = *lora_;
   for (const LoraSite& st : lo.sites) {
@@ -580,6 +608,7 @@ void Model::merge_lora() {
 }
 
 Model::Trainable Model::trainable() {
+  check_trainable("trainable()");
   if (lora_) return {lora_->params.data(), lora_->grads.data(), lora_->n, &lora_->specs};
   ensure_grads();
   bf16_stale_ = true;  // the optimizer writes them

@@ -23,6 +23,7 @@
 namespace r1 {
 
 enum class DType;
+class SafeTensorsCheckpoint;
 
 // One block holds every parameter and another every gradient; the same struct type views both. (The AdamW
 // moments are separate vectors in the same layout: train/optim.h.)
@@ -57,6 +58,22 @@ struct TensorSpec {
 std::vector<TensorSpec> tensor_specs(const ModelConfig& cfg);
 size_t param_count(const ModelConfig& cfg);
 Weights bind_weights(const ModelConfig& cfg, float* base);
+// The same over any placement: at[i] is where tensor_specs(cfg)[i] lives (nullptr: not held); a fused matrix or
+// bias (q|k|v, gate|up) is at its first part's address, the parts adjacent.
+Weights bind_weights(const ModelConfig& cfg, const std::vector<float*>& at);
+
+// How Model::load reads a checkpoint.
+struct LoadOptions {
+  // For the commands that only run the model (generate, eval, sample, logprobs). In bf16 precision
+  // (default_precision() when loading) a causal LM is loaded without an fp32 copy of its weight matrices: each is
+  // read from the file straight into its bf16 copy (Bf16Matmul::set_bf16, forward layout only), params_mem holds
+  // only the vectors (norm weights, biases), and the embedding is kept as the checkpoint's bf16 table (widened
+  // exactly on lookup; an F32/F16 embedding stays fp32 in params_mem). F32/F16 matrices are rounded to bf16 on the
+  // way in, as bf16 mode rounds them at every product anyway, so the model computes the same bits as a normal load
+  // in bf16 (tested). Such a model cannot be trained, saved or changed (Model::inference_only: those calls throw).
+  // In fp32, or for a reward model (Head::Score), the load is the normal one.
+  bool inference_only = false;
+};
 
 // How the N rows of a packed batch attend to each other. Sequence s owns rows [off, off + len) and attends causally
 // within them. With prefix = p (an earlier sequence that has no prefix of its own), its rows first attend to all of
@@ -107,7 +124,9 @@ class Model {
   ModelConfig cfg;
   std::vector<TensorSpec> specs;
   size_t n_params = 0;
-  std::vector<float> params_mem, grads_mem;  // [n_params] each; grads allocated on first backward
+  // [n_params] each; grads allocated on first backward. A model loaded inference_only holds only the tensors it
+  // keeps in fp32 in params_mem (w's matrices are nullptr there) and never has gradients.
+  std::vector<float> params_mem, grads_mem;
   Weights w, g;
   std::vector<float> rope;  // [2, max_pos, HS/2] cos then sin
 
@@ -115,7 +134,9 @@ class Model {
   void init_random(uint64_t seed, float std = 0.02f);
 
   // Reads a Hugging Face folder (config.json + model.safetensors or sharded index). F32/BF16/F16 tensors.
-  static Model load(const std::string& dir);
+  // The file's pages are released tensor by tensor (FileBytes::release): at most about one tensor's pages are
+  // resident at a time, not the whole file.
+  static Model load(const std::string& dir, const LoadOptions& opt = {});
   // Writes config.json and model.safetensors (F32 or BF16), both atomically. Creates the folder.
   void save(const std::string& dir, DType dtype) const;
   void save(const std::string& dir) const;
@@ -143,6 +164,7 @@ class Model {
   float cross_entropy_step(const int* ids, const int* targets, int B, int T, bool do_backward);
 
   float* params() {  // (may be written: the bf16 copies are rewritten at the next forward)
+    check_trainable("params()");
     bf16_stale_ = true;
     return params_mem.data();
   }
@@ -170,6 +192,14 @@ class Model {
     sync_precision();
     return bf16_head_.get();
   }
+
+  // ---- inference only (LoadOptions::inference_only) ----
+  // True when the weight matrices exist only as bf16 copies: backward, trainable, params, save, merge_lora,
+  // init_random, zero_grad and set_precision(FP32) throw an r1::Error saying so. Adapters may still be attached
+  // (their fp32 products are separate) and run, not trained.
+  bool inference_only() const { return inference_only_; }
+  // x[N, C] = the embedding rows of ids (from the bf16 table of an inference-only model, else from w.wte).
+  void embed(float* x, const int* ids, int N) const;
 
   // ---- LoRA (model/lora.h) ----
   // Attaches an adapter set (causal LMs only). From then on backward() computes gradients for the adapters only (the base is
@@ -207,6 +237,13 @@ class Model {
   }
 
  private:
+  struct NoParams {};
+  Model(const ModelConfig& cfg, NoParams);  // everything but the parameter block and w
+  bool inference_only_ = false;
+  std::vector<uint16_t> wte_bf16_;  // [V, C] inference only: the embedding as the checkpoint's bf16 bits
+  void check_trainable(const char* what) const;  // throws for an inference-only model
+  // LoadOptions::inference_only's load (model/checkpoint.cpp), after Model(cfg, NoParams) and the tensor checks
+  void load_inference_only(const SafeTensorsCheckpoint& ck);
   Activations act_;
   std::unique_ptr<Lora> lora_;
   bool adapters_on_ = true;

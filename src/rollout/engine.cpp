@@ -84,7 +84,7 @@ class Generation {
       : requests_(requests), cfg_(cfg), on_token_(on_token), stats_(stats), out_(out), mc_(model.cfg), V_(model.cfg.V),
         total_((int)out.size()), slots_(std::min(cfg.max_batch, total_)),
         cache_(mc_, slots_, (int)std::min<long long>(mc_.max_pos, (long long)max_prompt + cfg.max_new_tokens),
-               cfg.kv_budget_bytes),
+               cfg.kv_budget_bytes, cfg.kv_dtype),
         inf_(model, cache_, true, cfg.batch_invariant), unstarted_(requests.size()), slot_prompt_(slots_, -1), slot_busy_(slots_, false) {
     stats_.kv_cache_bytes = cache_.bytes();
     int o = 0;

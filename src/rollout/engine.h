@@ -17,6 +17,7 @@
 // Model::forward(..., temperature = T) (act().lp): the logits come from the same model kernels; the log-softmax
 // is the sampler's (kernels.h softmax_row_sum) here and logprob_forward there, equal within 1e-5 (tested).
 #pragma once
+#include "model/kv_cache.h"
 #include "model/transformer.h"
 #include "sampling/sampler.h"
 
@@ -46,6 +47,9 @@ struct GenConfig {
   int max_batch = 64;              // live sequences at once (= KV-cache slots)
   int max_prefill_tokens = 2048;   // prompt rows per prefill pass
   size_t kv_budget_bytes = 0;      // 0: kDefaultKVMemoryFraction of physical memory
+  // The KV cache's element type (model/kv_cache.h): bf16 halves its memory; keys and values are rounded, so log-probs
+  // move by about bf16's precision (measured in README) and no longer equal the trainer's recomputation exactly.
+  KVDtype kv_dtype = default_kv_dtype();
   // A sample's tokens and log-probs the same bits whatever else is in the batch: every matrix product takes the
   // packed path (no gemv shortcut for a few rows) and a prompt is prefilled in chunks at fixed offsets (multiples
   // of max_prefill_tokens), never split by its neighbours. GRPO sets it, so that ranks that sample different

@@ -86,7 +86,9 @@ Policy Policy::load(const PolicySource& src, const std::string& prompt_template,
     R1_CHECK(p.chat_, who, ": prompt_template chat: ", tdir, " has no chat template (chat_template.jinja, ",
              "chat_template.json or a \"chat_template\" in tokenizer_config.json)");
   }
-  p.model_ = std::make_unique<Model>(load_any_model(src.weights.empty() ? src.model : src.weights));
+  LoadOptions lo;
+  lo.inference_only = src.inference_only;
+  p.model_ = std::make_unique<Model>(load_any_model(src.weights.empty() ? src.model : src.weights, lo));
   if (!src.adapter.empty()) p.model_->attach_lora(Lora::load(src.adapter, p.model_->cfg));
   p.eos_ = collect_eos_ids(src.model, *p.model_, p.has_tokenizer() ? &p.tok_ : nullptr);
   return p;

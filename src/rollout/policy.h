@@ -40,6 +40,9 @@ struct SamplingRecipe {
 struct PolicySource {
   std::string model, tokenizer, weights, adapter;
   bool tokenizer_optional = false;  // true: a folder without a tokenizer gives a token-id-only policy (generate)
+  // true: the model only generates (generate, eval, sample): in bf16 it is loaded without an fp32 copy of its
+  // weights (model/transformer.h LoadOptions::inference_only) and cannot be trained
+  bool inference_only = false;
 };
 
 class Policy {

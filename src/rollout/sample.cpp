@@ -61,7 +61,8 @@ struct Sampled {
 };
 
 Sampled sample_all(const SampleConfig& c, const Task& task, const std::vector<Problem>& probs) {
-  Policy pol = Policy::load({c.model, c.tokenizer, "", c.adapter}, c.prompt_template, c.think_prefix, "sample");
+  Policy pol = Policy::load({c.model, c.tokenizer, "", c.adapter, false, /*inference_only=*/true}, c.prompt_template,
+                           c.think_prefix, "sample");
   std::vector<GenRequest> reqs;
   for (size_t i = 0; i < probs.size(); i++) reqs.push_back({pol.encode_question(probs[i].prompt), c.k, (int)i, 0});
   const GenConfig gen = pol.gen_config(c.sampling, (uint64_t)c.seed, c.max_batch);

@@ -149,3 +149,25 @@ TEST(Bf16, SetFromBf16BitsEqualsSetFromTheirValues) {
   EXPECT_TRUE(same_bits(ox.data(), oy.data(), ox.size()));
   EXPECT_LE(x.bytes(), (size_t)N * K * 2 + 4096);  // one bf16 copy, half an fp32 matrix (plus layout padding)
 }
+
+TEST(Bf16, AttentionOverBf16KVCacheMatchesReference) {
+  // decode (Tq = 1) and an appended chunk (Tq = 3) against Tk cached positions, grouped heads
+  const int NH = 4, NKV = 2, HS = 32, Tk = 19, KVD = NKV * HS, QD = NH * HS;
+  auto kf = frandn((size_t)Tk * KVD, 51), vf = frandn((size_t)Tk * KVD, 52);
+  std::vector<uint16_t> k(kf.size()), v(vf.size());
+  round_to_bf16(k.data(), kf.data(), k.size());
+  round_to_bf16(v.data(), vf.data(), v.size());
+  for (int Tq : {1, 3}) {
+    auto q = frandn((size_t)Tq * QD, 53 + Tq);
+    std::vector<float> out((size_t)Tq * QD), want(out.size());
+    attention_forward_kv_bf16(out.data(), q.data(), k.data(), v.data(), Tq, Tk, NH, NKV, HS, QD, KVD, QD);
+    ref::attention_forward_kv_bf16(want.data(), q.data(), k.data(), v.data(), Tq, Tk, NH, NKV, HS, QD, KVD, QD);
+    expect_close(out, want, 1.0, "attention over a bf16 KV cache");
+    // row form: the last row of the chunk equals that row decoded alone
+    if (Tq == 3) {
+      std::vector<float> one(QD);
+      attention_forward_kv_bf16(one.data(), q.data() + 2 * QD, k.data(), v.data(), 1, Tk, NH, NKV, HS, QD, KVD, QD);
+      EXPECT_TRUE(same_bits(one.data(), out.data() + 2 * QD, QD));
+    }
+  }
+}

@@ -297,6 +297,30 @@ TEST_P(Families, Bf16SampledLogprobsEqualTrainerRecomputation) {
     }
 }
 
+// kv_dtype bf16: half the cache memory; keys and values are rounded to bf16 as they are stored, so the log-probs
+// move from the trainer's recomputation by about bf16's precision (small, nonzero), nothing else changes.
+TEST_P(Families, Bf16KVCacheHalvesMemoryAndMovesLogprobsSlightly) {
+  Model m = Model::load(fixture(GetParam()));
+  Engine e(m);
+  GenConfig c = sampled_config();
+  c.sampling.greedy = true;  // the same tokens in both runs (unless a near tie flips), so log-probs compare 1:1
+  auto rq = some_requests(m.cfg.V, 3, 1);
+  auto a = e.generate(rq, c);
+  const size_t bytes32 = e.stats().kv_cache_bytes;
+  c.kv_dtype = KVDtype::BF16;
+  auto b = e.generate(rq, c);
+  EXPECT_EQ(e.stats().kv_cache_bytes * 2, bytes32);
+  double worst = 0;
+  int compared = 0;
+  for (size_t i = 0; i < a.size(); i++)
+    for (size_t t = 0; t < a[i].ids.size() && t < b[i].ids.size() && a[i].ids[t] == b[i].ids[t]; t++, compared++)
+      worst = std::max(worst, (double)std::fabs(a[i].logprobs[t] - b[i].logprobs[t]));
+  EXPECT_GT(compared, 10);
+  std::printf("[kv bf16] %s: max |log-prob change| %.3g over %d tokens\n", GetParam(), worst, compared);
+  EXPECT_GT(worst, 0.0) << "a bf16 cache that changes nothing is not rounding";
+  EXPECT_LT(worst, 0.05) << "keys/values rounded to 8 mantissa bits move a log-prob by far less than this";
+}
+
 TEST_P(Families, SampledLogprobsEqualTrainerRecomputation) {
   Model m = Model::load(fixture(GetParam()));
   Engine e(m);
