@@ -26,6 +26,7 @@
 //     [--hidden 256,512] [--big-only] [--issue-only] [--no-issue] [--torch-script PATH]
 // On a shared machine run both with OMP_WAIT_POLICY=passive (inherited by the torch subprocess): spinning OpenMP
 // threads that lose their core make every barrier cost a scheduler time slice.
+#include "bench_precision.h"
 #include "core/precision.h"
 #include "formats/dtype.h"
 #include "kernels/kernels.h"
@@ -281,23 +282,6 @@ static double sgemm_ceiling(int n) {
   }
   return 2.0 * n * n * n / best / 1e9;
 }
-static double bf16_ceiling(int n) {
-  std::vector<float> a((size_t)n * n), w((size_t)n * n), c((size_t)n * n);
-  Rng r(11);
-  for (auto& x : a) x = (float)r.uniform() - 0.5f;
-  for (auto& x : w) x = (float)r.uniform() - 0.5f;
-  Bf16Matmul bm(n, n, false);
-  bm.set(w.data());
-  bm.forward(c.data(), a.data(), nullptr, n);
-  double best = 1e30;
-  for (int i = 0; i < 5; i++) {
-    double t0 = now_s();
-    bm.forward(c.data(), a.data(), nullptr, n);
-    best = std::min(best, now_s() - t0);
-  }
-  return 2.0 * n * n * n / best / 1e9;
-}
-
 int main(int argc, char** argv) {
   bool torch = true, quick = false, big_only = false, issue = true, issue_only = false;
   int reps = -1;
@@ -314,16 +298,7 @@ int main(int argc, char** argv) {
     else if (a == "--torch-script" && i + 1 < argc) script = argv[++i];
     else if (a == "--reps" && i + 1 < argc) reps = std::stoi(argv[++i]);
     else if (a == "--precision" && i + 1 < argc) {
-      std::string p = argv[++i];
-      if (p == "both") precs = {Precision::FP32, Precision::BF16};
-      else {
-        try {
-          precs = {parse_precision(p, "--precision")};
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "%s (or both)\n", e.what());
-          return 2;
-        }
-      }
+      if (!bench::parse_precisions(argv[++i], precs)) return 2;
     } else if (a == "--hidden" && i + 1 < argc) {
       hiddens.clear();
       std::string s = argv[++i];
@@ -362,7 +337,7 @@ int main(int argc, char** argv) {
   if (issue_only) hiddens.clear(), issue = true;
 
   // Ceilings and bandwidth, measured here (printed first: sections 1 and 5 refer to them).
-  const double ceil32 = sgemm_ceiling(2048), ceil16 = has16 ? bf16_ceiling(2048) : 0;
+  const double ceil32 = sgemm_ceiling(2048), ceil16 = has16 ? bench::bf16_ceiling(2048) : 0;
   const bool want_bw = issue || (!quick && !issue_only);
   Bandwidth bw;
   if (want_bw) bw = measure_bandwidth();

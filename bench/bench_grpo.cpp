@@ -8,6 +8,7 @@
 // does for `r1 grpo`); the PyTorch loop is fp32.
 // Usage: bench_grpo [--quick] [--no-torch] [--tiny-only] [--model tiny|512|all] [--share true|false|both]
 //                   [--precision fp32|bf16|both]
+#include "bench_precision.h"
 #include "core/io.h"
 #include "core/precision.h"
 #include "model/transformer.h"
@@ -82,16 +83,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else if (a == "--precision" && i + 1 < argc) {
-      std::string p = argv[++i];
-      if (p == "both") precs = {Precision::FP32, Precision::BF16};
-      else {
-        try {
-          precs = {parse_precision(p, "--precision")};
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "%s (or both)\n", e.what());
-          return 2;
-        }
-      }
+      if (!bench::parse_precisions(argv[++i], precs)) return 2;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--quick] [--no-torch] [--tiny-only] [--model tiny|512|all] [--share true|false|both] "

@@ -10,6 +10,7 @@
 // Usage: bench_train_step [--quick] [--no-torch] [--no-memory] [--precision fp32|bf16|both] [--hidden 256,512,1024]
 //                         [--steps N]
 // FLOPs per step use the same formula as the PyTorch script: 6 * matmul params * B*T + 6 * L * B * T^2 * NH*HS.
+#include "bench_precision.h"
 #include "core/precision.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
@@ -70,23 +71,6 @@ static double sgemm_ceiling(int n) {
   }
   return 2.0 * n * n * n / best / 1e9;
 }
-static double bf16_ceiling(int n) {
-  std::vector<float> a((size_t)n * n), w((size_t)n * n), c((size_t)n * n);
-  Rng r(11);
-  for (auto& x : a) x = (float)r.uniform() - 0.5f;
-  for (auto& x : w) x = (float)r.uniform() - 0.5f;
-  Bf16Matmul bm(n, n, false);
-  bm.set(w.data());
-  bm.forward(c.data(), a.data(), nullptr, n);
-  double best = 1e30;
-  for (int i = 0; i < 5; i++) {
-    auto t0 = clk::now();
-    bm.forward(c.data(), a.data(), nullptr, n);
-    best = std::min(best, since(t0));
-  }
-  return 2.0 * n * n * n / best / 1e9;
-}
-
 static std::string fmt(const char* f, double v) {
   char b[64];
   std::snprintf(b, sizeof b, f, v);
@@ -113,16 +97,7 @@ int main(int argc, char** argv) {
     else if (a == "--no-memory") memory = false;
     else if (a == "--json") {  // accepted for compatibility (the output is markdown)
     } else if (a == "--precision" && i + 1 < argc) {
-      std::string p = argv[++i];
-      if (p == "both") precs = {Precision::FP32, Precision::BF16};
-      else {
-        try {
-          precs = {parse_precision(p, "--precision")};
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "%s (or both)\n", e.what());
-          return 2;
-        }
-      }
+      if (!bench::parse_precisions(argv[++i], precs)) return 2;
     } else if (a == "--hidden" && i + 1 < argc) {
       hiddens.clear();
       std::string s = argv[++i];
@@ -149,7 +124,7 @@ int main(int argc, char** argv) {
               ceil32, threads);
   double ceil16 = 0;
   if (std::find(precs.begin(), precs.end(), Precision::BF16) != precs.end()) {
-    ceil16 = bf16_ceiling(n);
+    ceil16 = bench::bf16_ceiling(n);
     std::printf("oneDNN bf16 matmul %dx%dx%d (r1::Bf16Matmul: bf16 operands, fp32 sums, activation rounding included): "
                 "%.1f GFLOP/s with %d threads (the bf16 ceiling)\n",
                 n, n, n, ceil16, threads);
