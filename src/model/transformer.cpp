@@ -611,7 +611,6 @@ Model::Trainable Model::trainable() {
   check_trainable("trainable()");
   if (lora_) return {lora_->params.data(), lora_->grads.data(), lora_->n, &lora_->specs};
   ensure_grads();
-  bf16_stale_ = true;  // the optimizer writes them
   return {params_mem.data(), grads_mem.data(), n_params, &specs};
 }
 

@@ -175,7 +175,7 @@ class Model {
   // rounded to bf16, fp32 sums), and so does the rollout engine (model/infer.h), through the same objects, so the
   // engine's log-probs equal the trainer's recomputation as in fp32. params stay fp32 (the master weights the
   // optimizer updates). The copies are rewritten lazily, at the next forward, after anything that may have changed
-  // params: params(), trainable() (the optimizer), init_random, merge_lora, or params_changed() after a write
+  // params: params(), optimizer_update, init_random, merge_lora, or params_changed() after a write
   // through params_mem or w. LoRA adapters' own small products stay fp32. A new Model takes default_precision().
   void set_precision(Precision p);
   Precision precision() const { return precision_; }

@@ -96,6 +96,7 @@ UpdateStats optimizer_update(Optimizer& opt, Model& m, int accum, long step) {
   u.grad_norm = clip_grad_norm(t.grads, t.n, opt.config().grad_clip);
   u.lr = lr_at(opt.config(), step);
   opt.step(t.params, t.grads, u.lr);
+  if (!m.has_lora()) m.params_changed();  // bf16: the copies are rewritten at the next forward (adapters are fp32)
   return u;
 }
 
