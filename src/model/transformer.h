@@ -10,6 +10,7 @@
 // score head instead of lm_head: forward_score() gives score.weight · (final-norm hidden state) at chosen rows,
 // backward_score() takes ∂loss/∂score.
 #pragma once
+#include "core/aligned.h"
 #include "core/precision.h"
 #include "kernels/kernels.h"
 #include "model/config.h"
@@ -90,7 +91,7 @@ struct Activations {
   int N = 0;                    // rows of the current batch
   std::vector<PackedSeq> seqs;  // the current batch's layout ((B, T) batches: B sequences of T rows)
   std::vector<size_t> probs_off;  // [S] where sequence s's attention probabilities start inside probs[l]
-  std::vector<float> mem;
+  AlignedArray<float> mem;      // the block the views below point into, 64-byte aligned
   std::vector<float> kv, dkv;           // [Tk, 2*KVD] gathered prefix+own keys/values of one continuation
   std::vector<int> ids, targets, pos;  // [N]
   // per layer l (views into mem):
@@ -226,7 +227,7 @@ class Model {
   Trainable trainable();
   // Frees the activation block (the next forward allocates it again), e.g. while the rollout engine needs the memory.
   void release_activations() {
-    act_.mem = std::vector<float>();
+    act_.mem.reset();
     lora_v_ = std::vector<float>();
     act_.N = 0;
   }
