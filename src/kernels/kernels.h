@@ -234,14 +234,16 @@ struct AdamWStep {
   float beta1, beta2, eps;
   float step_size;  // lr / (1 − beta1^t)
   float sbc2;       // sqrt(1 − beta2^t)
+  float grad_scale = 1.f;  // g is read as g · grad_scale (global-norm clipping), the bits of a scale_inplace first
 };
-// m = b1 m + (1 − b1) g; v = b2 v + (1 − b2) g²; p −= step_size · m / (sqrt(v) / sbc2 + eps)  (torch.optim.AdamW)
+// g' = g · grad_scale; m = b1 m + (1 − b1) g'; v = b2 v + (1 − b2) g'²; p −= step_size · m / (sqrt(v) / sbc2 + eps)
+// (torch.optim.AdamW after clip_grad_norm_; g itself is not written)
 void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s);
 // With momentum > 0: m = g on the first step, else momentum · m + g; p −= lr · m. Without: p −= lr · g (m unused).
 void sgd_update(float* p, float* m, const float* g, size_t n, float lr, float momentum, bool first);
 // x *= s
 void scale_inplace(float* x, float s, size_t n);
-// Σ x² in double
+// Σ x² in double, summed in a fixed order (the same bits whatever the thread count)
 double sum_squares(const float* x, size_t n);
 
 // ---- scalar reference versions (oracles for tests) -------------------------------------------------------------

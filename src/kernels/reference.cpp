@@ -222,8 +222,9 @@ double softmax_row_sum(float* w, const float* logits, int V, float m, float T) {
 
 void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s) {
   for (size_t i = 0; i < n; i++) {
-    const double mi = (double)s.beta1 * m[i] + (1.0 - s.beta1) * g[i];
-    const double vi = (double)s.beta2 * v[i] + (1.0 - s.beta2) * (double)g[i] * g[i];
+    const double gi = (double)g[i] * s.grad_scale;
+    const double mi = (double)s.beta1 * m[i] + (1.0 - s.beta1) * gi;
+    const double vi = (double)s.beta2 * v[i] + (1.0 - s.beta2) * gi * gi;
     m[i] = (float)mi;
     v[i] = (float)vi;
     p[i] = (float)(p[i] - (double)s.step_size * mi / (std::sqrt(vi) / s.sbc2 + s.eps));

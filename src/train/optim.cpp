@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace r1 {
 
@@ -33,12 +34,15 @@ void declare_optim(OptionSet& o, OptimConfig& c, const std::string& p) {
 
 float grad_norm(const float* g, size_t n) { return (float)std::sqrt(sum_squares(g, n)); }
 
+float clip_coefficient(float norm, float max_norm) {
+  if (max_norm <= 0) return 1.f;
+  const float coef = max_norm / (norm + 1e-6f);
+  return coef < 1.f ? coef : 1.f;
+}
+
 float clip_grad_norm(float* g, size_t n, float max_norm) {
-  float norm = grad_norm(g, n);
-  if (max_norm > 0) {
-    float coef = max_norm / (norm + 1e-6f);
-    if (coef < 1.f) scale_inplace(g, coef, n);
-  }
+  const float norm = grad_norm(g, n), coef = clip_coefficient(norm, max_norm);
+  if (coef < 1.f) scale_inplace(g, coef, n);
   return norm;
 }
 
@@ -54,7 +58,7 @@ Optimizer::Optimizer(const OptimConfig& c, const std::vector<TensorSpec>& specs,
     if (c.decay_all || s.matrix) decay_ranges_.push_back({s.offset, s.offset + s.numel});
 }
 
-void Optimizer::step(float* p, const float* g, float lr) {
+void Optimizer::step(float* p, const float* g, float lr, float grad_scale) {
   t_++;
   const float wd = c_.weight_decay;
   // decoupled weight decay: p -= lr * wd * p  (applied first, as torch.optim.AdamW does)
@@ -62,9 +66,15 @@ void Optimizer::step(float* p, const float* g, float lr) {
     for (auto [a, b] : decay_ranges_) scale_inplace(p + a, 1.f - lr * wd, b - a);
   if (c_.name == "adamw") {
     const double bc1 = 1.0 - std::pow((double)c_.beta1, (double)t_), bc2 = 1.0 - std::pow((double)c_.beta2, (double)t_);
-    const AdamWStep s{c_.beta1, c_.beta2, c_.eps, (float)(lr / bc1), (float)std::sqrt(bc2)};
+    const AdamWStep s{c_.beta1, c_.beta2, c_.eps, (float)(lr / bc1), (float)std::sqrt(bc2), grad_scale};
     adamw_update(p, m_.data(), v_.data(), g, n_, s);
   } else {
+    if (grad_scale != 1.f) {  // sgd reads g as it is: scale a copy (the caller's g is const)
+      std::vector<float> gs(g, g + n_);
+      scale_inplace(gs.data(), grad_scale, n_);
+      sgd_update(p, m_.data(), gs.data(), n_, lr, c_.momentum, t_ == 1);
+      return;
+    }
     sgd_update(p, m_.data(), g, n_, lr, c_.momentum, t_ == 1);
   }
 }
@@ -93,9 +103,11 @@ UpdateStats optimizer_update(Optimizer& opt, Model& m, int accum, long step) {
   const Model::Trainable t = m.trainable();  // the adapters with LoRA, else every parameter
   if (accum > 1) scale_inplace(t.grads, 1.f / accum, t.n);
   UpdateStats u;
-  u.grad_norm = clip_grad_norm(t.grads, t.n, opt.config().grad_clip);
+  // clipping: the norm here, the scaling inside the update (one pass over the gradients fewer; the same bits as
+  // scaling them first). The gradients keep their unclipped values.
+  u.grad_norm = grad_norm(t.grads, t.n);
   u.lr = lr_at(opt.config(), step);
-  opt.step(t.params, t.grads, u.lr);
+  opt.step(t.params, t.grads, u.lr, clip_coefficient(u.grad_norm, opt.config().grad_clip));
   if (!m.has_lora()) m.params_changed();  // bf16: the copies are rewritten at the next forward (adapters are fp32)
   return u;
 }

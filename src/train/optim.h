@@ -27,15 +27,18 @@ float lr_at(const OptimConfig& c, long step);  // step counts from 0
 // Declares every OptimConfig field as `<prefix>.<field>` (e.g. optim.lr).
 void declare_optim(OptionSet& o, OptimConfig& c, const std::string& prefix = "optim");
 
-// Returns the global 2-norm before clipping; scales grads by max_norm/(norm+1e-6) when that is < 1 (as torch).
+// Returns the global 2-norm before clipping; scales grads by clip_coefficient(norm, max_norm) when that is < 1.
 float clip_grad_norm(float* grads, size_t n, float max_norm);
+// max_norm/(norm+1e-6) when that is < 1 (as torch.nn.utils.clip_grad_norm_), else 1; 1 when max_norm <= 0 (off).
+float clip_coefficient(float norm, float max_norm);
 float grad_norm(const float* grads, size_t n);
 
 class Optimizer {
  public:
   Optimizer(const OptimConfig& c, const std::vector<TensorSpec>& specs, size_t n);
-  // One update of params from grads with learning rate lr; increments step().
-  void step(float* params, const float* grads, float lr);
+  // One update of params from grads · grad_scale (the clipping coefficient) with learning rate lr; increments
+  // step(). The scale is applied as a multiply of each gradient first: the bits of scaling them beforehand.
+  void step(float* params, const float* grads, float lr, float grad_scale = 1.f);
   long steps() const { return t_; }
   // State for checkpoints: m and v (empty for sgd without momentum) and the step counter.
   std::vector<float>& m() { return m_; }

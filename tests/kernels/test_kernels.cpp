@@ -410,8 +410,38 @@ TEST(FastVsReference, OptimizerUpdates) {
   EXPECT_FLOAT_EQ(p[1], 1.f + 0.1f * 2.f + 0.1f * 3.f);
   std::vector<float> x = {3.f, 4.f};
   EXPECT_DOUBLE_EQ(sum_squares(x.data(), 2), 25.0);
+  // many chunks and a ragged tail, against a sequential long-double sum
+  auto big = frandn((1 << 16) + 37, 27);
+  long double want = 0;
+  for (float f : big) want += (long double)f * f;
+  EXPECT_NEAR(sum_squares(big.data(), big.size()), (double)want, 1e-12 * (double)want);
   scale_inplace(x.data(), 0.5f, 2);
   EXPECT_EQ(x, (std::vector<float>{1.5f, 2.f}));
+}
+
+// AdamW's grad_scale (the clipping coefficient, applied inside the update) gives the bits of scaling the gradients
+// first and then updating with grad_scale 1, and matches the double reference.
+TEST(FastVsReference, AdamWGradScaleEqualsScalingFirst) {
+  const size_t n = 1003;
+  auto p1 = frandn(n, 28), g = frandn(n, 29);
+  auto p2 = p1, p3 = p1;
+  std::vector<float> m1(n), v1(n), m2(n), v2(n), m3(n), v3(n);
+  for (int t = 1; t <= 4; t++) {
+    const double bc1 = 1.0 - std::pow(0.9, t), bc2 = 1.0 - std::pow(0.95, t);
+    const float coef = 0.37f + 0.1f * t;
+    AdamWStep s{0.9f, 0.95f, 1e-8f, (float)(1e-2 / bc1), (float)std::sqrt(bc2)};
+    auto gs = g;
+    scale_inplace(gs.data(), coef, n);
+    adamw_update(p1.data(), m1.data(), v1.data(), gs.data(), n, s);
+    s.grad_scale = coef;
+    adamw_update(p2.data(), m2.data(), v2.data(), g.data(), n, s);
+    ref::adamw_update(p3.data(), m3.data(), v3.data(), g.data(), n, s);
+  }
+  EXPECT_EQ(p1, p2);
+  EXPECT_EQ(m1, m2);
+  EXPECT_EQ(v1, v2);
+  expect_close(p2, p3, 1e-5f, "adamw params, grad_scale");
+  expect_close(m2, m3, 1e-5f, "adamw m, grad_scale");
 }
 
 // The float kernels give the same bits whatever the thread count (data-parallel training over MPI relies on it:
