@@ -286,6 +286,38 @@ TEST(FastVsReference, AttentionAllShapes) {
   }
 }
 
+// bf16 mode's row form: against the double reference, and every row's bits equal to the same row computed alone
+// (Tq = 1 over its own keys), as the rollout engine computes it; head sizes with and without a 16-lane tail.
+TEST(FastVsReference, AttentionRowFormMatchesReferenceAndRowsAlone) {
+  for (int HS : {16, 24, 64}) {
+    for (auto [Tq, Tk] : {std::pair{1, 1}, std::pair{13, 13}, std::pair{5, 37}, std::pair{40, 40}}) {
+      int NH = 4, NKV = 2, qs = NH * HS + 2 * NKV * HS, kvs = qs, os = NH * HS;
+      auto q = frandn(Tq * qs, 41 + HS), kv = frandn(Tk * kvs, 42 + Tk);
+      for (auto& x : q) x *= 3.f;  // peaked softmax rows as well as flat ones
+      const float *k = kv.data() + NH * HS, *v = kv.data() + NH * HS + NKV * HS;
+      std::vector<float> o1(Tq * os), o2(Tq * os), probs(NH * Tq * Tk);
+      attention_forward(o1.data(), probs.data(), q.data(), k, v, Tq, Tk, NH, NKV, HS, qs, kvs, os, true, true);
+      ref::attention_forward(o2.data(), q.data(), k, v, Tq, Tk, NH, NKV, HS, qs, kvs, os);
+      expect_close(o1, o2, 1e-5f, "row-form attention");
+      for (int h = 0; h < NH; h++)
+        for (int t = 0; t < Tq; t++) {
+          double sum = 0;
+          for (int s = 0; s < Tk; s++) sum += probs[((size_t)h * Tq + t) * Tk + s];
+          ASSERT_NEAR(sum, 1.0, 1e-5) << "probs row " << t << " head " << h;
+        }
+      for (int t = 0; t < Tq; t++) {
+        std::vector<float> alone(os);
+        const int n = Tk - Tq + t + 1;
+        attention_forward(alone.data(), (float*)nullptr, q.data() + (size_t)t * qs, k, v, 1, n, NH, NKV, HS, qs, kvs, os,
+                          false, true);
+        for (int c = 0; c < os; c++)
+          ASSERT_EQ(f32_bits(alone[c]), f32_bits(o1[(size_t)t * os + c]))
+              << "row " << t << " col " << c << " HS " << HS << " Tq " << Tq << " Tk " << Tk;
+      }
+    }
+  }
+}
+
 TEST(FastVsReference, Logprob) {
   int N = 5, V = 1000;
   auto z = frandn(N * V, 9);
