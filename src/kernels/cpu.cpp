@@ -4,6 +4,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu.h"
 #include "kernels/instantiate.h"
+#include "core/aligned.h"
 #include "core/bits.h"
 #include "core/check.h"
 
@@ -455,6 +456,16 @@ static void attention_head_rows_avx512(float* out, float* probs, const float* q,
                                        float* scratch) {
   const int nv = HS / 16, off = Tk - Tq;
   const __m512 scale = _mm512_set1_ps(1.0f / std::sqrt((float)HS));
+  if (Tq >= 4 && kv_stride != HS) {  // many rows read every key: gather this head's keys and values densely first
+    thread_local AlignedArray<float> dense;  // (the same values: the same bits; rows of a wide qkv buffer are a page
+    float* kd = dense.get((size_t)2 * Tk * HS);  // apart, which the loads below pay for in TLB and prefetch misses)
+    float* vd = kd + (size_t)Tk * HS;
+    for (int j = 0; j < Tk; j++) {
+      std::memcpy(kd + (size_t)j * HS, k + (size_t)j * kv_stride, sizeof(float) * HS);
+      std::memcpy(vd + (size_t)j * HS, v + (size_t)j * kv_stride, sizeof(float) * HS);
+    }
+    k = kd, v = vd, kv_stride = HS;
+  }
   for (int t = 0; t < Tq; t++) {
     const float* qt = q + (size_t)t * q_stride;
     const int n = off + t + 1;  // keys visible
