@@ -602,11 +602,7 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
                        bool row_form) {
   R1_ASSERT(NH % NKV == 0 && Tq <= Tk);
   int rep = NH / NKV;
-#pragma omp parallel if (parallel)
-  {
-    std::vector<F> scratch(Tk);
-#pragma omp for schedule(static)
-    for (int h = 0; h < NH; h++) {
+  auto head = [&](int h, std::vector<F>& scratch) {
       int g = h / rep;
       if constexpr (std::is_same_v<F, float>) {
         if (Tq >= kGemmAttentionMinRows && !row_form) {
@@ -614,7 +610,7 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
           attention_head_forward_gemm(out + (size_t)h * HS, probs ? probs + (size_t)h * Tq * Tk : scratch.data(),
                                       q + (size_t)h * HS, k + (size_t)g * HS, v + (size_t)g * HS, Tq, Tk, HS,
                                       q_stride, kv_stride, out_stride);
-          continue;
+          return;
         }
       }
       if constexpr (std::is_same_v<F, float>) {
@@ -622,13 +618,24 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
           attention_head_rows(out + (size_t)h * HS, probs ? probs + (size_t)h * Tq * Tk : nullptr, q + (size_t)h * HS,
                               k + (size_t)g * HS, v + (size_t)g * HS, Tq, Tk, HS, q_stride, kv_stride, out_stride,
                               scratch.data());
-          continue;
+          return;
         }
       }
       attention_head_forward(out + (size_t)h * HS, probs ? probs + (size_t)h * Tq * Tk : nullptr, q + (size_t)h * HS,
                              k + (size_t)g * HS, v + (size_t)g * HS, Tq, Tk, HS, q_stride, kv_stride, out_stride,
                              scratch.data());
-    }
+  };
+  if (!parallel) {  // the caller's task (the engine: one per sequence and head): no team, no allocation per call
+    thread_local std::vector<F> scratch;
+    if (scratch.size() < (size_t)Tk) scratch.resize(Tk);
+    for (int h = 0; h < NH; h++) head(h, scratch);
+    return;
+  }
+#pragma omp parallel
+  {
+    std::vector<F> scratch(Tk);
+#pragma omp for schedule(static)
+    for (int h = 0; h < NH; h++) head(h, scratch);
   }
 }
 
