@@ -65,6 +65,7 @@ struct Backend {
   std::unique_ptr<Bf16Matmul::Impl> (*make_bf16_matmul)(int N, int K, bool with_backward);
   void (*matmul_backward_weight_bf16)(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K);
   void (*embedding_forward_bf16)(float* out, const int* ids, const uint16_t* wte, int N, int C);
+  void (*swiglu_forward_vexp)(float* h, const float* gu, int N, int FF);
   // the sampler's softmax
   void (*lane_accumulate)(double* acc, const float* x, int len);
   float (*row_max)(const float* logits, int V);

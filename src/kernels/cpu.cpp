@@ -368,12 +368,13 @@ R1_WIDE inline float lane_tree(float* a) {
   return a[0];
 }
 
-// e^x for x <= 0 (scores minus their row maximum), about 1 ulp: x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor
+// e^x (scores minus their row maximum; -g in bf16 mode's SwiGLU), about 1 ulp: x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor
 // polynomial to degree 7 (error < 6e-9 relative), times 2^n built in the exponent bits. Below -87.3 (e^x < 1.2e-38,
 // a weight no softmax row can feel) it returns 0 rather than a denormal. Plain arithmetic, so loops over it vectorise.
 R1_WIDE inline float exp_row(float x) {
   const bool under = x < -87.3f;
   x = under ? -87.3f : x;
+  x = x > 88.5f ? 88.5f : x;  // above ~88.7 the result is +inf (2^128 in the exponent bits)
   const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest (|x log2 e| < 2^22)
   float r = x - n * 0.693145751953125f;                                   // ln 2, high part (exact product)
   r = r - n * 1.428606765330187045e-06f;                                   // ln 2, low part
@@ -418,6 +419,7 @@ R1_WIDE inline void dots(float* d, const float* q, const float* k, int nk, int H
 static inline __m512 exp16(__m512 x) {  // exp_row's arithmetic, 16 lanes at once (scalef: p · 2^n, exact)
   const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
   x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+  x = _mm512_min_ps(x, _mm512_set1_ps(88.5f));  // e^88.5 = 2.7e38 < FLT_MAX; beyond, scalef gives +inf anyway
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
@@ -779,6 +781,26 @@ void swiglu_forward(F* h, const F* gu, int N, int FF) {
   }
 }
 
+void swiglu_forward_vexp(float* h, const float* gu, int N, int FF) {
+#pragma omp parallel for schedule(static) if ((size_t)N * FF > 4096)
+  for (int n = 0; n < N; n++) {
+    const float* g = gu + (size_t)n * 2 * FF;
+    const float* u = g + FF;
+    float* o = h + (size_t)n * FF;
+    int i = 0;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    for (; i < FF; i += 16) {
+      const __mmask16 m = (__mmask16)((1u << std::min(16, FF - i)) - 1);
+      const __m512 gv = _mm512_maskz_loadu_ps(m, g + i), uv = _mm512_maskz_loadu_ps(m, u + i);
+      const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+      const __m512 r = _mm512_mul_ps(_mm512_div_ps(gv, _mm512_add_ps(_mm512_set1_ps(1.f), e)), uv);
+      _mm512_mask_storeu_ps(o + i, m, r);
+    }
+#endif
+    for (; i < FF; i++) o[i] = g[i] / (1.f + exp_row(-g[i])) * u[i];
+  }
+}
+
 template <class F>
 void swiglu_backward(F* dgu, const F* dh, const F* gu, int N, int FF) {
   // forward: h = g σ(g) u ; backward: dg = dh u σ(g) (1 + g (1 − σ(g))) ; du = dh g σ(g)
@@ -983,7 +1005,7 @@ const Backend& cpu_backend() {
   static const Backend b{"cpu",          cpu::layer_table<float>(), cpu::gemm,          cpu::matmul_forward_bf16w,
                          cpu::pack_matmul, cpu::attention_forward_kv_bf16,
                          cpu::round_to_bf16,    cpu::make_bf16_matmul,
-                         cpu::matmul_backward_weight_bf16, cpu::embedding_forward_bf16,         cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
+                         cpu::matmul_backward_weight_bf16, cpu::embedding_forward_bf16, cpu::swiglu_forward_vexp,         cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
                          cpu::adamw_update, cpu::sgd_update,        cpu::scale_inplace, cpu::sum_squares};
   return b;
 }

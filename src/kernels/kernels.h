@@ -169,6 +169,10 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
 void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
                                int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride,
                                bool parallel = true);
+// bf16 mode's SwiGLU forward (the trainer's and the engine's alike): swiglu_forward's h = silu(g) · u with e^x
+// from a vectorised polynomial (about 1 ulp; std::exp, which fp32 mode keeps bit for bit, runs one element at a
+// time). Its backward is swiglu_backward's.
+void swiglu_forward_vexp(float* h, const float* gu, int N, int FF);
 // dq overwritten; dk, dv overwritten (they are per-sequence buffers [Tk, kv_stride]).
 template <class F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* probs, const F* q,

@@ -206,7 +206,8 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     else if (pk) pk->gu.forward(gu, ln, nullptr, N, row_invariant_);
     else matmul_forward(gu, ln, lw.wgu, nullptr, N, 2 * FF, C);
     lora_add(gu, 2 * FF, ln, N, l, LoraTarget::Gate, LoraTarget::Up);
-    swiglu_forward(h, gu, N, FF);
+    if (bl) swiglu_forward_vexp(h, gu, N, FF);  // bf16 mode: as the trainer's forward
+    else swiglu_forward(h, gu, N, FF);
     if (bl) bl->down.forward(tmp, h, nullptr, N);
     else if (pk) pk->down.forward(tmp, h, nullptr, N, row_invariant_);
     else matmul_forward(tmp, h, lw.wd, nullptr, N, C, FF);

@@ -379,7 +379,8 @@ void Model::forward_body(const int* ids, const int* targets, int N, const std::v
     rmsnorm_forward(a.ln2[l], a.rstd2[l], a.xmid[l], lw.ln2_w, N, C, cfg.eps);
     mm_forward(b ? &b->gu : nullptr, a.gu[l], a.ln2[l], lw.wgu, nullptr, N, 2 * FF, C);
     lora_sites_forward(a.gu[l], 2 * FF, a.ln2[l], l, LoraTarget::Gate, LoraTarget::Up);
-    swiglu_forward(a.h[l], a.gu[l], N, FF);
+    if (precision_ == Precision::BF16) swiglu_forward_vexp(a.h[l], a.gu[l], N, FF);  // as the engine in bf16 mode
+    else swiglu_forward(a.h[l], a.gu[l], N, FF);
     mm_forward(b ? &b->down : nullptr, a.x[l + 1], a.h[l], lw.wd, nullptr, N, C, FF);
     lora_sites_forward(a.x[l + 1], C, a.h[l], l, LoraTarget::Down, LoraTarget::Down);
     add_inplace(a.x[l + 1], a.xmid[l], (size_t)N * C);
