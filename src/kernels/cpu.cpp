@@ -453,59 +453,6 @@ static inline __m512 dots16(const __m512* qv, int nv, const float* k, int kv_str
   return _mm512_add_ps(_mm512_shuffle_f32x4(d[0], d[1], 0x88), _mm512_shuffle_f32x4(d[0], d[1], 0xDD));
 }
 
-// p[0..n) = softmax of the scores p[0..n) whose lane-wise maximum is mx: e^(p - max) by exp16, summed in 16 lanes.
-static inline void softmax_row16(float* p, int n, __m512 mx) {
-  const __m512 rowmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-  __m512 sum = _mm512_setzero_ps();
-  for (int s = 0; s < n; s += 16) {
-    const __mmask16 m = (__mmask16)((1u << std::min(16, n - s)) - 1);
-    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + s), rowmax));
-    _mm512_mask_storeu_ps(p + s, m, e);
-    sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(m, e));
-  }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
-  for (int s = 0; s < n; s += 16) {
-    const __mmask16 m = (__mmask16)((1u << std::min(16, n - s)) - 1);
-    _mm512_mask_storeu_ps(p + s, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + s), inv));
-  }
-}
-
-// One query row (Tq = 1) for each of R query heads that read the same kv head (a decode step's group; heads at
-// q + r HS and out + r HS): every head's row exactly as attention_head_rows_avx512 computes it alone (the same
-// scores, softmax and sums in the same order), each block of keys and each value read once for the R heads.
-// Needs R <= 8 and R * HS / 16 <= 16 (the output accumulators stay in registers); scratch holds R * Tk floats.
-static void attention_group_row_avx512(float* out, const float* q, const float* k, const float* v, int R, int Tk,
-                                       int HS, int kv_stride, float* scratch) {
-  const int nv = HS / 16, n = Tk;
-  const __m512 scale = _mm512_set1_ps(1.0f / std::sqrt((float)HS));
-  __m512 mx[8];
-  for (int r = 0; r < R; r++) mx[r] = _mm512_set1_ps(-INFINITY);
-  for (int s = 0; s < n; s += 16) {
-    const int nk = std::min(16, n - s);
-    const __mmask16 m = (__mmask16)((1u << nk) - 1);
-    for (int r = 0; r < R; r++) {
-      __m512 qv[8];
-      for (int c = 0; c < nv; c++) qv[c] = _mm512_loadu_ps(q + (size_t)r * HS + 16 * c);
-      const __m512 d = _mm512_mul_ps(dots16(qv, nv, k + (size_t)s * kv_stride, kv_stride, nk), scale);
-      _mm512_mask_storeu_ps(scratch + (size_t)r * Tk + s, m, d);
-      mx[r] = _mm512_mask_max_ps(mx[r], m, mx[r], d);
-    }
-  }
-  for (int r = 0; r < R; r++) softmax_row16(scratch + (size_t)r * Tk, n, mx[r]);
-  __m512 acc[16];
-  for (int i = 0; i < R * nv; i++) acc[i] = _mm512_setzero_ps();
-  for (int s = 0; s < n; s++) {  // out_r += p_r,s v_s, keys in order
-    const float* vs = v + (size_t)s * kv_stride;
-    for (int c = 0; c < nv; c++) {
-      const __m512 vv = _mm512_loadu_ps(vs + 16 * c);
-      for (int r = 0; r < R; r++)
-        acc[r * nv + c] = _mm512_fmadd_ps(_mm512_set1_ps(scratch[(size_t)r * Tk + s]), vv, acc[r * nv + c]);
-    }
-  }
-  for (int r = 0; r < R; r++)
-    for (int c = 0; c < nv; c++) _mm512_storeu_ps(out + (size_t)r * HS + 16 * c, acc[r * nv + c]);
-}
-
 static void attention_head_rows_avx512(float* out, float* probs, const float* q, const float* k, const float* v,
                                        int Tq, int Tk, int HS, int q_stride, int kv_stride, int out_stride,
                                        float* scratch) {
@@ -535,7 +482,19 @@ static void attention_head_rows_avx512(float* out, float* probs, const float* q,
       _mm512_mask_storeu_ps(p + s, m, d);
       mx = _mm512_mask_max_ps(mx, m, mx, d);
     }
-    softmax_row16(p, n, mx);
+    const __m512 rowmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    __m512 sum = _mm512_setzero_ps();
+    for (int s = 0; s < n; s += 16) {
+      const __mmask16 m = (__mmask16)((1u << std::min(16, n - s)) - 1);
+      const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + s), rowmax));
+      _mm512_mask_storeu_ps(p + s, m, e);
+      sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(m, e));
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (int s = 0; s < n; s += 16) {
+      const __mmask16 m = (__mmask16)((1u << std::min(16, n - s)) - 1);
+      _mm512_mask_storeu_ps(p + s, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + s), inv));
+    }
     if (probs)
       for (int j = n; j < Tk; j++) p[j] = 0.f;
     __m512 acc[8];
@@ -668,17 +627,9 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
                              k + (size_t)g * HS, v + (size_t)g * HS, Tq, Tk, HS, q_stride, kv_stride, out_stride,
                              scratch.data());
   };
-  if (!parallel) {  // the caller's task (the engine: one per sequence and kv head): no team, no allocation per call
+  if (!parallel) {  // the caller's task (the engine: one per sequence and head): no team, no allocation per call
     thread_local std::vector<F> scratch;
-    if (scratch.size() < (size_t)NH * Tk) scratch.resize((size_t)NH * Tk);
-#if defined(__AVX512F__) && defined(__AVX512BW__)
-    if constexpr (std::is_same_v<F, float>) {  // a decode step's query heads of one kv head, keys read once
-      if (row_form && Tq == 1 && NKV == 1 && NH > 1 && NH <= 8 && HS % 16 == 0 && HS <= 128 && NH * (HS / 16) <= 16) {
-        attention_group_row_avx512(out, q, k, v, NH, Tk, HS, kv_stride, scratch.data());
-        return;
-      }
-    }
-#endif
+    if (scratch.size() < (size_t)Tk) scratch.resize(Tk);
     for (int h = 0; h < NH; h++) head(h, scratch);
     return;
   }

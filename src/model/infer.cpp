@@ -178,24 +178,24 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     rope_forward(qkv + QD, pos_.data(), rope, c.max_pos, N, NKV, HS, QKV);
     store_kv(l, seqs, qkv);  // append the new keys/values to each sequence's cache ...
     const bool kv16 = cache_.dtype() == KVDtype::BF16;
-    // ... then attend against the whole cache: one task per (sequence, kv head) and its query heads, spread over every
-    // thread (a head's arithmetic is the same whichever task runs it, and whether its group's heads run together).
+    // ... then attend against the whole cache: one task per (sequence, query head), spread over every thread (a head's
+    // arithmetic is the same whichever task runs it).
     const int rep = NH / NKV;
-    auto attend = [&](int s, int g) {
+    auto attend = [&](int s, int h) {
       const InferSeq& q = seqs[s];
       const int Tk = cache_.len(q.slot) + q.n, r0 = row0_[s];
-      const size_t kv_off = (size_t)g * HS;
-      float* out = att + (size_t)r0 * QD + (size_t)g * rep * HS;
-      const float* qs = qkv + (size_t)r0 * QKV + (size_t)g * rep * HS;
+      const size_t kv_off = (size_t)(h / rep) * HS;
+      float* out = att + (size_t)r0 * QD + (size_t)h * HS;
+      const float* qs = qkv + (size_t)r0 * QKV + (size_t)h * HS;
       if (kv16)
-        attention_forward_kv_bf16(out, qs, cache_.k16(l, q.slot) + kv_off, cache_.v16(l, q.slot) + kv_off, q.n, Tk, rep,
+        attention_forward_kv_bf16(out, qs, cache_.k16(l, q.slot) + kv_off, cache_.v16(l, q.slot) + kv_off, q.n, Tk, 1,
                                   1, HS, QKV, KVD, QD, false);
       else
         attention_forward(out, (float*)nullptr, qs, cache_.k(l, q.slot) + kv_off, cache_.v(l, q.slot) + kv_off, q.n,
-                          Tk, rep, 1, HS, QKV, KVD, QD, false, bf16_ != nullptr);
+                          Tk, 1, 1, HS, QKV, KVD, QD, false, bf16_ != nullptr);
     };
-#pragma omp parallel for schedule(dynamic, 1) if (S * NKV > 1)
-    for (int i = 0; i < S * NKV; i++) attend(i / NKV, i % NKV);
+#pragma omp parallel for schedule(dynamic, 1) if (S * NH > 1)
+    for (int i = 0; i < S * NH; i++) attend(i / NH, i % NH);
     if (bl) bl->o.forward(tmp, att, nullptr, N);
     else if (pk) pk->o.forward(tmp, att, nullptr, N, row_invariant_);
     else matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);

@@ -318,26 +318,6 @@ TEST(FastVsReference, AttentionRowFormMatchesReferenceAndRowsAlone) {
   }
 }
 
-// The engine's decode step: one call for the query heads of a kv head (the grouped row form reads each key once
-// for them) gives every head the bits of computing its row alone.
-TEST(FastVsReference, AttentionRowFormGroupOfHeadsEqualsHeadsAlone) {
-  for (auto [R, HS] : {std::pair{2, 64}, std::pair{4, 64}, std::pair{7, 32}, std::pair{2, 128}, std::pair{3, 24}}) {
-    for (int Tk : {1, 15, 16, 33, 200}) {
-      const int kvs = HS + 5;  // keys and values in rows wider than one head, as in the KV cache
-      auto q = frandn((size_t)R * HS, 51 + R), k = frandn((size_t)Tk * kvs, 52 + Tk), v = frandn((size_t)Tk * kvs, 53);
-      for (auto& x : q) x *= 2.f;
-      std::vector<float> grouped((size_t)R * HS), alone((size_t)R * HS);
-      attention_forward(grouped.data(), (float*)nullptr, q.data(), k.data(), v.data(), 1, Tk, R, 1, HS, R * HS, kvs,
-                        R * HS, false, true);
-      for (int h = 0; h < R; h++)
-        attention_forward(alone.data() + (size_t)h * HS, (float*)nullptr, q.data() + (size_t)h * HS, k.data(), v.data(),
-                          1, Tk, 1, 1, HS, HS, kvs, HS, false, true);
-      for (size_t i = 0; i < alone.size(); i++)
-        ASSERT_EQ(f32_bits(grouped[i]), f32_bits(alone[i])) << "R " << R << " HS " << HS << " Tk " << Tk << " at " << i;
-    }
-  }
-}
-
 TEST(FastVsReference, Logprob) {
   int N = 5, V = 1000;
   auto z = frandn(N * V, 9);
