@@ -3,6 +3,7 @@
 // packed_matmul.cpp, softmax_row.cpp and optim.cpp; the table at the end gathers them.
 #include "kernels/backend.h"
 #include "kernels/cpu.h"
+#include "kernels/exp_poly.h"
 #include "kernels/instantiate.h"
 #include "core/aligned.h"
 #include "core/bits.h"
@@ -350,7 +351,7 @@ static void attention_head_forward(F* out, F* probs, const F* q, const F* k, con
 // One query row at a time, its sums in a fixed order that does not depend on Tq or on the thread: a row computed in
 // a training batch and the same row decoded alone by the engine give the same bits. Written for speed: the scores
 // of 8 keys at once (16-lane partial dot products, then one fixed tree over the lanes), exp by a polynomial the
-// compiler vectorises (exp_row), the softmax sum in 16 lanes and the output accumulated over 4 keys at a time (each
+// compiler vectorises (exp_poly.h exp_nonpos), the softmax sum in 16 lanes and the output accumulated over 4 keys at a time (each
 // output element still sums its keys in order). About 5x the old row loop here (bench_generate, bench_grpo).
 namespace {
 constexpr int kLanes = 16;
@@ -366,30 +367,6 @@ R1_WIDE inline float lane_tree(float* a) {
   for (int w = kLanes / 2; w > 0; w /= 2)
     for (int l = 0; l < w; l++) a[l] += a[l + w];
   return a[0];
-}
-
-// e^x (scores minus their row maximum; -g in bf16 mode's SwiGLU), about 1 ulp: x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor
-// polynomial to degree 7 (error < 6e-9 relative), times 2^n built in the exponent bits. Below -87.3 (e^x < 1.2e-38,
-// a weight no softmax row can feel) it returns 0 rather than a denormal. Plain arithmetic, so loops over it vectorise.
-R1_WIDE inline float exp_row(float x) {
-  const bool under = x < -87.3f;
-  x = under ? -87.3f : x;
-  x = x > 88.5f ? 88.5f : x;  // above ~88.7 the result is +inf (2^128 in the exponent bits)
-  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest (|x log2 e| < 2^22)
-  float r = x - n * 0.693145751953125f;                                   // ln 2, high part (exact product)
-  r = r - n * 1.428606765330187045e-06f;                                   // ln 2, low part
-  float p = 1.f / 5040.f;
-  p = p * r + 1.f / 720.f;
-  p = p * r + 1.f / 120.f;
-  p = p * r + 1.f / 24.f;
-  p = p * r + 1.f / 6.f;
-  p = p * r + 0.5f;
-  p = p * r + 1.f;
-  p = p * r + 1.f;
-  const int32_t bits = ((int32_t)n + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return under ? 0.f : p * scale;
 }
 
 // d[j] = q · k_{s+j} for j < nk (nk <= 8), 16 partial sums per key then lane_tree.
@@ -416,9 +393,11 @@ R1_WIDE inline void dots(float* d, const float* q, const float* k, int nk, int H
 // others). Per key: HS/16 products into one 16-lane vector, then the 16 lanes summed by a fixed transpose-and-add
 // tree shared by 16 keys at a time (each key's lanes are summed in the same order whatever its place in the block or
 // the block's fill, so a row's scores depend only on its own keys).
-static inline __m512 exp16(__m512 x) {  // exp_row's arithmetic, 16 lanes at once (scalef: p · 2^n, exact)
-  const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+// e^x, 16 lanes: exp_nonpos's reduction and degree-7 polynomial (about 1 ulp), 2^n applied by scalef (exact); 0
+// below -87 as there, and above 88.5 +inf (SwiGLU's e^-g for a very negative gate).
+static inline __m512 exp16(__m512 x) {
+  const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_LT_OQ);
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
   x = _mm512_min_ps(x, _mm512_set1_ps(88.5f));  // e^88.5 = 2.7e38 < FLT_MAX; beyond, scalef gives +inf anyway
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -534,7 +513,7 @@ R1_WIDE static void attention_head_rows(float* out, float* probs, const float* q
       mx = std::max(mx, p[s]);
     }
 #pragma omp simd
-    for (int s = 0; s < n; s++) p[s] = exp_row(p[s] - mx);
+    for (int s = 0; s < n; s++) p[s] = exp_nonpos(p[s] - mx);
     float lane[kLanes] = {};
     int s = 0;
     for (; s + kLanes <= n; s += kLanes)
@@ -797,7 +776,7 @@ void swiglu_forward_vexp(float* h, const float* gu, int N, int FF) {
       _mm512_mask_storeu_ps(o + i, m, r);
     }
 #endif
-    for (; i < FF; i++) o[i] = g[i] / (1.f + exp_row(-g[i])) * u[i];
+    for (; i < FF; i++) o[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];  // without AVX-512: std::exp
   }
 }
 

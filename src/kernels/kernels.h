@@ -170,8 +170,8 @@ void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, co
                                int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride,
                                bool parallel = true);
 // bf16 mode's SwiGLU forward (the trainer's and the engine's alike): swiglu_forward's h = silu(g) · u with e^x
-// from a vectorised polynomial (about 1 ulp; std::exp, which fp32 mode keeps bit for bit, runs one element at a
-// time). Its backward is swiglu_backward's.
+// from a vectorised polynomial on AVX-512 CPUs (about 1 ulp; std::exp elsewhere, and in fp32 mode, bit for bit,
+// one element at a time). Its backward is swiglu_backward's.
 void swiglu_forward_vexp(float* h, const float* gu, int N, int FF);
 // dq overwritten; dk, dv overwritten (they are per-sequence buffers [Tk, kv_stride]).
 template <class F>

@@ -1,6 +1,7 @@
 // The sampler's softmax over one logits row (kernels.h "softmax of one logits row"): a max, then exp weights and
 // their sum in double over fixed lanes, so that the result is the same whatever the build's SIMD width.
 #include "kernels/cpu.h"
+#include "kernels/exp_poly.h"
 
 #include <algorithm>
 #include <cstring>
@@ -9,30 +10,6 @@
 namespace r1 {
 namespace cpu {
 namespace {
-
-// exp(x) for x <= 0 (including -inf), relative error ~2e-7; written so that GCC vectorises loops calling it.
-// Returns 0 below -87 (weights under 1.6e-38 of the maximum).
-inline float exp_nonpos(float x) {
-  const float xc = x >= -87.0f ? x : -87.0f;  // NaN -> -87 here (safe int conversion), propagated below
-  const float shifted = xc * 1.44269504088896341f + 12582912.0f;  // 1.5 * 2^23: rounds to nearest integer
-  const float nf = shifted - 12582912.0f;
-  // r = x - n ln2, with ln2 split so that n * hi is exact.
-  float r = xc - nf * 0.693145751953125f;
-  r = r - nf * 1.42860682030941723e-6f;
-  // Taylor series of exp on |r| <= ln2 / 2 to degree 7 (truncation error < 1e-8).
-  float q = 1.0f / 5040.0f;
-  q = q * r + 1.0f / 720.0f;
-  q = q * r + 1.0f / 120.0f;
-  q = q * r + 1.0f / 24.0f;
-  q = q * r + 1.0f / 6.0f;
-  q = q * r + 0.5f;
-  q = q * r + 1.0f;
-  q = q * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(nf) + 127) << 23;  // 2^n, n in [-126, 0]
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return x < -87.0f ? 0.0f : q * scale + (x - x);  // + (x - x): 0, or NaN for NaN input
-}
 
 // The weights are computed chunk by chunk into w (kStore) or a stack buffer, then summed in kSumLanes fixed lanes:
 // both loops vectorise and the result does not depend on the build's SIMD width or on kStore.
