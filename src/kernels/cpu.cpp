@@ -306,9 +306,14 @@ void rope_backward(F* dx, const int* pos, const F* cos_sin, int max_pos, int N, 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// One query head of one sequence. scores row t covers keys 0..Tk-Tq+t.
-template <class F>
-static void attention_head_forward(F* out, F* probs, const F* q, const F* k, const F* v,
+// A key or value element as the arithmetic reads it: itself, or a bf16 cache's bit pattern widened exactly.
+static inline float kv_value(float x) { return x; }
+static inline double kv_value(double x) { return x; }
+static inline float kv_value(uint16_t h) { return bf16_bits_to_f32(h); }
+
+// One query head of one sequence. scores row t covers keys 0..Tk-Tq+t. KV: F, or uint16_t for a bf16 KV cache.
+template <class F, class KV = F>
+static void attention_head_forward(F* out, F* probs, const F* q, const KV* k, const KV* v,
                                    int Tq, int Tk, int HS, int q_stride, int kv_stride, int out_stride,
                                    F* scratch) {
   const F scale = 1.0f / std::sqrt((F)HS);
@@ -319,10 +324,10 @@ static void attention_head_forward(F* out, F* probs, const F* q, const F* k, con
     F* p = probs ? probs + (size_t)t * Tk : scratch;
     F mx = -INFINITY;
     for (int s = 0; s < n; s++) {
-      const F* ks = k + (size_t)s * kv_stride;
+      const KV* ks = k + (size_t)s * kv_stride;
       F d = 0.f;
 #pragma omp simd reduction(+ : d)
-      for (int i = 0; i < HS; i++) d += qt[i] * ks[i];
+      for (int i = 0; i < HS; i++) d += qt[i] * kv_value(ks[i]);
       d *= scale;
       p[s] = d;
       mx = std::max(mx, d);
@@ -339,10 +344,10 @@ static void attention_head_forward(F* out, F* probs, const F* q, const F* k, con
     F* o = out + (size_t)t * out_stride;
     for (int i = 0; i < HS; i++) o[i] = 0.f;
     for (int s = 0; s < n; s++) {
-      const F* vs = v + (size_t)s * kv_stride;
+      const KV* vs = v + (size_t)s * kv_stride;
       F ps = p[s];
 #pragma omp simd
-      for (int i = 0; i < HS; i++) o[i] += ps * vs[i];
+      for (int i = 0; i < HS; i++) o[i] += ps * kv_value(vs[i]);
     }
   }
 }
@@ -628,44 +633,15 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
 void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
                                int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel) {
   R1_ASSERT(NH % NKV == 0 && Tq <= Tk);
-  const int rep = NH / NKV, off = Tk - Tq;
-  const float scale = 1.0f / std::sqrt((float)HS);
-  auto widen = [](uint16_t h) { return f32_from_bits((uint32_t)h << 16); };
+  const int rep = NH / NKV;
 #pragma omp parallel if (parallel)
   {
     std::vector<float> p(Tk);
 #pragma omp for schedule(static)
-    for (int h = 0; h < NH; h++) {
-      const uint16_t *kh = k + (size_t)(h / rep) * HS, *vh = v + (size_t)(h / rep) * HS;
-      for (int t = 0; t < Tq; t++) {
-        const float* qt = q + (size_t)t * q_stride + (size_t)h * HS;
-        const int n = off + t + 1;
-        float mx = -INFINITY;
-        for (int s = 0; s < n; s++) {
-          const uint16_t* ks = kh + (size_t)s * kv_stride;
-          float d = 0.f;
-#pragma omp simd reduction(+ : d)
-          for (int i = 0; i < HS; i++) d += qt[i] * widen(ks[i]);
-          d *= scale;
-          p[s] = d;
-          mx = std::max(mx, d);
-        }
-        float sum = 0.f;
-        for (int s = 0; s < n; s++) {
-          p[s] = std::exp(p[s] - mx);
-          sum += p[s];
-        }
-        const float inv = 1.0f / sum;
-        float* o = out + (size_t)t * out_stride + (size_t)h * HS;
-        for (int i = 0; i < HS; i++) o[i] = 0.f;
-        for (int s = 0; s < n; s++) {
-          const uint16_t* vs = vh + (size_t)s * kv_stride;
-          const float ps = p[s] * inv;
-#pragma omp simd
-          for (int i = 0; i < HS; i++) o[i] += ps * widen(vs[i]);
-        }
-      }
-    }
+    for (int h = 0; h < NH; h++)
+      attention_head_forward<float, uint16_t>(out + (size_t)h * HS, nullptr, q + (size_t)h * HS,
+                                              k + (size_t)(h / rep) * HS, v + (size_t)(h / rep) * HS, Tq, Tk, HS,
+                                              q_stride, kv_stride, out_stride, p.data());
   }
 }
 
