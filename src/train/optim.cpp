@@ -69,12 +69,7 @@ void Optimizer::step(float* p, const float* g, float lr, float grad_scale) {
     const AdamWStep s{c_.beta1, c_.beta2, c_.eps, (float)(lr / bc1), (float)std::sqrt(bc2), grad_scale};
     adamw_update(p, m_.data(), v_.data(), g, n_, s);
   } else {
-    if (grad_scale != 1.f) {  // sgd reads g as it is: scale a copy (the caller's g is const)
-      std::vector<float> gs(g, g + n_);
-      scale_inplace(gs.data(), grad_scale, n_);
-      sgd_update(p, m_.data(), gs.data(), n_, lr, c_.momentum, t_ == 1);
-      return;
-    }
+    R1_CHECK(grad_scale == 1.f, "Optimizer::step: sgd takes gradients already scaled (clip_grad_norm), not grad_scale");
     sgd_update(p, m_.data(), g, n_, lr, c_.momentum, t_ == 1);
   }
 }
@@ -103,11 +98,16 @@ UpdateStats optimizer_update(Optimizer& opt, Model& m, int accum, long step) {
   const Model::Trainable t = m.trainable();  // the adapters with LoRA, else every parameter
   if (accum > 1) scale_inplace(t.grads, 1.f / accum, t.n);
   UpdateStats u;
-  // clipping: the norm here, the scaling inside the update (one pass over the gradients fewer; the same bits as
-  // scaling them first). The gradients keep their unclipped values.
-  u.grad_norm = grad_norm(t.grads, t.n);
   u.lr = lr_at(opt.config(), step);
-  opt.step(t.params, t.grads, u.lr, clip_coefficient(u.grad_norm, opt.config().grad_clip));
+  if (opt.config().name == "adamw") {
+    // clipping: the norm here, the scaling inside the update (one pass over the gradients fewer; the same bits as
+    // scaling them first). The gradients keep their unclipped values.
+    u.grad_norm = grad_norm(t.grads, t.n);
+    opt.step(t.params, t.grads, u.lr, clip_coefficient(u.grad_norm, opt.config().grad_clip));
+  } else {
+    u.grad_norm = clip_grad_norm(t.grads, t.n, opt.config().grad_clip);
+    opt.step(t.params, t.grads, u.lr);
+  }
   if (!m.has_lora()) m.params_changed();  // bf16: the copies are rewritten at the next forward (adapters are fp32)
   return u;
 }

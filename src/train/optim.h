@@ -37,7 +37,8 @@ class Optimizer {
  public:
   Optimizer(const OptimConfig& c, const std::vector<TensorSpec>& specs, size_t n);
   // One update of params from grads · grad_scale (the clipping coefficient) with learning rate lr; increments
-  // step(). The scale is applied as a multiply of each gradient first: the bits of scaling them beforehand.
+  // step(). The scale is applied as a multiply of each gradient first: the bits of scaling them beforehand. adamw
+  // only: sgd takes its gradients already scaled (grad_scale 1).
   void step(float* params, const float* grads, float lr, float grad_scale = 1.f);
   long steps() const { return t_; }
   // State for checkpoints: m and v (empty for sgd without momentum) and the step counter.
