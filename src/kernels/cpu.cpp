@@ -361,22 +361,16 @@ static void attention_head_forward(F* out, F* probs, const F* q, const KV* k, co
 // 16 lanes and the output accumulated over 4 keys at a time (each output element still sums its keys in order).
 namespace {
 constexpr int kLanes = 16;
-// 512-bit vectors for these loops (GCC's -march=native tuning prefers 256 here); a no-op on CPUs without AVX-512
-#if defined(__AVX512F__)
-#define R1_WIDE __attribute__((target("prefer-vector-width=512")))
-#else
-#define R1_WIDE
-#endif
 
 // The 16 lanes summed by halves ([l] += [l + w] for w = 8, 4, 2, 1): the order _mm512_reduce_add_ps uses.
-R1_WIDE inline float lane_tree(float* a) {
+inline float lane_tree(float* a) {
   for (int w = kLanes / 2; w > 0; w /= 2)
     for (int l = 0; l < w; l++) a[l] += a[l + w];
   return a[0];
 }
 
 // d[j] = q · k_{s+j} for j < nk (nk <= 8), 16 partial sums per key then lane_tree.
-R1_WIDE inline void dots(float* d, const float* q, const float* k, int nk, int HS, int kv_stride) {
+inline void dots(float* d, const float* q, const float* k, int nk, int HS, int kv_stride) {
   float acc[8][kLanes] = {};
   int i = 0;
   for (; i + kLanes <= HS; i += kLanes)
@@ -499,9 +493,9 @@ static void attention_head_rows_avx512(float* out, float* probs, const float* q,
 #pragma GCC diagnostic pop
 #endif
 
-R1_WIDE static void attention_head_rows(float* out, float* probs, const float* q, const float* k, const float* v,
-                                        int Tq, int Tk, int HS, int q_stride, int kv_stride, int out_stride,
-                                        float* scratch) {
+static void attention_head_rows(float* out, float* probs, const float* q, const float* k, const float* v,
+                                int Tq, int Tk, int HS, int q_stride, int kv_stride, int out_stride,
+                                float* scratch) {
 #if defined(__AVX512F__) && defined(__AVX512BW__)
   if (HS % 16 == 0 && HS <= 128)
     return attention_head_rows_avx512(out, probs, q, k, v, Tq, Tk, HS, q_stride, kv_stride, out_stride, scratch);
