@@ -36,7 +36,7 @@ dnnl::stream& cpu_stream() {
 constexpr int kLayoutRows = 64;  // the row count whose preferred weight layout is used for every M
 
 // Thread-local scratch for activations rounded to bf16 (the products run on the calling thread's OpenMP team),
-// 64-byte aligned (core/aligned.h: oneDNN reads an unaligned source about 25% slower).
+// 64-byte aligned (core/aligned.h: oneDNN reads an unaligned source 15-30% slower).
 AlignedArray<uint16_t>& scratch(int which) {
   thread_local AlignedArray<uint16_t> s[3];
   return s[which];
@@ -231,8 +231,8 @@ void weight_grad(float* dw, float* dbias, const float* dout, const uint16_t* db,
   uint16_t* ab = scratch(1).get((size_t)M * K);
   round_to_bf16(ab, a, (size_t)M * K);
   // dw [N, K] += dout^T [N, M] · a [M, K], dout^T written out row-major first: oneDNN's AMX kernel reads a
-  // transposed source (dout [M, N] as tag ba) about 30% slower here than the copy costs (5504x1024x1024: 483 against
-  // 652 GFLOP/s on one core)
+  // transposed source (dout [M, N] as tag ba) about 30% slower here than the copy costs (bench_kernels_bf16,
+  // 5504x1024x1024: 398 against 548 GFLOP/s on one core)
   // (by a oneDNN reorder, kept per shape: a plain loop over 32x32 tiles was 7% of a profiled training step)
   uint16_t* doutT = scratch(2).get((size_t)N * M);
   {

@@ -355,8 +355,8 @@ static void attention_head_forward(F* out, F* probs, const F* q, const KV* k, co
 // ---- the row form (bf16 mode: kernels.h attention_forward's row_form) -------------------------------------------
 // One query row at a time, its sums in a fixed order that does not depend on Tq or on the thread: a row computed in
 // a training batch and the same row decoded alone by the engine give the same bits. With AVX-512 (below): scores of
-// 16 keys at once, exp16, output in registers; on one core 8 heads x 160 rows went from 16 to 51 GFLOP/s and one
-// decoded row over 160 keys from 14 to 26. The generic loop (other CPUs, other head sizes): scores of 8 keys at once
+// 16 keys at once, exp16, output in registers; on one core 8 heads x 160 rows went from 15 to 46 GFLOP/s and one
+// decoded row over 160 keys from 14 to 28 (bench/bench_kernels_bf16.cpp). The generic loop (other CPUs, other head sizes): scores of 8 keys at once
 // (16-lane partial dot products, then one fixed tree over the lanes), exp_poly.h's exp_nonpos, the softmax sum in
 // 16 lanes and the output accumulated over 4 keys at a time (each output element still sums its keys in order).
 namespace {
