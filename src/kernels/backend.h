@@ -66,6 +66,10 @@ struct Backend {
   void (*matmul_backward_weight_bf16)(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K);
   void (*embedding_forward_bf16)(float* out, const int* ids, const uint16_t* wte, int N, int C);
   void (*swiglu_forward_vexp)(float* h, const float* gu, int N, int FF);
+  void (*logprob_forward_vexp)(float* lp, float* ent, float* lse, const float* logits, const int* targets, int N,
+                               int V, float temp);
+  void (*logprob_backward_vexp)(float* logits_to_dlogits, const float* dlp, const float* dent, const float* lse,
+                                const float* ent, const int* targets, int N, int V, float temp);
   // the sampler's softmax
   void (*lane_accumulate)(double* acc, const float* x, int len);
   float (*row_max)(const float* logits, int V);

@@ -819,9 +819,19 @@ void embedding_backward(F* dwte, const F* dout, const int* ids, int N, int C) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-template <class F>
-void logprob_forward(F* lp, F* ent, F* lse, const F* logits, const int* targets, int N, int V,
-                     float temp) {
+// e^x as the log-prob head takes it: std::exp (fp32 mode, and double) or exp_poly.h's polynomial, which GCC
+// vectorises (bf16 mode; every argument here is <= 0: logits minus their maximum or their log-sum-exp).
+struct StdExp {
+  template <class F>
+  F operator()(F x) const { return std::exp(x); }
+};
+struct PolyExp {
+  float operator()(float x) const { return exp_nonpos(x); }
+};
+
+template <class F, class Exp>
+void logprob_forward_with(F* lp, F* ent, F* lse, const F* logits, const int* targets, int N, int V, float temp) {
+  const Exp ex;
   const F it = 1.0f / temp;
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; n++) {
@@ -839,7 +849,7 @@ void logprob_forward(F* lp, F* ent, F* lse, const F* logits, const int* targets,
 #pragma omp simd reduction(+ : sum, wsum)
     for (int j = 0; j < V; j++) {
       F a = z[j] * it - mx;
-      F e = std::exp(a);
+      F e = ex(a);
       sum += e;
       wsum += e * a;
     }
@@ -851,9 +861,10 @@ void logprob_forward(F* lp, F* ent, F* lse, const F* logits, const int* targets,
   }
 }
 
-template <class F>
-void logprob_backward(F* g, const F* dlp, const F* dent, const F* lse, const F* ent,
-                      const int* targets, int N, int V, float temp) {
+template <class F, class Exp>
+void logprob_backward_with(F* g, const F* dlp, const F* dent, const F* lse, const F* ent, const int* targets, int N,
+                           int V, float temp) {
+  const Exp ex;
   // forward: lp = z_y/T − lse, H = −Σ p log p with p = softmax(z/T)
   // backward: ∂lp/∂z_j = (1[j=y] − p_j)/T ; ∂H/∂z_j = −p_j (log p_j + H)/T
   const F it = 1.0f / temp;
@@ -870,15 +881,33 @@ void logprob_backward(F* g, const F* dlp, const F* dent, const F* lse, const F* 
 #pragma omp simd
       for (int j = 0; j < V; j++) {
         F logp = z[j] * it - l;
-        F p = std::exp(logp);
+        F p = ex(logp);
         z[j] = (-a * p - b * p * (logp + H)) * it;
       }
     } else {
 #pragma omp simd
-      for (int j = 0; j < V; j++) z[j] = -a * std::exp(z[j] * it - l) * it;
+      for (int j = 0; j < V; j++) z[j] = -a * ex(z[j] * it - l) * it;
     }
     z[y] += a * it;
   }
+}
+
+template <class F>
+void logprob_forward(F* lp, F* ent, F* lse, const F* logits, const int* targets, int N, int V, float temp) {
+  logprob_forward_with<F, StdExp>(lp, ent, lse, logits, targets, N, V, temp);
+}
+template <class F>
+void logprob_backward(F* g, const F* dlp, const F* dent, const F* lse, const F* ent, const int* targets, int N, int V,
+                      float temp) {
+  logprob_backward_with<F, StdExp>(g, dlp, dent, lse, ent, targets, N, V, temp);
+}
+void logprob_forward_vexp(float* lp, float* ent, float* lse, const float* logits, const int* targets, int N, int V,
+                          float temp) {
+  logprob_forward_with<float, PolyExp>(lp, ent, lse, logits, targets, N, V, temp);
+}
+void logprob_backward_vexp(float* g, const float* dlp, const float* dent, const float* lse, const float* ent,
+                           const int* targets, int N, int V, float temp) {
+  logprob_backward_with<float, PolyExp>(g, dlp, dent, lse, ent, targets, N, V, temp);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -959,7 +988,8 @@ const Backend& cpu_backend() {
   static const Backend b{"cpu",          cpu::layer_table<float>(), cpu::gemm,          cpu::matmul_forward_bf16w,
                          cpu::pack_matmul, cpu::attention_forward_kv_bf16,
                          cpu::round_to_bf16,    cpu::make_bf16_matmul,
-                         cpu::matmul_backward_weight_bf16, cpu::embedding_forward_bf16, cpu::swiglu_forward_vexp,         cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
+                         cpu::matmul_backward_weight_bf16, cpu::embedding_forward_bf16, cpu::swiglu_forward_vexp,
+                         cpu::logprob_forward_vexp, cpu::logprob_backward_vexp, cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
                          cpu::adamw_update, cpu::sgd_update,        cpu::scale_inplace, cpu::sum_squares};
   return b;
 }

@@ -12,6 +12,10 @@ std::unique_ptr<PackedMatmul::Impl> pack_matmul(const float* w, int N, int K);  
 void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
                                int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel);
 void swiglu_forward_vexp(float* h, const float* gu, int N, int FF);          // cpu.cpp
+void logprob_forward_vexp(float* lp, float* ent, float* lse, const float* logits, const int* targets, int N, int V,
+                          float temp);  // cpu.cpp
+void logprob_backward_vexp(float* g, const float* dlp, const float* dent, const float* lse, const float* ent,
+                           const int* targets, int N, int V, float temp);  // cpu.cpp
 void round_to_bf16(uint16_t* out, const float* in, size_t n);                    // bf16_matmul.cpp
 std::unique_ptr<Bf16Matmul::Impl> make_bf16_matmul(int N, int K, bool with_backward);
 void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K);

@@ -55,6 +55,14 @@ bool PackedMatmul::bf16_weights() const { return impl_->bf16_weights(); }
 
 void round_to_bf16(uint16_t* out, const float* in, size_t n) { active_backend().round_to_bf16(out, in, n); }
 void swiglu_forward_vexp(float* h, const float* gu, int N, int FF) { active_backend().swiglu_forward_vexp(h, gu, N, FF); }
+void logprob_forward_vexp(float* lp, float* ent, float* lse, const float* logits, const int* targets, int N, int V,
+                          float temp) {
+  active_backend().logprob_forward_vexp(lp, ent, lse, logits, targets, N, V, temp);
+}
+void logprob_backward_vexp(float* logits_to_dlogits, const float* dlp, const float* dent, const float* lse,
+                           const float* ent, const int* targets, int N, int V, float temp) {
+  active_backend().logprob_backward_vexp(logits_to_dlogits, dlp, dent, lse, ent, targets, N, V, temp);
+}
 void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
                                int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel) {
   active_backend().attention_forward_kv_bf16(out, q, k, v, Tq, Tk, NH, NKV, HS, q_stride, kv_stride, out_stride,

@@ -212,6 +212,13 @@ void logprob_forward(F* lp, F* ent, F* lse, const F* logits, const int* targets,
 template <class F>
 void logprob_backward(F* logits_to_dlogits, const F* dlp, const F* dent, const F* lse,
                       const F* ent, const int* targets, int N, int V, float temp);
+// bf16 mode's log-prob head (the trainer's; the engine's sampler takes softmax_row_sum, the same polynomial): the
+// two above with e^x from exp_poly.h's vectorised polynomial (relative error ~2e-7) instead of std::exp, one
+// element at a time, which fp32 mode keeps bit for bit. Same arguments and outputs.
+void logprob_forward_vexp(float* lp, float* ent, float* lse, const float* logits, const int* targets, int N, int V,
+                          float temp);
+void logprob_backward_vexp(float* logits_to_dlogits, const float* dlp, const float* dent, const float* lse,
+                           const float* ent, const int* targets, int N, int V, float temp);
 
 // ---- scalar score head (reward models: *ForSequenceClassification with one label) ------------------------------
 // scores[s] = w · h[rows[s]] for s < S; h [N, C] (the final-norm hidden states), w [C] (score.weight [1, C]).

@@ -312,7 +312,11 @@ void Model::forward(const int* ids, const int* targets, int N, const std::vector
   have_entropy_ = want_entropy;
   Activations& a = act_;
   mm_forward(bf16_head_.get(), a.logits, a.lnf, w.lm_head, nullptr, N, cfg.V, cfg.C);
-  logprob_forward(a.lp, want_entropy ? a.ent : nullptr, a.lse, a.logits, a.targets.data(), N, cfg.V, temperature);
+  float* ent = want_entropy ? a.ent : nullptr;
+  if (precision_ == Precision::BF16)  // a vectorised exp (fp32 keeps std::exp, bit for bit)
+    logprob_forward_vexp(a.lp, ent, a.lse, a.logits, a.targets.data(), N, cfg.V, temperature);
+  else
+    logprob_forward(a.lp, ent, a.lse, a.logits, a.targets.data(), N, cfg.V, temperature);
 }
 
 void Model::forward_body(const int* ids, const int* targets, int N, const std::vector<PackedSeq>& seqs) {
@@ -400,7 +404,10 @@ void Model::backward(const float* dlp, const float* dent) {
   R1_CHECK(!dent || have_entropy_, "backward() with an entropy gradient needs forward(..., want_entropy=true)");
   const int N = a.N, C = cfg.C, V = cfg.V;
   // logits -> lp/ent (in place: logits become dlogits)
-  logprob_backward(a.logits, dlp, dent, a.lse, a.ent, a.targets.data(), N, V, temperature_);
+  if (precision_ == Precision::BF16)
+    logprob_backward_vexp(a.logits, dlp, dent, a.lse, a.ent, a.targets.data(), N, V, temperature_);
+  else
+    logprob_backward(a.logits, dlp, dent, a.lse, a.ent, a.targets.data(), N, V, temperature_);
   // logits = lnf · lm_head^T
   mm_backward(bf16_head_.get(), a.dln, frozen ? nullptr : g.lm_head, nullptr, a.logits, a.lnf, w.lm_head, N, V, C);
   backward_body(frozen);
