@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 namespace r1 {
 
@@ -246,9 +247,14 @@ struct AdamWStep {
   float step_size;  // lr / (1 − beta1^t)
   float sbc2;       // sqrt(1 − beta2^t)
   float grad_scale = 1.f;  // g is read as g · grad_scale (global-norm clipping), the bits of a scale_inplace first
+  // decoupled weight decay (torch.optim.AdamW applies it first): p *= decay on the elements of the ranges
+  // [first, second), sorted and disjoint; the bits of a scale_inplace over each range before the update
+  float decay = 1.f;
+  const std::pair<size_t, size_t>* decay_ranges = nullptr;  // [n_decay_ranges]
+  size_t n_decay_ranges = 0;
 };
-// g' = g · grad_scale; m = b1 m + (1 − b1) g'; v = b2 v + (1 − b2) g'²; p −= step_size · m / (sqrt(v) / sbc2 + eps)
-// (torch.optim.AdamW after clip_grad_norm_; g itself is not written)
+// p *= decay (on decay_ranges); g' = g · grad_scale; m = b1 m + (1 − b1) g'; v = b2 v + (1 − b2) g'²;
+// p −= step_size · m / (sqrt(v) / sbc2 + eps) (torch.optim.AdamW after clip_grad_norm_; g itself is not written)
 void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s);
 // With momentum > 0: m = g on the first step, else momentum · m + g; p −= lr · m. Without: p −= lr · g (m unused).
 void sgd_update(float* p, float* m, const float* g, size_t n, float lr, float momentum, bool first);

@@ -7,15 +7,43 @@
 
 namespace r1::cpu {
 
-void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s) {
+namespace {
+// One block of AdamW (kernels.h AdamWStep), its own loop: the decay below is a separate loop, so every decayed
+// weight is rounded before the update reads it, as with a decay pass over all parameters first.
+inline void adamw_block(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s) {
   const float b1 = s.beta1, b2 = s.beta2, eps = s.eps, step_size = s.step_size, sbc2 = s.sbc2, gs = s.grad_scale;
-#pragma omp parallel for simd schedule(static)
+#pragma omp simd
   for (size_t i = 0; i < n; i++) {
     const float gi = g[i] * gs;  // exact when gs = 1
     m[i] = b1 * m[i] + (1.f - b1) * gi;
     v[i] = b2 * v[i] + (1.f - b2) * gi * gi;
     float denom = std::sqrt(v[i]) / sbc2 + eps;
     p[i] -= step_size * m[i] / denom;
+  }
+}
+inline void scale_block(float* x, float s, size_t n) {
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) x[i] *= s;
+}
+}  // namespace
+
+// In blocks of 4096 parameters: a block's weight decay, then its update, while the block is in cache (one pass over
+// the parameters in memory instead of two).
+void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s) {
+  constexpr size_t kBlock = 1 << 12;
+  const size_t nb = (n + kBlock - 1) / kBlock;
+  const auto* r0 = s.decay_ranges;
+  const auto* r1 = r0 + (s.decay != 1.f ? s.n_decay_ranges : 0);
+#pragma omp parallel for schedule(static)
+  for (size_t b = 0; b < nb; b++) {
+    const size_t lo = b * kBlock, hi = std::min(n, lo + kBlock);
+    // the first range ending after lo, then each one starting before hi
+    for (auto* r = std::upper_bound(r0, r1, lo, [](size_t x, const auto& q) { return x < q.second; });
+         r != r1 && r->first < hi; r++) {
+      const size_t a = std::max(lo, r->first), e = std::min(hi, r->second);
+      scale_block(p + a, s.decay, e - a);
+    }
+    adamw_block(p + lo, m + lo, v + lo, g + lo, hi - lo, s);
   }
 }
 

@@ -221,7 +221,11 @@ double softmax_row_sum(float* w, const float* logits, int V, float m, float T) {
 }
 
 void adamw_update(float* p, float* m, float* v, const float* g, size_t n, const AdamWStep& s) {
+  std::vector<bool> decayed(n, false);
+  for (size_t r = 0; r < s.n_decay_ranges; r++)
+    for (size_t i = s.decay_ranges[r].first; i < s.decay_ranges[r].second; i++) decayed[i] = true;
   for (size_t i = 0; i < n; i++) {
+    if (decayed[i]) p[i] = (float)((double)p[i] * s.decay);
     const double gi = (double)g[i] * s.grad_scale;
     const double mi = (double)s.beta1 * m[i] + (1.0 - s.beta1) * gi;
     const double vi = (double)s.beta2 * v[i] + (1.0 - s.beta2) * gi * gi;

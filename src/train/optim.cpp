@@ -3,6 +3,7 @@
 #include "formats/safetensors.h"
 #include "kernels/kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -56,19 +57,27 @@ Optimizer::Optimizer(const OptimConfig& c, const std::vector<TensorSpec>& specs,
   }
   for (const auto& s : specs)
     if (c.decay_all || s.matrix) decay_ranges_.push_back({s.offset, s.offset + s.numel});
+  std::sort(decay_ranges_.begin(), decay_ranges_.end());  // adamw_update takes them sorted and disjoint
+  for (size_t i = 1; i < decay_ranges_.size(); i++)
+    R1_ASSERT(decay_ranges_[i - 1].second <= decay_ranges_[i].first);
 }
 
 void Optimizer::step(float* p, const float* g, float lr, float grad_scale) {
   t_++;
   const float wd = c_.weight_decay;
-  // decoupled weight decay: p -= lr * wd * p  (applied first, as torch.optim.AdamW does)
-  if (wd != 0.f)
-    for (auto [a, b] : decay_ranges_) scale_inplace(p + a, 1.f - lr * wd, b - a);
+  // decoupled weight decay: p -= lr * wd * p  (applied first, as torch.optim.AdamW does; inside AdamW's pass)
   if (c_.name == "adamw") {
     const double bc1 = 1.0 - std::pow((double)c_.beta1, (double)t_), bc2 = 1.0 - std::pow((double)c_.beta2, (double)t_);
-    const AdamWStep s{c_.beta1, c_.beta2, c_.eps, (float)(lr / bc1), (float)std::sqrt(bc2), grad_scale};
+    AdamWStep s{c_.beta1, c_.beta2, c_.eps, (float)(lr / bc1), (float)std::sqrt(bc2), grad_scale};
+    if (wd != 0.f) {
+      s.decay = 1.f - lr * wd;
+      s.decay_ranges = decay_ranges_.data();
+      s.n_decay_ranges = decay_ranges_.size();
+    }
     adamw_update(p, m_.data(), v_.data(), g, n_, s);
   } else {
+    if (wd != 0.f)
+      for (auto [a, b] : decay_ranges_) scale_inplace(p + a, 1.f - lr * wd, b - a);
     R1_CHECK(grad_scale == 1.f, "Optimizer::step: sgd takes gradients already scaled (clip_grad_norm), not grad_scale");
     sgd_update(p, m_.data(), g, n_, lr, c_.momentum, t_ == 1);
   }

@@ -522,6 +522,47 @@ TEST(FastVsReference, AdamWGradScaleEqualsScalingFirst) {
   expect_close(m2, m3, 1e-5f, "adamw m, grad_scale");
 }
 
+// AdamW's weight decay (applied inside the update, block by block) gives the bits of decaying the ranges with
+// scale_inplace first and then updating without decay, and matches the double reference; ranges start and end
+// inside blocks and across block edges (4096), the first at 0 and the last at n.
+TEST(FastVsReference, AdamWDecayEqualsDecayingFirst) {
+  const size_t n = 3 * 4096 + 123;
+  const std::vector<std::pair<size_t, size_t>> ranges = {{0, 100}, {4000, 4200}, {5000, 9000}, {9001, 9002}, {12000, n}};
+  auto p1 = frandn(n, 37), g = frandn(n, 38);
+  auto p2 = p1, p3 = p1;
+  std::vector<float> m1(n), v1(n), m2(n), v2(n), m3(n), v3(n);
+  for (int t = 1; t <= 4; t++) {
+    const double bc1 = 1.0 - std::pow(0.9, t), bc2 = 1.0 - std::pow(0.95, t);
+    AdamWStep s{0.9f, 0.95f, 1e-8f, (float)(1e-2 / bc1), (float)std::sqrt(bc2), 0.8f};
+    const float decay = 1.f - 1e-2f * 0.1f * t;
+    for (auto [a, b] : ranges) scale_inplace(p1.data() + a, decay, b - a);
+    adamw_update(p1.data(), m1.data(), v1.data(), g.data(), n, s);
+    s.decay = decay;
+    s.decay_ranges = ranges.data();
+    s.n_decay_ranges = ranges.size();
+    adamw_update(p2.data(), m2.data(), v2.data(), g.data(), n, s);
+    ref::adamw_update(p3.data(), m3.data(), v3.data(), g.data(), n, s);
+  }
+  EXPECT_EQ(p1, p2);
+  EXPECT_EQ(m1, m2);
+  EXPECT_EQ(v1, v2);
+  expect_close(p2, p3, 1e-5f, "adamw params, decay");
+  // the decay reached the ranges and only them: an element outside moved by the update alone
+  auto p4 = frandn(n, 37);
+  std::vector<float> m4(n), v4(n);
+  AdamWStep s{0.9f, 0.95f, 1e-8f, 0.f, 1.f};  // step size 0: only the decay moves p
+  s.decay = 0.5f;
+  s.decay_ranges = ranges.data();
+  s.n_decay_ranges = ranges.size();
+  const auto before = p4;
+  adamw_update(p4.data(), m4.data(), v4.data(), g.data(), n, s);
+  for (size_t i = 0; i < n; i++) {
+    bool in = false;
+    for (auto [a, b] : ranges) in = in || (i >= a && i < b);
+    ASSERT_EQ(p4[i], in ? before[i] * 0.5f : before[i]) << i;
+  }
+}
+
 // The float kernels give the same bits whatever the thread count (data-parallel training over MPI relies on it:
 // a rank with one thread and a process with two must compute a shard's gradient identically).
 TEST(ThreadCount, BackwardAndReductionsAreBitIdentical) {
