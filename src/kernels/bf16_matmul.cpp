@@ -34,6 +34,7 @@ dnnl::stream& cpu_stream() {
   return s;
 }
 constexpr int kLayoutRows = 64;  // the row count whose preferred weight layout is used for every M
+constexpr int kBwdChunk = 8192;  // the longest inner dimension backward_data's product runs in one piece
 
 // Thread-local scratch for activations rounded to bf16 (the products run on the calling thread's OpenMP team),
 // 64-byte aligned (core/aligned.h: oneDNN reads an unaligned source 15-30% slower).
@@ -65,8 +66,10 @@ struct Prim {
   int rows = 0;  // the row count it runs (>= M: padded)
 };
 
-// One packed layout of W for products src[M, Kin] · B[Kin, Nout] where B is W or W^T.
+// One packed layout of W for products src[M, Kin] · B[Kin, Nout] where B is W or W^T, or of rows [k0, k0 + Kin)
+// of B (a chunk of a long inner dimension: below).
 struct Layout {
+  int k0 = 0, kin = 0;  // the rows of B it holds
   dnnl::memory::desc desc;
   dnnl::memory mem;
   // (M, flag) -> primitive; flag: bias (forward) or accumulate (backward_data)
@@ -77,22 +80,36 @@ struct Layout {
 struct Bf16 final : Bf16Matmul::Impl {
   int N = 0, K = 0;
   bool with_backward = false;
-  Layout fwd;  // B = W^T [K, N]
-  Layout bwd;  // B = W   [N, K]
+  Layout fwd;               // B = W^T [K, N]
+  std::vector<Layout> bwd;  // B = W   [N, K], in chunks of rows when N is long (kBwdChunk)
   bool written = false;  // set() or set_bf16() has run
 
   Bf16(int n, int k, bool wb) : N(n), K(k), with_backward(wb) {
     using namespace dnnl;
-    auto make = [&](Layout& L, int kin, int nout) {
-      auto pd = matmul::primitive_desc(matmul::desc(memory::desc({kLayoutRows, kin}, dt::bf16, tag::ab),
+    // ld: the source's row stride (a chunk's source is a slice of longer rows; oneDNN 2.6 takes its reference
+    // kernel for a strided source with a layout chosen for a dense one)
+    auto make = [&](Layout& L, int k0, int kin, int nout, int ld) {
+      L.k0 = k0;
+      L.kin = kin;
+      auto pd = matmul::primitive_desc(matmul::desc(memory::desc({kLayoutRows, kin}, dt::bf16, {ld, 1}),
                                                     memory::desc({kin, nout}, dt::bf16, tag::any),
                                                     memory::desc({kLayoutRows, nout}, dt::f32, tag::ab)),
                                        cpu_engine());
       L.desc = pd.weights_desc();
       L.mem = memory(L.desc, cpu_engine());
     };
-    make(fwd, K, N);
-    if (with_backward) make(bwd, N, K);
+    make(fwd, 0, K, N, K);
+    if (with_backward) {
+      // backward_data's inner dimension is N (a vocabulary for the lm_head). oneDNN 2.6's AMX brgemm kernel runs
+      // a long one slowly (M = 1024 = K, N = 32000: 700-950 GFLOP/s here), and takes only dense sources; for a
+      // strided one oneDNN runs its jit gemm instead, at 1340-1370 GFLOP/s on the same product (with plain
+      // weights, so the copy is a plain one too). So a long N is cut into equal chunks of at most kBwdChunk rows
+      // (multiples of 64), each reading its columns of dout's rows (strided), summed in order.
+      const int chunks = (N + kBwdChunk - 1) / kBwdChunk;
+      const int rows = ((N + chunks - 1) / chunks + 63) / 64 * 64;
+      bwd.resize((N + rows - 1) / rows);
+      for (size_t c = 0; c < bwd.size(); c++) make(bwd[c], (int)c * rows, std::min(rows, N - (int)c * rows), K, N);
+    }
   }
   // Packs W (bf16 [N, K], row-major) into the layouts; no unpacked copy is kept.
   void pack(const uint16_t* src) {
@@ -100,9 +117,9 @@ struct Bf16 final : Bf16Matmul::Impl {
     // src [N, K] row-major is W^T [K, N] in column-major order (tag ba), and W [N, K] in tag ab
     memory t({{K, N}, dt::bf16, tag::ba}, cpu_engine(), const_cast<uint16_t*>(src));
     reorder(t, fwd.mem).execute(cpu_stream(), t, fwd.mem);
-    if (with_backward) {
-      memory u({{N, K}, dt::bf16, tag::ab}, cpu_engine(), const_cast<uint16_t*>(src));
-      reorder(u, bwd.mem).execute(cpu_stream(), u, bwd.mem);
+    for (Layout& L : bwd) {
+      memory u({{L.kin, K}, dt::bf16, tag::ab}, cpu_engine(), const_cast<uint16_t*>(src) + (size_t)L.k0 * K);
+      reorder(u, L.mem).execute(cpu_stream(), u, L.mem);
     }
     cpu_stream().wait();
     written = true;
@@ -115,55 +132,63 @@ struct Bf16 final : Bf16Matmul::Impl {
     pack(r);
   }
   void set_bf16(const uint16_t* w) override { pack(w); }
-  size_t bytes() const override { return fwd.desc.get_size() + (with_backward ? bwd.desc.get_size() : 0); }
+  size_t bytes() const override {
+    size_t b = fwd.desc.get_size();
+    for (const Layout& L : bwd) b += L.desc.get_size();
+    return b;
+  }
 
   // dst[M, nout] (+)= src[M, kin] (bf16) · L. oneDNN picks its kernel by problem size: for a few rows of a small
   // matrix it takes an AVX-512 BF16 kernel instead of the AMX one it takes for kLayoutRows, and the two sum in a
   // different order. So a row count whose kernel differs from kLayoutRows' runs padded with zero rows to the
   // smallest count (16, 32, then kLayoutRows) that gets the same kernel: every row, whatever M, then comes from one
   // kernel whose rows do not depend on the others.
-  std::string impl_of(Layout& L, int M, int kin, int nout) {
+  std::string impl_of(Layout& L, int M, int kin, int nout, int ld) {
     using namespace dnnl;
-    auto pd = matmul::primitive_desc(matmul::desc(memory::desc({M, kin}, dt::bf16, tag::ab), L.desc,
+    auto pd = matmul::primitive_desc(matmul::desc(memory::desc({M, kin}, dt::bf16, {ld, 1}), L.desc,
                                                   memory::desc({M, nout}, dt::f32, tag::ab)),
                                      cpu_engine());
     return pd.impl_info_str();
   }
-  void run(Layout& L, float* dst, const uint16_t* src, const float* bias, int M, int kin, int nout, bool accumulate) {
+  // src: M rows of kin values, ld apart (a chunk's columns of a longer row when L is a chunk)
+  void run(Layout& L, float* dst, const uint16_t* src, const float* bias, int M, int kin, int nout, bool accumulate,
+           int ld) {
     using namespace dnnl;
     const bool flag = bias != nullptr || accumulate;
     auto key = std::make_pair(M, flag);
     auto it = L.prims.find(key);
     if (it == L.prims.end()) {
       if (L.prims.size() > 256) L.prims.clear();  // many distinct row counts (packed training batches): start over
-      if (L.impl.empty()) L.impl = impl_of(L, kLayoutRows, kin, nout);
+      if (L.impl.empty()) L.impl = impl_of(L, kLayoutRows, kin, nout, ld);
       int rows = M;
       for (int r : {16, 32, kLayoutRows})
-        if (rows < r && impl_of(L, rows, kin, nout) != L.impl) rows = r;
+        if (rows < r && impl_of(L, rows, kin, nout, ld) != L.impl) rows = r;
       memory::desc bd = bias ? memory::desc({1, nout}, dt::f32, tag::ab) : memory::desc();
-      auto pd = matmul::primitive_desc(matmul::desc(memory::desc({rows, kin}, dt::bf16, tag::ab), L.desc, bd,
+      auto pd = matmul::primitive_desc(matmul::desc(memory::desc({rows, kin}, dt::bf16, {ld, 1}), L.desc, bd,
                                                     memory::desc({rows, nout}, dt::f32, tag::ab)),
                                        sum_attr(accumulate), cpu_engine());
       it = L.prims.emplace(key, Prim{std::make_unique<matmul>(pd), rows}).first;
     }
     const int rows = it->second.rows;
     if (rows > M) {  // padded: zero rows after the real ones, the result's real rows copied out
-      uint16_t* ps = scratch(1).get((size_t)rows * kin);
-      std::memcpy(ps, src, sizeof(uint16_t) * M * kin);
-      std::memset(ps + (size_t)M * kin, 0, sizeof(uint16_t) * (rows - M) * kin);
+      uint16_t* ps = scratch(1).get((size_t)rows * ld);
+      for (int r = 0; r < rows; r++) {
+        if (r < M) std::memcpy(ps + (size_t)r * ld, src + (size_t)r * ld, sizeof(uint16_t) * kin);
+        else std::memset(ps + (size_t)r * ld, 0, sizeof(uint16_t) * kin);
+      }
       src = ps;
       thread_local AlignedArray<float> padded;
       float* pd = padded.get((size_t)rows * nout);
       if (accumulate) std::memcpy(pd, dst, sizeof(float) * M * nout);
-      exec(L, it->second, pd, src, bias, rows, kin, nout);
+      exec(L, it->second, pd, src, bias, rows, kin, nout, ld);
       std::memcpy(dst, pd, sizeof(float) * M * nout);
       return;
     }
-    exec(L, it->second, dst, src, bias, M, kin, nout);
+    exec(L, it->second, dst, src, bias, M, kin, nout, ld);
   }
-  void exec(Layout& L, Prim& p, float* dst, const uint16_t* src, const float* bias, int M, int kin, int nout) {
+  void exec(Layout& L, Prim& p, float* dst, const uint16_t* src, const float* bias, int M, int kin, int nout, int ld) {
     using namespace dnnl;
-    memory s({{M, kin}, dt::bf16, tag::ab}, cpu_engine(), const_cast<uint16_t*>(src));
+    memory s({{M, kin}, dt::bf16, {ld, 1}}, cpu_engine(), const_cast<uint16_t*>(src));
     memory d({{M, nout}, dt::f32, tag::ab}, cpu_engine(), dst);
     std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, L.mem}, {DNNL_ARG_DST, d}};
     if (bias) args.emplace(DNNL_ARG_BIAS, memory({{1, nout}, dt::f32, tag::ab}, cpu_engine(), const_cast<float*>(bias)));
@@ -176,8 +201,13 @@ struct Bf16 final : Bf16Matmul::Impl {
     auto t0 = std::chrono::steady_clock::now();
     uint16_t* ab = scratch(0).get((size_t)M * K);
     round_to_bf16(ab, a, (size_t)M * K);
-    run(fwd, out, ab, bias, M, K, N, false);
+    run(fwd, out, ab, bias, M, K, N, false, K);
     count(t0, 2.0 * M * N * K);
+  }
+  // da [M, K] (+)= db [M, N] · W, chunk by chunk
+  void run_bwd(float* da, const uint16_t* db, int M, bool accumulate) {
+    for (size_t c = 0; c < bwd.size(); c++)
+      run(bwd[c], da, db + bwd[c].k0, nullptr, M, bwd[c].kin, K, accumulate || c > 0, N);
   }
   void backward_data(float* da, const float* dout, int M, bool accumulate) override {
     if (M <= 0) return;
@@ -185,7 +215,7 @@ struct Bf16 final : Bf16Matmul::Impl {
     auto t0 = std::chrono::steady_clock::now();
     uint16_t* db = scratch(0).get((size_t)M * N);
     round_to_bf16(db, dout, (size_t)M * N);
-    run(bwd, da, db, nullptr, M, N, K, accumulate);
+    run_bwd(da, db, M, accumulate);
     count(t0, 2.0 * M * N * K);
   }
   void backward(float* da, float* dw, float* dbias, const float* dout, const float* a, int M) override {
@@ -194,7 +224,7 @@ struct Bf16 final : Bf16Matmul::Impl {
     auto t0 = std::chrono::steady_clock::now();
     uint16_t* db = scratch(0).get((size_t)M * N);  // dout rounded once, for both products
     round_to_bf16(db, dout, (size_t)M * N);
-    if (da) run(bwd, da, db, nullptr, M, N, K, false);
+    if (da) run_bwd(da, db, M, false);
     count(t0, da ? 2.0 * M * N * K : 0.0);
     weight_grad(dw, dbias, dout, db, a, M, N, K);
   }

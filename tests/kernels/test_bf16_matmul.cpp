@@ -76,6 +76,29 @@ TEST(Bf16, ProductsMatchReference) {
     }
 }
 
+// backward_data over a long N (an lm_head's vocabulary) runs in chunks of N summed in order (bf16_matmul.cpp
+// kBwdChunk): every chunk, the boundaries between them included, against the reference, with and without +=, alone
+// and inside backward(); padded row counts (1) and unpadded ones.
+TEST(Bf16, LongBackwardDataInChunksMatchesReference) {
+  const int N = 2 * 8192 + 100, K = 40;
+  auto w = frandn((size_t)N * K, 51, 0.1f);
+  Bf16Matmul mm(N, K, true);
+  mm.set(w.data());
+  for (int M : {1, 20, 70}) {
+    auto dout = frandn((size_t)M * N, 52 + M), a = frandn((size_t)M * K, 60 + M);
+    for (bool acc : {false, true}) {
+      auto da = frandn((size_t)M * K, 9), ref_da = da;
+      mm.backward_data(da.data(), dout.data(), M, acc);
+      ref::matmul_backward_data_bf16(ref_da.data(), dout.data(), w.data(), M, N, K, acc);
+      expect_close(da, ref_da, 0.1 * N, acc ? "chunked backward_data +=" : "chunked backward_data");
+    }
+    std::vector<float> da1((size_t)M * K), da2((size_t)M * K, 7.f), dw((size_t)N * K, 0.f);
+    mm.backward_data(da1.data(), dout.data(), M, false);
+    mm.backward(da2.data(), dw.data(), nullptr, dout.data(), a.data(), M);
+    EXPECT_TRUE(same_bits(da1.data(), da2.data(), da1.size())) << "backward's da, M " << M;
+  }
+}
+
 TEST(Bf16, RoundsItsInputsNotItsOutputs) {
   // a and w that are not bf16 values give the product of their roundings, not of the values themselves
   const int M = 1, N = 1, K = 2;
