@@ -1,4 +1,5 @@
-// Training-step benchmark: forward + masked cross-entropy + backward + AdamW, in tokens/s and GFLOP/s, for
+// Training-step benchmark: forward + masked cross-entropy + backward + gradient-norm clipping to 1 + AdamW (weight
+// decay 0.1; both sides alike, as r1's trainer runs them), in tokens/s and GFLOP/s, for
 // Llama-style models of hidden size 256, 512 and 1024, in fp32 and in bf16 mixed precision (core/precision.h: bf16
 // matrix products with fp32 sums, fp32 master weights and everything else), next to PyTorch eager fp32 and PyTorch
 // bf16 autocast (bench/torch_train_step.py [--autocast]) run on the same machine in the same run. Also: the matrix
@@ -169,9 +170,10 @@ int main(int argc, char** argv) {
         m.zero_grad();
         m.cross_entropy_step(ids.data(), tg.data(), s.B, s.T, true);
         auto t1 = clk::now();
-        clip_grad_norm(m.grads(), m.n_params, 1.0f);
+        // as train/optim.cpp optimizer_update: the norm, then AdamW with the clipping scale inside its pass
+        const float coef = clip_coefficient(grad_norm(m.grads(), m.n_params), 1.0f);
         auto t2 = clk::now();
-        opt.step(m.params(), m.grads(), oc.lr);
+        opt.step(m.params(), m.grads(), oc.lr, coef);
         auto t3 = clk::now();
         // bf16: the copies the next forward would rewrite, rewritten here so that their cost shows on its own
         if (bf16) (void)static_cast<const Model&>(m).bf16_head();

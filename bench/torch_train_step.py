@@ -2,7 +2,8 @@
 """PyTorch eager peer for the C++ training-step benchmark.
 
 Times one training step of a Llama-style decoder (fp32 parameters and compute, eager mode, no
-torch.compile): forward + masked cross-entropy + backward + AdamW step, on a fixed random batch.
+torch.compile): forward + masked cross-entropy + backward + gradient-norm clipping (to 1, as r1's trainer: optim.grad_clip)
++ AdamW step, on a fixed random batch.
 With --autocast the forward runs under torch.autocast("cpu", dtype=torch.bfloat16) (bf16 matrix products,
 fp32 master weights and optimizer; the loss is computed from the logits cast to fp32), PyTorch's mixed precision
 on CPU. Prints one JSON line.
@@ -36,6 +37,8 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--clip", type=float, default=1.0,
+                    help="clip the global gradient norm to this, as r1's trainer does (optim.grad_clip 1.0); 0: off")
     ap.add_argument("--autocast", action="store_true", help="bf16 autocast around the forward (mixed precision)")
     a = ap.parse_args()
 
@@ -58,6 +61,8 @@ def main():
             logits, _ = model(ids)
             loss = masked_ce(logits, targets, mask)
         loss.backward()
+        if a.clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
         opt.step()
         return float(loss)
 
