@@ -178,8 +178,10 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     rope_forward(qkv + QD, pos_.data(), rope, c.max_pos, N, NKV, HS, QKV);
     store_kv(l, seqs, qkv);  // append the new keys/values to each sequence's cache ...
     const bool kv16 = cache_.dtype() == KVDtype::BF16;
-    // ... then attend against the whole cache: one task per (sequence, query head), spread over every thread (a head's
-    // arithmetic is the same whichever task runs it).
+    // ... then attend against the whole cache, spread over every thread (a head's arithmetic is the same whichever
+    // task runs it): one task per (sequence, key/value head), its query heads one after the other, so that the
+    // second reads the keys and values from cache (decoding, reading the cache from memory is most of attention's
+    // time); one task per (sequence, query head) when there are too few of those to keep every thread busy.
     const int rep = NH / NKV;
     auto attend = [&](int s, int h) {
       const InferSeq& q = seqs[s];
@@ -194,8 +196,13 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
         attention_forward(out, (float*)nullptr, qs, cache_.k(l, q.slot) + kv_off, cache_.v(l, q.slot) + kv_off, q.n,
                           Tk, 1, 1, HS, QKV, KVD, QD, false, bf16_ != nullptr);
     };
-#pragma omp parallel for schedule(dynamic, 1) if (S * NH > 1)
-    for (int i = 0; i < S * NH; i++) attend(i / NH, i % NH);
+    const int per_task = S * NKV >= 4 * omp_get_max_threads() ? rep : 1, tasks = S * NH / per_task;
+#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1)
+    for (int i = 0; i < tasks; i++)
+      for (int j = 0; j < per_task; j++) {
+        const int hi = i * per_task + j;  // (sequence, query head), query heads of one kv head adjacent
+        attend(hi / NH, hi % NH);
+      }
     if (bl) bl->o.forward(tmp, att, nullptr, N);
     else if (pk) pk->o.forward(tmp, att, nullptr, N, row_invariant_);
     else matmul_forward(tmp, att, lw.wo, nullptr, N, C, QD);
