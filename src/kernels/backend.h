@@ -70,6 +70,7 @@ struct Backend {
                                int V, float temp);
   void (*logprob_backward_vexp)(float* logits_to_dlogits, const float* dlp, const float* dent, const float* lse,
                                 const float* ent, const int* targets, int N, int V, float temp);
+  void (*round_to_bf16_values)(float* x, int rows, int width, int stride);
   // the sampler's softmax
   void (*lane_accumulate)(double* acc, const float* x, int len);
   float (*row_max)(const float* logits, int V);

@@ -624,18 +624,47 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
   }
 }
 
+// A head's keys and values widened (exactly) into dense fp32 rows, then attention_forward's row form: the same
+// function on the same values as the trainer's bf16 mode, whose keys and values are bf16 values already
+// (round_to_bf16_values), so the bits are the trainer's. The cache is read once, at half the bytes of fp32.
 void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
                                int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel) {
   R1_ASSERT(NH % NKV == 0 && Tq <= Tk);
   const int rep = NH / NKV;
-#pragma omp parallel if (parallel)
+  auto head = [&](int h, AlignedArray<float>& wide, std::vector<float>& p) {
+    const int g = h / rep;
+    float* kd = wide.get((size_t)2 * Tk * HS);
+    float* vd = kd + (size_t)Tk * HS;
+    for (int j = 0; j < Tk; j++)
+      for (int i = 0; i < HS; i++) {
+        kd[(size_t)j * HS + i] = bf16_bits_to_f32(k[(size_t)j * kv_stride + (size_t)g * HS + i]);
+        vd[(size_t)j * HS + i] = bf16_bits_to_f32(v[(size_t)j * kv_stride + (size_t)g * HS + i]);
+      }
+    attention_head_rows(out + (size_t)h * HS, nullptr, q + (size_t)h * HS, kd, vd, Tq, Tk, HS, q_stride, HS,
+                        out_stride, p.data());
+  };
+  if (!parallel) {  // the engine's task: no team, no allocation per call
+    thread_local AlignedArray<float> wide;
+    thread_local std::vector<float> p;
+    if (p.size() < (size_t)Tk) p.resize(Tk);
+    for (int h = 0; h < NH; h++) head(h, wide, p);
+    return;
+  }
+#pragma omp parallel
   {
+    AlignedArray<float> wide;
     std::vector<float> p(Tk);
 #pragma omp for schedule(static)
-    for (int h = 0; h < NH; h++)
-      attention_head_forward<float, uint16_t>(out + (size_t)h * HS, nullptr, q + (size_t)h * HS,
-                                              k + (size_t)(h / rep) * HS, v + (size_t)(h / rep) * HS, Tq, Tk, HS,
-                                              q_stride, kv_stride, out_stride, p.data());
+    for (int h = 0; h < NH; h++) head(h, wide, p);
+  }
+}
+
+void round_to_bf16_values(float* x, int rows, int width, int stride) {
+#pragma omp parallel for schedule(static) if ((size_t)rows * width > (1u << 14))
+  for (int r = 0; r < rows; r++) {
+    float* xr = x + (size_t)r * stride;
+#pragma omp simd
+    for (int i = 0; i < width; i++) xr[i] = bf16_bits_to_f32(f32_to_bf16_bits(xr[i]));
   }
 }
 
@@ -989,7 +1018,8 @@ const Backend& cpu_backend() {
                          cpu::pack_matmul, cpu::attention_forward_kv_bf16,
                          cpu::round_to_bf16,    cpu::make_bf16_matmul,
                          cpu::matmul_backward_weight_bf16, cpu::embedding_forward_bf16, cpu::swiglu_forward_vexp,
-                         cpu::logprob_forward_vexp, cpu::logprob_backward_vexp, cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
+                         cpu::logprob_forward_vexp, cpu::logprob_backward_vexp, cpu::round_to_bf16_values,
+                         cpu::lane_accumulate,    cpu::row_max,       cpu::softmax_row_sum,
                          cpu::adamw_update, cpu::sgd_update,        cpu::scale_inplace, cpu::sum_squares};
   return b;
 }

@@ -12,6 +12,7 @@ std::unique_ptr<PackedMatmul::Impl> pack_matmul(const float* w, int N, int K);  
 void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
                                int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel);
 void swiglu_forward_vexp(float* h, const float* gu, int N, int FF);          // cpu.cpp
+void round_to_bf16_values(float* x, int rows, int width, int stride);  // cpu.cpp
 void logprob_forward_vexp(float* lp, float* ent, float* lse, const float* logits, const int* targets, int N, int V,
                           float temp);  // cpu.cpp
 void logprob_backward_vexp(float* g, const float* dlp, const float* dent, const float* lse, const float* ent,

@@ -55,6 +55,9 @@ bool PackedMatmul::bf16_weights() const { return impl_->bf16_weights(); }
 
 void round_to_bf16(uint16_t* out, const float* in, size_t n) { active_backend().round_to_bf16(out, in, n); }
 void swiglu_forward_vexp(float* h, const float* gu, int N, int FF) { active_backend().swiglu_forward_vexp(h, gu, N, FF); }
+void round_to_bf16_values(float* x, int rows, int width, int stride) {
+  active_backend().round_to_bf16_values(x, rows, width, stride);
+}
 void logprob_forward_vexp(float* lp, float* ent, float* lse, const float* logits, const int* targets, int N, int V,
                           float temp) {
   active_backend().logprob_forward_vexp(lp, ent, lse, logits, targets, N, V, temp);

@@ -68,6 +68,9 @@ class PackedMatmul {
 };
 
 // ---- bf16 mixed precision (Precision::BF16) ----------------------------------------------------------------------
+// bf16 mode's keys and values (trainer and engine alike, after RoPE): x[r * stride + i], i < width, replaced by its
+// nearest bf16 value (as round_to_bf16, kept as fp32), so that a bf16 KV cache holds them exactly.
+void round_to_bf16_values(float* x, int rows, int width, int stride);
 // out[i] = in[i] rounded to the nearest bf16, ties to even (core/bits.h f32_to_bf16_bits), as bit patterns.
 void round_to_bf16(uint16_t* out, const float* in, size_t n);
 
@@ -166,7 +169,8 @@ void attention_forward(F* out, F* probs, const F* q, const F* k, const F* v, int
                        int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride, bool parallel = true,
                        bool row_form = false);
 // The same at inference over a bf16 KV cache (kv_dtype bf16): k, v are bf16 bit patterns [Tk, kv_stride], widened
-// exactly; everything else fp32, row form (each query row alone, the same instructions whatever Tq).
+// exactly; everything else fp32, in attention_forward's row form: the bits of attention_forward(row_form = true)
+// over the widened values (bf16 mode's trainer, whose keys and values are bf16 values: round_to_bf16_values).
 void attention_forward_kv_bf16(float* out, const float* q, const uint16_t* k, const uint16_t* v, int Tq, int Tk,
                                int NH, int NKV, int HS, int q_stride, int kv_stride, int out_stride,
                                bool parallel = true);

@@ -1,4 +1,5 @@
 #include "model/infer.h"
+#include "core/bits.h"
 #include "core/check.h"
 #include "kernels/kernels.h"
 
@@ -100,20 +101,24 @@ void Inference::ensure(int rows, int logit_rows) {
 // The new rows' keys and values into each sequence's cache (a bf16 cache rounds them as it stores them).
 void Inference::store_kv(int l, const std::vector<InferSeq>& seqs, const float* qkv) {
   const ModelConfig& c = m_.cfg;
-  const int QKV = c.QKV(), QD = c.QD(), KVD = c.KVD();
+  const int QKV = c.QKV(), QD = c.QD(), KVD = c.KVD(), HS = c.HS;
   const bool kv16 = cache_.dtype() == KVDtype::BF16;
+  const size_t hstride = cache_.head_stride();
   for (size_t s = 0; s < seqs.size(); s++) {
     const InferSeq& q = seqs[s];
     const int len = cache_.len(q.slot), r0 = row0_[s];
     for (int t = 0; t < q.n; t++) {
       const float* row = qkv + (size_t)(r0 + t) * QKV;
-      const size_t at = (size_t)(len + t) * KVD;
-      if (kv16) {
-        round_to_bf16(cache_.k16(l, q.slot) + at, row + QD, KVD);
-        round_to_bf16(cache_.v16(l, q.slot) + at, row + QD + KVD, KVD);
-      } else {
-        std::memcpy(cache_.k(l, q.slot) + at, row + QD, sizeof(float) * KVD);
-        std::memcpy(cache_.v(l, q.slot) + at, row + QD + KVD, sizeof(float) * KVD);
+      for (int j = 0; j < c.NKV; j++) {  // head-major: kv head j's values at position len + t
+        const size_t at = (size_t)j * hstride + (size_t)(len + t) * HS;
+        const float *kr = row + QD + (size_t)j * HS, *vr = row + QD + KVD + (size_t)j * HS;
+        if (kv16) {  // (inline: a kernel call per head row costs more than its 64 values)
+          uint16_t *kd = cache_.k16(l, q.slot) + at, *vd = cache_.v16(l, q.slot) + at;
+          for (int i = 0; i < HS; i++) kd[i] = f32_to_bf16_bits(kr[i]), vd[i] = f32_to_bf16_bits(vr[i]);
+        } else {
+          std::memcpy(cache_.k(l, q.slot) + at, kr, sizeof(float) * HS);
+          std::memcpy(cache_.v(l, q.slot) + at, vr, sizeof(float) * HS);
+        }
       }
     }
   }
@@ -176,6 +181,7 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     }
     rope_forward(qkv, pos_.data(), rope, c.max_pos, N, NH, HS, QKV);
     rope_forward(qkv + QD, pos_.data(), rope, c.max_pos, N, NKV, HS, QKV);
+    if (bl) round_to_bf16_values(qkv + QD, N, 2 * KVD, QKV);  // bf16 mode: as the trainer's forward
     store_kv(l, seqs, qkv);  // append the new keys/values to each sequence's cache ...
     const bool kv16 = cache_.dtype() == KVDtype::BF16;
     // ... then attend against the whole cache, spread over every thread (a head's arithmetic is the same whichever
@@ -186,15 +192,15 @@ const float* Inference::forward(const std::vector<InferSeq>& seqs, bool all_logi
     auto attend = [&](int s, int h) {
       const InferSeq& q = seqs[s];
       const int Tk = cache_.len(q.slot) + q.n, r0 = row0_[s];
-      const size_t kv_off = (size_t)(h / rep) * HS;
+      const size_t kv_off = (size_t)(h / rep) * cache_.head_stride();
       float* out = att + (size_t)r0 * QD + (size_t)h * HS;
       const float* qs = qkv + (size_t)r0 * QKV + (size_t)h * HS;
       if (kv16)
         attention_forward_kv_bf16(out, qs, cache_.k16(l, q.slot) + kv_off, cache_.v16(l, q.slot) + kv_off, q.n, Tk, 1,
-                                  1, HS, QKV, KVD, QD, false);
+                                  1, HS, QKV, HS, QD, false);
       else
         attention_forward(out, (float*)nullptr, qs, cache_.k(l, q.slot) + kv_off, cache_.v(l, q.slot) + kv_off, q.n,
-                          Tk, 1, 1, HS, QKV, KVD, QD, false, bf16_ != nullptr);
+                          Tk, 1, 1, HS, QKV, HS, QD, false, bf16_ != nullptr);
     };
     const int per_task = S * NKV >= 4 * omp_get_max_threads() ? rep : 1, tasks = S * NH / per_task;
 #pragma omp parallel for schedule(dynamic, 1) if (tasks > 1)

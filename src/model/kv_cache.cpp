@@ -34,6 +34,8 @@ KVCache::KVCache(const ModelConfig& cfg, int n_slots, int max_len, size_t budget
   n_slots_ = n_slots;
   max_len_ = max_len;
   kvd_ = cfg.KVD();
+  hs_ = cfg.HS;
+  nkv_ = cfg.NKV;
   dtype_ = dt;
   esize_ = dt == KVDtype::BF16 ? 2 : 4;
   slot_elems_ = (size_t)max_len * kvd_;
@@ -55,11 +57,13 @@ void KVCache::copy_prefix(int dst, int src, int n) {
            " out of range [0, ", n_slots_, ")");
   R1_CHECK(n >= 0 && n <= len_[src], "KV cache: copy_prefix of ", n, " positions but slot ", src, " holds ", len_[src]);
   if (dst != src) {
-    size_t bytes = (size_t)n * kvd_ * esize_;
-    for (int l = 0; l < n_layers_; l++) {
-      std::memcpy(elem(block_offset(l, dst)), elem(block_offset(l, src)), bytes);
-      std::memcpy(elem(block_offset(l, dst) + slot_elems_), elem(block_offset(l, src) + slot_elems_), bytes);
-    }
+    const size_t bytes = (size_t)n * hs_ * esize_;  // one head's first n positions
+    for (int l = 0; l < n_layers_; l++)
+      for (size_t kv = 0; kv < 2; kv++)  // K then V
+        for (int j = 0; j < nkv_; j++) {
+          const size_t at = kv * slot_elems_ + (size_t)j * head_stride();
+          std::memcpy(elem(block_offset(l, dst) + at), elem(block_offset(l, src) + at), bytes);
+        }
   }
   len_[dst] = n;
 }

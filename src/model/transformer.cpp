@@ -357,6 +357,9 @@ void Model::forward_body(const int* ids, const int* targets, int N, const std::v
     }
     rope_forward(a.qkv[l], a.pos.data(), rope.data(), cfg.max_pos, N, NH, HS, QKV);
     rope_forward(a.qkv[l] + QD, a.pos.data(), rope.data(), cfg.max_pos, N, NKV, HS, QKV);
+    // bf16: keys and values rounded to bf16 values (autocast's bf16 attention inputs; the engine's KV cache then
+    // holds them exactly in bf16). Their gradient passes through the rounding unchanged, as through autocast's cast.
+    if (precision_ == Precision::BF16) round_to_bf16_values(a.qkv[l] + QD, N, 2 * KVD, QKV);
     // attention per sequence; a continuation attends to its prefix's keys/values, gathered in front of its own
     // (bf16: row by row, as the rollout engine computes it; see attention_forward's row_form)
     const bool rows = precision_ == Precision::BF16;

@@ -321,6 +321,31 @@ TEST_P(Families, Bf16KVCacheHalvesMemoryAndMovesLogprobsSlightly) {
   EXPECT_LT(worst, 0.05) << "keys/values rounded to 8 mantissa bits move a log-prob by far less than this";
 }
 
+// In bf16 mode keys and values are bf16 values already (the trainer rounds them after rotary as the engine does), so
+// a bf16 KV cache holds them exactly: half the memory, the same samples and log-probs bit for bit as an fp32 cache,
+// still equal to the trainer's recomputation.
+TEST_P(Families, Bf16ModeBf16KVCacheChangesNothing) {
+  Model m = Model::load(fixture(GetParam()));
+  m.set_precision(Precision::BF16);
+  Engine e(m);
+  GenConfig c = sampled_config();
+  c.max_batch = 5;
+  auto rq = some_requests(m.cfg.V, 3, 4);
+  auto a = e.generate(rq, c);
+  const size_t bytes32 = e.stats().kv_cache_bytes;
+  c.kv_dtype = KVDtype::BF16;
+  auto b = e.generate(rq, c);
+  EXPECT_EQ(e.stats().kv_cache_bytes * 2, bytes32);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); i++) {
+    EXPECT_EQ(a[i].ids, b[i].ids) << "sample " << i;
+    ASSERT_EQ(a[i].logprobs.size(), b[i].logprobs.size());
+    for (size_t t = 0; t < a[i].logprobs.size(); t++)
+      EXPECT_EQ(a[i].logprobs[t], b[i].logprobs[t]) << "sample " << i << " token " << t;
+  }
+  EXPECT_GT(expect_logprobs_equal_trainer(m, rq, b, c.sampling.temperature), 50);
+}
+
 TEST_P(Families, SampledLogprobsEqualTrainerRecomputation) {
   Model m = Model::load(fixture(GetParam()));
   Engine e(m);

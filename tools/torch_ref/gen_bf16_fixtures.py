@@ -8,8 +8,10 @@ reference.safetensors (input_ids, targets, loss_mask) and writes two bf16 forwar
 
 - `emu.*` — r1's bf16 scheme (src/kernels/bf16_matmul.cpp, ref::matmul_forward_bf16 & co.) written out: every
   nn.Linear (q/k/v/o, gate/up/down, lm_head) is `Bf16Linear`: out = bf16(a) · bf16(W)^T + bias with exact sums,
-  da = bf16(dout) · bf16(W), dW = bf16(dout)^T · bf16(a), dbias = Σ_rows dout (not rounded). Everything else
-  (embedding, RMSNorm, rotary, attention, softmax, SwiGLU, cross-entropy) is unrounded. All arithmetic other than
+  da = bf16(dout) · bf16(W), dW = bf16(dout)^T · bf16(a), dbias = Σ_rows dout (not rounded); the keys and values
+  after rotary are rounded to bf16 (`RoundKV`: what a bf16 KV cache holds; their gradient passes unchanged).
+  Everything else (embedding, RMSNorm, rotary, queries, attention, softmax, SwiGLU, cross-entropy) is unrounded.
+  All arithmetic other than
   the bf16 roundings runs in float64, as in reference.safetensors: these are the exact values of the scheme, which
   r1's fp32 arithmetic approximates to fp32 roundoff. An operand is rounded as r1 rounds its fp32 values:
   `x.float().bfloat16()` (round to nearest even).
@@ -45,7 +47,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 from gen_model_fixtures import OUT_ROOT, check_close, expected_names  # noqa: E402
-from hf_model import CausalLM, Config, masked_ce  # noqa: E402
+from hf_model import Attention, CausalLM, Config, masked_ce  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 
 KINDS = ["llama", "qwen2", "qwen3"]
@@ -77,6 +79,28 @@ class Bf16Linear(torch.autograd.Function):
         dw = dr.t() @ xr.reshape(-1, xr.shape[-1])
         db = d2.sum(0) if ctx.has_bias else None
         return dx, dw, db, None
+
+
+class RoundKV(torch.autograd.Function):
+    """r1's bf16 keys and values (after rotary): rounded forward, the gradient passed through unchanged."""
+
+    @staticmethod
+    def forward(ctx, x, rnd):
+        return rnd(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+def patch_kv(model, rnd):
+    """Every attention's new keys and values through RoundKV with rounding `rnd`; returns how many."""
+    n = 0
+    for m in model.modules():
+        if isinstance(m, Attention):
+            m.kv_round = lambda t, rnd=rnd: RoundKV.apply(t, rnd)
+            n += 1
+    return n
 
 
 def load_model(kind, dtype):
@@ -145,6 +169,7 @@ def generate(kind):
     c = Config(cfg_dict)
     n_linear = 7 * c.num_hidden_layers + 1
     assert patch_linears(model, lambda t: t) == n_linear
+    assert patch_kv(model, lambda t: t) == c.num_hidden_layers
     lg, loss, grads = run(model, batch)
     check_close(lg.float(), ref["logits"], 1e-6, f"{kind}: no-rounding emulation logits")
     check_close(loss, ref["loss"], 1e-6, f"{kind}: no-rounding emulation loss")
@@ -155,6 +180,7 @@ def generate(kind):
     model, _ = load_model(kind, torch.float64)
     operands = {}
     assert patch_linears(model, bf16, operands) == n_linear
+    assert patch_kv(model, bf16) == c.num_hidden_layers
     e_lg, e_loss, e_grads = run(model, batch)
     assert len(operands) == 4 * c.num_hidden_layers + 1
     e_lg = e_lg.float()
@@ -163,6 +189,7 @@ def generate(kind):
     # the same with float32 for the unrounded math, as r1 computes it (printed below)
     model32, _ = load_model(kind, torch.float32)
     patch_linears(model32, bf16)
+    patch_kv(model32, bf16)
     f_lg, f_loss, f_grads = run(model32, batch)
 
     # (3) autocast

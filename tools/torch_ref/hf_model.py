@@ -91,6 +91,7 @@ class Attention(nn.Module):
         if cfg.qk_norm:
             self.q_norm = RMSNorm(hd, cfg.rms_norm_eps)
             self.k_norm = RMSNorm(hd, cfg.rms_norm_eps)
+        self.kv_round = None  # a function applied to the new keys and values after rotary (gen_bf16_fixtures.py)
 
     def forward(self, x, cos, sin, past_kv=None):
         """x: [B, T, C]; cos/sin for positions P..P+T-1 where P = cached length.
@@ -106,6 +107,8 @@ class Attention(nn.Module):
             k = self.k_norm(k)
         q = apply_rope(q.transpose(1, 2), cos, sin)
         k = apply_rope(k.transpose(1, 2), cos, sin)
+        if self.kv_round is not None:
+            k, v = self.kv_round(k), self.kv_round(v)
         if past_kv is not None:
             k = torch.cat([past_kv[0], k], dim=2)
             v = torch.cat([past_kv[1], v], dim=2)
