@@ -30,8 +30,9 @@ inline void add_precision_option(CLI::App* sub) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   sub->add_option_function<std::string>(
          "--kv-dtype", [](const std::string& v) { set_default_kv_dtype(parse_kv_dtype(v, "--kv-dtype")); },
-         "KV-cache element type: f32 (default) | bf16 (half the memory; keys/values rounded)")
-      ->check(CLI::IsMember({"f32", "bf16"}));
+         "KV-cache element type: auto (default: bf16 with --precision bf16, else f32) | f32 | bf16 (half the memory; "
+         "in fp32 precision keys/values rounded)")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}));
 }
 
 struct Register {

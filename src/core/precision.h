@@ -17,13 +17,19 @@ inline Precision parse_precision(const std::string& s, const std::string& where 
   throw Error(str(where, ": unknown precision '", s, "' (expected fp32 or bf16)"));
 }
 
-// The KV cache's element type (model/kv_cache.h): f32, or bf16 (half the memory; keys and values rounded).
-enum class KVDtype { F32, BF16 };
-inline const char* kv_dtype_name(KVDtype d) { return d == KVDtype::BF16 ? "bf16" : "f32"; }
+// The KV cache's element type (model/kv_cache.h): f32, or bf16 (half the memory). In fp32 precision a bf16 cache
+// rounds the keys and values, so log-probs move; in bf16 precision they are bf16 values already (the trainer's as
+// the engine's), so it changes nothing. Auto (the default): bf16 for a model in bf16 precision, else f32; the
+// generation engine resolves it (rollout/engine.h GenConfig::kv_dtype).
+enum class KVDtype { F32, BF16, Auto };
+inline const char* kv_dtype_name(KVDtype d) {
+  return d == KVDtype::BF16 ? "bf16" : d == KVDtype::Auto ? "auto" : "f32";
+}
 inline KVDtype parse_kv_dtype(const std::string& s, const std::string& where = "kv_dtype") {
   if (s == "f32" || s == "fp32") return KVDtype::F32;
   if (s == "bf16") return KVDtype::BF16;
-  throw Error(str(where, ": unknown KV-cache dtype '", s, "' (expected f32 or bf16)"));
+  if (s == "auto") return KVDtype::Auto;
+  throw Error(str(where, ": unknown KV-cache dtype '", s, "' (expected auto, f32 or bf16)"));
 }
 
 // The precision a Model takes when it is created (model/transformer.h): every command sets it from its `precision`

@@ -10,7 +10,7 @@ namespace r1 {
 
 namespace {
 Precision g_default_precision = Precision::FP32;
-KVDtype g_default_kv_dtype = KVDtype::F32;
+KVDtype g_default_kv_dtype = KVDtype::Auto;
 }
 Precision default_precision() { return g_default_precision; }
 void set_default_precision(Precision p) { g_default_precision = p; }
@@ -23,8 +23,10 @@ void declare_precision(OptionSet& o, std::string* precision, std::string* kv_dty
         "master weights, AdamW state, norms, softmax, log-probs and losses; rollouts decode from the trainer's own "
         "bf16 copies, so their log-probs equal the trainer's");
   o.add("kv_dtype", kv_dtype,
-        "f32 | bf16: the KV cache of generation (rollouts, sampling, evaluation). bf16 halves its memory; keys and "
-        "values are rounded, so log-probs move by about bf16's precision and no longer equal the trainer's exactly");
+        "auto | f32 | bf16: the KV cache of generation (rollouts, sampling, evaluation). bf16 halves its memory; in "
+        "precision fp32 keys and values are rounded, so log-probs move by about bf16's precision and no longer equal "
+        "the trainer's exactly; in precision bf16 they are bf16 values already and nothing changes. auto: bf16 in "
+        "precision bf16, f32 in fp32");
 }
 void check_precision(const std::string& precision, const std::string& kv_dtype) {
   parse_precision(precision, "field 'precision'");

@@ -86,7 +86,7 @@ class RecipeRun : public StageRun {
     return fn_(recipe);
   }
   R recipe;
-  std::string precision = "fp32", kv_dtype = "f32";
+  std::string precision = "fp32", kv_dtype = "auto";
 
  private:
   Fn fn_;

@@ -19,6 +19,7 @@ size_t KVCache::bytes_needed(const ModelConfig& cfg, int n_slots, int max_len, K
 static std::string mib(size_t b) { return str((b + (1 << 20) - 1) >> 20, " MiB"); }
 
 KVCache::KVCache(const ModelConfig& cfg, int n_slots, int max_len, size_t budget_bytes, KVDtype dt) {
+  R1_CHECK(dt != KVDtype::Auto, "KV cache: kv_dtype auto must be resolved to f32 or bf16 first");
   R1_CHECK(n_slots > 0, "KV cache: the number of sequence slots must be > 0, got ", n_slots);
   R1_CHECK(max_len > 0, "KV cache: the maximum sequence length must be > 0, got ", max_len);
   R1_CHECK(max_len <= cfg.max_pos, "KV cache: maximum sequence length ", max_len,

@@ -75,6 +75,12 @@ int validate(const std::vector<GenRequest>& requests, const GenConfig& cfg, cons
   return max_prompt;
 }
 
+// Auto: bf16 for a model computing in bf16 (its keys and values are bf16 values: the cache holds them exactly).
+static KVDtype resolve_kv_dtype(KVDtype d, const Model& m) {
+  if (d != KVDtype::Auto) return d;
+  return m.precision() == Precision::BF16 ? KVDtype::BF16 : KVDtype::F32;
+}
+
 // One generate() call: the queue of (request, sample), the live sequences in their KV-cache slots, and the
 // prompts' first-token logits kept until every sample of the prompt has started.
 class Generation {
@@ -84,7 +90,7 @@ class Generation {
       : requests_(requests), cfg_(cfg), on_token_(on_token), stats_(stats), out_(out), mc_(model.cfg), V_(model.cfg.V),
         total_((int)out.size()), slots_(std::min(cfg.max_batch, total_)),
         cache_(mc_, slots_, (int)std::min<long long>(mc_.max_pos, (long long)max_prompt + cfg.max_new_tokens),
-               cfg.kv_budget_bytes, cfg.kv_dtype),
+               cfg.kv_budget_bytes, resolve_kv_dtype(cfg.kv_dtype, model)),
         inf_(model, cache_, true, cfg.batch_invariant), unstarted_(requests.size()), slot_prompt_(slots_, -1), slot_busy_(slots_, false) {
     stats_.kv_cache_bytes = cache_.bytes();
     int o = 0;

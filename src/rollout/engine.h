@@ -47,8 +47,9 @@ struct GenConfig {
   int max_batch = 64;              // live sequences at once (= KV-cache slots)
   int max_prefill_tokens = 2048;   // prompt rows per prefill pass
   size_t kv_budget_bytes = 0;      // 0: kDefaultKVMemoryFraction of physical memory
-  // The KV cache's element type (model/kv_cache.h): bf16 halves its memory; keys and values are rounded, so log-probs
-  // move by about bf16's precision (measured in README) and no longer equal the trainer's recomputation exactly.
+  // The KV cache's element type (model/kv_cache.h, core/precision.h): bf16 halves its memory. With an fp32 model
+  // keys and values are rounded, so log-probs move by about bf16's precision (measured in README) and no longer
+  // equal the trainer's recomputation exactly; with a bf16 model nothing changes. Auto: the model's precision.
   KVDtype kv_dtype = default_kv_dtype();
   // A sample's tokens and log-probs the same bits whatever else is in the batch: every matrix product takes the
   // packed path (no gemv shortcut for a few rows) and a prompt is prefilled in chunks at fixed offsets (multiples

@@ -323,16 +323,22 @@ TEST_P(Families, Bf16KVCacheHalvesMemoryAndMovesLogprobsSlightly) {
 
 // In bf16 mode keys and values are bf16 values already (the trainer rounds them after rotary as the engine does), so
 // a bf16 KV cache holds them exactly: half the memory, the same samples and log-probs bit for bit as an fp32 cache,
-// still equal to the trainer's recomputation.
+// still equal to the trainer's recomputation. kv_dtype auto (the default) takes bf16 here, f32 for an fp32 model.
 TEST_P(Families, Bf16ModeBf16KVCacheChangesNothing) {
   Model m = Model::load(fixture(GetParam()));
-  m.set_precision(Precision::BF16);
   Engine e(m);
   GenConfig c = sampled_config();
   c.max_batch = 5;
   auto rq = some_requests(m.cfg.V, 3, 4);
+  ASSERT_EQ(c.kv_dtype, KVDtype::Auto);
+  e.generate(rq, c);
+  const size_t bytes32 = e.stats().kv_cache_bytes;  // fp32 model: auto is f32
+  m.set_precision(Precision::BF16);
+  e.generate(rq, c);
+  EXPECT_EQ(e.stats().kv_cache_bytes * 2, bytes32) << "bf16 model: auto is bf16";
+  c.kv_dtype = KVDtype::F32;
   auto a = e.generate(rq, c);
-  const size_t bytes32 = e.stats().kv_cache_bytes;
+  EXPECT_EQ(e.stats().kv_cache_bytes, bytes32);
   c.kv_dtype = KVDtype::BF16;
   auto b = e.generate(rq, c);
   EXPECT_EQ(e.stats().kv_cache_bytes * 2, bytes32);
