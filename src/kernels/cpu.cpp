@@ -306,14 +306,9 @@ void rope_backward(F* dx, const int* pos, const F* cos_sin, int max_pos, int N, 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// A key or value element as the arithmetic reads it: itself, or a bf16 cache's bit pattern widened exactly.
-static inline float kv_value(float x) { return x; }
-static inline double kv_value(double x) { return x; }
-static inline float kv_value(uint16_t h) { return bf16_bits_to_f32(h); }
-
-// One query head of one sequence. scores row t covers keys 0..Tk-Tq+t. KV: F, or uint16_t for a bf16 KV cache.
-template <class F, class KV = F>
-static void attention_head_forward(F* out, F* probs, const F* q, const KV* k, const KV* v,
+// One query head of one sequence. scores row t covers keys 0..Tk-Tq+t.
+template <class F>
+static void attention_head_forward(F* out, F* probs, const F* q, const F* k, const F* v,
                                    int Tq, int Tk, int HS, int q_stride, int kv_stride, int out_stride,
                                    F* scratch) {
   const F scale = 1.0f / std::sqrt((F)HS);
@@ -324,10 +319,10 @@ static void attention_head_forward(F* out, F* probs, const F* q, const KV* k, co
     F* p = probs ? probs + (size_t)t * Tk : scratch;
     F mx = -INFINITY;
     for (int s = 0; s < n; s++) {
-      const KV* ks = k + (size_t)s * kv_stride;
+      const F* ks = k + (size_t)s * kv_stride;
       F d = 0.f;
 #pragma omp simd reduction(+ : d)
-      for (int i = 0; i < HS; i++) d += qt[i] * kv_value(ks[i]);
+      for (int i = 0; i < HS; i++) d += qt[i] * ks[i];
       d *= scale;
       p[s] = d;
       mx = std::max(mx, d);
@@ -344,10 +339,10 @@ static void attention_head_forward(F* out, F* probs, const F* q, const KV* k, co
     F* o = out + (size_t)t * out_stride;
     for (int i = 0; i < HS; i++) o[i] = 0.f;
     for (int s = 0; s < n; s++) {
-      const KV* vs = v + (size_t)s * kv_stride;
+      const F* vs = v + (size_t)s * kv_stride;
       F ps = p[s];
 #pragma omp simd
-      for (int i = 0; i < HS; i++) o[i] += ps * kv_value(vs[i]);
+      for (int i = 0; i < HS; i++) o[i] += ps * vs[i];
     }
   }
 }

@@ -36,7 +36,6 @@ KVCache::KVCache(const ModelConfig& cfg, int n_slots, int max_len, size_t budget
   max_len_ = max_len;
   kvd_ = cfg.KVD();
   hs_ = cfg.HS;
-  nkv_ = cfg.NKV;
   dtype_ = dt;
   esize_ = dt == KVDtype::BF16 ? 2 : 4;
   slot_elems_ = (size_t)max_len * kvd_;
@@ -61,7 +60,7 @@ void KVCache::copy_prefix(int dst, int src, int n) {
     const size_t bytes = (size_t)n * hs_ * esize_;  // one head's first n positions
     for (int l = 0; l < n_layers_; l++)
       for (size_t kv = 0; kv < 2; kv++)  // K then V
-        for (int j = 0; j < nkv_; j++) {
+        for (int j = 0; j < kvd_ / hs_; j++) {  // each kv head
           const size_t at = kv * slot_elems_ + (size_t)j * head_stride();
           std::memcpy(elem(block_offset(l, dst) + at), elem(block_offset(l, src) + at), bytes);
         }

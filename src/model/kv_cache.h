@@ -1,10 +1,10 @@
 // Key/value cache for inference: per layer, per sequence slot, K and V as [NKV, max_len, HS] blocks, head-major: a
 // head's keys are one contiguous run (attention_forward reads them with kv_stride = HS), which the hardware
 // prefetcher follows; rows KVD apart it did not, and decoding, attention's time is mostly these reads (one decoded
-// row over 64 keys from memory: 4.0 us strided, 2.1 us contiguous, one core, throwaway harness). In fp32 or, with kv_dtype bf16, as bf16 (half the memory;
-// keys and values rounded to bf16 when written, attention_forward_kv_bf16 reads them). The whole cache is planned and allocated once, from the
-// number of slots and the longest sequence, so a run that cannot fit fails before any work with a message that
-// names the sizes. Pages are committed lazily by the OS as positions are written.
+// row over 64 keys from memory: 4.0 us strided, 2.1 us contiguous, one core, throwaway harness). In fp32 or, with
+// kv_dtype bf16, as bf16 (half the memory; keys and values stored as bf16 bits, attention_forward_kv_bf16 reads
+// them). The whole cache is planned and allocated once, from the number of slots and the longest sequence, so a
+// run that cannot fit fails before any work with a message that names the sizes. Pages are committed lazily by the OS as positions are written.
 #pragma once
 #include "core/precision.h"
 #include "model/config.h"
@@ -58,7 +58,7 @@ class KVCache {
  private:
   size_t block_offset(int l, int s) const { return ((size_t)l * n_slots_ + s) * 2 * slot_elems_; }  // elements
   char* elem(size_t i) const { return base_ + i * esize_; }
-  int n_layers_ = 0, n_slots_ = 0, max_len_ = 0, kvd_ = 0, hs_ = 0, nkv_ = 0;
+  int n_layers_ = 0, n_slots_ = 0, max_len_ = 0, kvd_ = 0, hs_ = 0;
   KVDtype dtype_ = KVDtype::F32;
   size_t esize_ = 4;  // bytes per element
   size_t slot_elems_ = 0, bytes_ = 0;
