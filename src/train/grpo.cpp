@@ -216,6 +216,22 @@ void check_recipe(const GrpoRecipe& r) {
            "which moves groups between ranks; run it in one process (", dist::size(), " ranks now)");
 }
 
+// The run's settings, on stderr: what the policy is, the task, the GRPO variant, LoRA and ranks.
+void print_banner(const GrpoRecipe& r, Model& policy, size_t n_train, size_t n_eval, int S, const ShardTree& tree) {
+  std::fprintf(stderr, "[grpo] %s policy, %zu parameters; task %s (%zu train, %zu eval problems); G=%d x %d prompts; "
+               "beta=%g %s, clip [%g, %g], %s, std_norm=%d, ratio=%s\n",
+               policy.cfg.arch_name().c_str(), policy.n_params, r.task.c_str(), n_train, n_eval, r.group_size,
+               r.prompts_per_step, r.loss.beta, r.loss.kl_estimator.c_str(), r.loss.clip_eps_low, r.loss.clip_eps_high,
+               r.loss.loss_agg.c_str(), (int)r.loss.std_norm, r.loss.ratio_level.c_str());
+  if (policy.has_lora())
+    std::fprintf(stderr, "[grpo] LoRA r=%d alpha=%g on %d projections per layer: %zu trainable parameters (%.2f%%); "
+                 "the reference is the base (adapters off)\n", r.lora.r, r.lora.alpha, policy.lora().sites_per_layer(),
+                 policy.lora().n, 100.0 * policy.lora().n / policy.n_params);
+  if (dist::size() > 1)
+    std::fprintf(stderr, "[grpo] %d ranks, %d shards: rank 0 samples and trains shards [0, %d)\n", dist::size(), S,
+                 tree.last());
+}
+
 }  // namespace
 
 void check_grpo(const GrpoRecipe& r) { check_recipe(r); }
@@ -242,18 +258,7 @@ GrpoSummary run_grpo(const GrpoRecipe& r) {
   ShardTree tree(S, policy.trainable().n, "grpo");
   const grpo::StepContext ctx{r, st.policy, *task, train, specs, gen, layout, tree};
 
-  std::fprintf(stderr, "[grpo] %s policy, %zu parameters; task %s (%zu train, %zu eval problems); G=%d x %d prompts; "
-               "beta=%g %s, clip [%g, %g], %s, std_norm=%d, ratio=%s\n",
-               policy.cfg.arch_name().c_str(), policy.n_params, r.task.c_str(), train.size(), evalp.size(), r.group_size,
-               r.prompts_per_step, r.loss.beta, r.loss.kl_estimator.c_str(), r.loss.clip_eps_low, r.loss.clip_eps_high,
-               r.loss.loss_agg.c_str(), (int)r.loss.std_norm, r.loss.ratio_level.c_str());
-  if (policy.has_lora())
-    std::fprintf(stderr, "[grpo] LoRA r=%d alpha=%g on %d projections per layer: %zu trainable parameters (%.2f%%); "
-                 "the reference is the base (adapters off)\n", r.lora.r, r.lora.alpha, policy.lora().sites_per_layer(),
-                 policy.lora().n, 100.0 * policy.lora().n / policy.n_params);
-  if (dist::size() > 1)
-    std::fprintf(stderr, "[grpo] %d ranks, %d shards: rank 0 samples and trains shards [0, %d)\n", dist::size(), S,
-                 tree.last());
+  print_banner(r, policy, train.size(), evalp.size(), S, tree);
   if (st.start == 0 && dist::root()) {
     json rec = {{"step", 0}};
     grpo::greedy_eval(st.policy, *task, evalp, gen, rec);

@@ -149,6 +149,25 @@ static std::vector<int> build_token_stream(const PretrainConfig& c, const Tokeni
   return ids;
 }
 
+// The model pretraining starts from: model_src (a checkpoint or `init`) when given, else a new one of the
+// recipe's shape, initialised from c.seed; checked against the tokenizer and seq.
+static std::unique_ptr<Model> pretrain_model(const PretrainConfig& c, const Tokenizer& tok, const std::string& model_src) {
+  std::unique_ptr<Model> mp;
+  if (!model_src.empty()) {
+    mp = std::make_unique<Model>(Model::load(model_src));
+  } else {
+    Arch a = c.arch == "llama" ? Arch::Llama : c.arch == "qwen2" ? Arch::Qwen2 : c.arch == "qwen3" ? Arch::Qwen3 : (fail("model.arch: '", c.arch, "' is unknown; expected llama, qwen2 or qwen3"), Arch::Llama);
+    ModelConfig mc = ModelConfig::tiny(a, tok.vocab_size(), c.hidden, c.layers, c.heads, c.kv_heads, c.ffn, c.max_pos);
+    mc.bos_id = tok.bos_id();
+    mc.eos_id = tok.eos_id();
+    mp = std::make_unique<Model>(mc);
+    mp->init_random((uint64_t)c.seed);
+  }
+  R1_CHECK(mp->cfg.V >= tok.vocab_size(), "pretrain: model vocab_size ", mp->cfg.V, " is smaller than the tokenizer's ", tok.vocab_size());
+  R1_CHECK(c.seq <= mp->cfg.max_pos, "pretrain: seq ", c.seq, " exceeds the model's max_position_embeddings ", mp->cfg.max_pos);
+  return mp;
+}
+
 float run_pretrain(const PretrainConfig& c) {
   R1_CHECK(c.batch > 0 && c.seq > 1 && c.grad_accum > 0 && c.steps > 0, "pretrain: batch, seq, grad_accum and steps must be positive");
   make_dirs(c.out);
@@ -162,20 +181,8 @@ float run_pretrain(const PretrainConfig& c) {
 
   std::string ck = c.resume ? find_checkpoint_dir(c.out) : "";
   std::string model_src = !ck.empty() ? ck : c.init;
-  std::unique_ptr<Model> mp;
-  if (!model_src.empty()) {
-    mp = std::make_unique<Model>(Model::load(model_src));
-  } else {
-    Arch a = c.arch == "llama" ? Arch::Llama : c.arch == "qwen2" ? Arch::Qwen2 : c.arch == "qwen3" ? Arch::Qwen3 : (fail("model.arch: '", c.arch, "' is unknown; expected llama, qwen2 or qwen3"), Arch::Llama);
-    ModelConfig mc = ModelConfig::tiny(a, tok.vocab_size(), c.hidden, c.layers, c.heads, c.kv_heads, c.ffn, c.max_pos);
-    mc.bos_id = tok.bos_id();
-    mc.eos_id = tok.eos_id();
-    mp = std::make_unique<Model>(mc);
-    mp->init_random((uint64_t)c.seed);
-  }
+  std::unique_ptr<Model> mp = pretrain_model(c, tok, model_src);
   Model& m = *mp;
-  R1_CHECK(m.cfg.V >= tok.vocab_size(), "pretrain: model vocab_size ", m.cfg.V, " is smaller than the tokenizer's ", tok.vocab_size());
-  R1_CHECK(c.seq <= m.cfg.max_pos, "pretrain: seq ", c.seq, " exceeds the model's max_position_embeddings ", m.cfg.max_pos);
 
   OptimConfig oc = c.optim;
   oc.total_steps = c.steps;

@@ -268,7 +268,8 @@ SftExample encode_sft_row(const json& row, const Tokenizer& tok, const ChatTempl
   return Encoder{tok, chat, prompt_template, bos}.encode(row, where);
 }
 
-SftSummary run_sft(const SftConfig& c) {
+// The fields run_sft needs before it reads anything.
+static void check_sft_config(const SftConfig& c) {
   R1_CHECK(!c.model.empty(), "sft: field 'model' is required (a Hugging Face model folder)");
   R1_CHECK(!c.data.empty(), "sft: field 'data' is required (a JSONL file)");
   R1_CHECK(c.seq >= 2 && c.batch >= 1 && c.grad_accum >= 1 && c.epochs >= 1,
@@ -277,6 +278,10 @@ SftSummary run_sft(const SftConfig& c) {
   R1_CHECK(is_question_template(c.prompt_template) || c.prompt_template == "chat",
            "sft: prompt_template '", c.prompt_template, "' is unknown; expected ", prompt_template_names());
   R1_CHECK(c.save_dtype == "f32" || c.save_dtype == "bf16", "sft: save_dtype must be f32 or bf16");
+}
+
+SftSummary run_sft(const SftConfig& c) {
+  check_sft_config(c);
   const std::string tdir = c.tokenizer.empty() ? c.model : c.tokenizer;
   Tokenizer tok = Tokenizer::load(tdir);
   std::unique_ptr<ChatTemplate> chat = ChatTemplate::find(tdir);
