@@ -4,7 +4,8 @@
 // row over 64 keys from memory: 4.0 us strided, 2.1 us contiguous, one core, throwaway harness). In fp32 or, with
 // kv_dtype bf16, as bf16 (half the memory; keys and values stored as bf16 bits, attention_forward_kv_bf16 reads
 // them). The whole cache is planned and allocated once, from the number of slots and the longest sequence, so a
-// run that cannot fit fails before any work with a message that names the sizes. Pages are committed lazily by the OS as positions are written.
+// run that cannot fit fails before any work with a message that names the sizes. Pages are committed lazily by
+// the OS as positions are written.
 #pragma once
 #include "core/precision.h"
 #include "model/config.h"
