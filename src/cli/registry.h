@@ -26,12 +26,11 @@ void register_stage_commands();
 inline void add_precision_option(CLI::App* sub) {
   sub->add_option_function<std::string>(
          "--precision", [](const std::string& v) { set_default_precision(parse_precision(v, "--precision")); },
-         "matrix products: fp32 (default) | bf16 (bf16 operands, fp32 sums)")
+         kPrecisionHelp)
       ->check(CLI::IsMember({"fp32", "bf16"}));
   sub->add_option_function<std::string>(
          "--kv-dtype", [](const std::string& v) { set_default_kv_dtype(parse_kv_dtype(v, "--kv-dtype")); },
-         "KV-cache element type: auto (default: bf16 with --precision bf16, else f32) | f32 | bf16 (half the memory; "
-         "in fp32 precision keys/values rounded)")
+         kKvDtypeHelp)
       ->check(CLI::IsMember({"auto", "f32", "bf16"}));
 }
 

@@ -74,8 +74,8 @@ std::string effective_config_yaml(const R& r) {
   R copy = r;
   copy.declare(o);
   std::string precision = precision_name(default_precision()), kv = kv_dtype_name(default_kv_dtype());
-  o.add("precision", &precision, "matrix products: fp32 | bf16");
-  o.add("kv_dtype", &kv, "KV cache: auto | f32 | bf16");
+  o.add("precision", &precision, kPrecisionHelp);
+  o.add("kv_dtype", &kv, kKvDtypeHelp);
   return o.to_yaml();
 }
 

@@ -18,15 +18,8 @@ KVDtype default_kv_dtype() { return g_default_kv_dtype; }
 void set_default_kv_dtype(KVDtype d) { g_default_kv_dtype = d; }
 
 void declare_precision(OptionSet& o, std::string* precision, std::string* kv_dtype) {
-  o.add("precision", precision,
-        "fp32 | bf16: the matrix products' arithmetic. bf16 = bf16 operands with fp32 sums (AMX / AVX-512 BF16), fp32 "
-        "master weights, AdamW state, norms, softmax, log-probs and losses; rollouts decode from the trainer's own "
-        "bf16 copies, so their log-probs equal the trainer's");
-  o.add("kv_dtype", kv_dtype,
-        "auto | f32 | bf16: the KV cache of generation (rollouts, sampling, evaluation). bf16 halves its memory; in "
-        "precision fp32 keys and values are rounded, so log-probs move by about bf16's precision and no longer equal "
-        "the trainer's exactly; in precision bf16 they are bf16 values already and nothing changes. auto: bf16 in "
-        "precision bf16, f32 in fp32");
+  o.add("precision", precision, kPrecisionHelp);
+  o.add("kv_dtype", kv_dtype, kKvDtypeHelp);
 }
 void check_precision(const std::string& precision, const std::string& kv_dtype) {
   parse_precision(precision, "field 'precision'");

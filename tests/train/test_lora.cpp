@@ -428,15 +428,18 @@ TEST(LoraCli, MergeLoraExportGgufAndLogprobsWithAdapter) {
   f.m.forward(f.ids.data(), f.targets.data(), f.B, f.T);
   std::vector<float> want = f.lp();
   merged.forward(f.ids.data(), f.targets.data(), f.B, f.T);
-  for (size_t i = 0; i < want.size(); i++)
-    if (f.targets[i] >= 0) EXPECT_NEAR(merged.act().lp[i], want[i], 1e-5) << i;
+  for (size_t i = 0; i < want.size(); i++) {
+    if (f.targets[i] >= 0) {
+      EXPECT_NEAR(merged.act().lp[i], want[i], 1e-5) << i;
+    }
+  }
   ASSERT_EQ(run({"export-gguf", "--model", d + "/merged", "--output", d + "/merged.gguf"}), 0) << read_file(d + "/log.txt");
   EXPECT_TRUE(file_exists(d + "/merged.gguf"));
   // logprobs of ids[0..T) in row 0 with the adapter, against the merged model
   std::string ids;
   for (int t = 0; t < f.T; t++) ids += std::to_string(f.ids[t]) + " ";
   const std::string out = d + "/lp.json";
-  for (const std::string& which : {"adapter", "merged"}) {
+  for (const std::string which : {"adapter", "merged"}) {
     std::vector<std::string> args = {"logprobs", "--model", which == "adapter" ? base : d + "/merged", "--ids", ids};
     if (which == "adapter") args.insert(args.end(), {"--adapter", d + "/adapter"});
     pid_t pid = fork();

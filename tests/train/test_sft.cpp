@@ -283,7 +283,7 @@ TEST(Sft, OutputWorksWithPromptTemplateChat) {
   const std::string out = c.out + "/model";
   EXPECT_EQ(read_file(out + "/chat_template.jinja"), tmpl);
   EXPECT_EQ(Tokenizer::load(out).chat_template(), tmpl);
-  Policy pol = Policy::load({out, "", ""}, "chat", "", "test");
+  Policy pol = Policy::load({out, "", "", ""}, "chat", "", "test");
   EXPECT_EQ(pol.prompt_text("hi"), "<|user|>hi<|end|><|assistant|>");
   // and a GRPO step under the chat template runs on it
   GrpoRecipe g;
