@@ -35,14 +35,14 @@ inline KVDtype parse_kv_dtype(const std::string& s, const std::string& where = "
 // The help texts of the two fields every command has (`precision`, `kv_dtype`: core/stage.cpp declare_precision,
 // the config.yaml a run writes, and the --precision / --kv-dtype flags of generate, logprobs and rm-score).
 inline constexpr const char* kPrecisionHelp =
-    "fp32 | bf16: the matrix products' arithmetic. bf16 = bf16 operands with fp32 sums (AMX / AVX-512 BF16), fp32 "
-    "master weights, AdamW state, norms, softmax, log-probs and losses; rollouts decode from the trainer's own bf16 "
-    "copies, so their log-probs equal the trainer's";
+    "fp32 (the default) | bf16: the matrix products' arithmetic. bf16 = bf16 operands with fp32 sums (AMX / AVX-512 "
+    "BF16), fp32 master weights, AdamW state, norms, softmax, log-probs and losses; rollouts decode from the "
+    "trainer's own bf16 copies, so their log-probs equal the trainer's";
 inline constexpr const char* kKvDtypeHelp =
-    "auto | f32 | bf16: the KV cache of generation (rollouts, sampling, evaluation). bf16 halves its memory; in "
-    "precision fp32 keys and values are rounded, so log-probs move by about bf16's precision and no longer equal "
-    "the trainer's exactly; in precision bf16 they are bf16 values already and nothing changes. auto: bf16 in "
-    "precision bf16, f32 in fp32";
+    "auto (the default) | f32 | bf16: the KV cache of generation (rollouts, sampling, evaluation). bf16 halves its "
+    "memory; in precision fp32 keys and values are rounded, so log-probs move by about bf16's precision and no "
+    "longer equal the trainer's exactly; in precision bf16 they are bf16 values already and nothing changes. auto: "
+    "bf16 in precision bf16, f32 in fp32";
 
 // The precision a Model takes when it is created (model/transformer.h): every command sets it from its `precision`
 // field before it loads anything (core/stage.h StageRun::create, the generate/logprobs options). fp32 by default.
