@@ -217,7 +217,8 @@ void check_recipe(const GrpoRecipe& r) {
 }
 
 // The run's settings, on stderr: what the policy is, the task, the GRPO variant, LoRA and ranks.
-void print_banner(const GrpoRecipe& r, const Model& policy, size_t n_train, size_t n_eval, int S, const ShardTree& tree) {
+void print_banner(const GrpoRecipe& r, const Model& policy, size_t n_train, size_t n_eval, int S,
+                  const ShardTree& tree) {
   std::fprintf(stderr, "[grpo] %s policy, %zu parameters; task %s (%zu train, %zu eval problems); G=%d x %d prompts; "
                "beta=%g %s, clip [%g, %g], %s, std_norm=%d, ratio=%s\n",
                policy.cfg.arch_name().c_str(), policy.n_params, r.task.c_str(), n_train, n_eval, r.group_size,
