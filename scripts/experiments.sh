@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 8's experiments at tiny scale on this machine; each writes results/<experiment>.json and its runs under
-# runs/exp/. Takes about 1.5 hours on 2 cores. Usage: scripts/experiments.sh [r1_zero] [distill] [pipeline] [lora] [rm]
-# (lora: issue 19's LoRA vs full fine-tuning, about 30 minutes more; rm: issue 18's reward model in the final RL
-# stage, about 25 minutes; neither in the default set). R1=path/to/r1 uses that binary instead of building build/.
+# runs/exp/. Takes about 1.5 hours on 2 cores. Usage: scripts/experiments.sh [r1_zero] [bf16] [distill] [pipeline]
+# [lora] [rm] (bf16: issue 16's demo in bf16, about 20 minutes; lora: issue 19's LoRA vs full fine-tuning, about 30
+# minutes more; rm: issue 18's reward model in the final RL stage, about 25 minutes; none of these three in the
+# default set). R1=path/to/r1 uses that binary instead of building build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${R1:-}" ]; then
@@ -26,6 +27,18 @@ if has r1_zero; then
   done
   $R1 plot $E/r1_zero_s1/rl $E/r1_zero_s2/rl $E/r1_zero_s3/rl --output $E/r1_zero_plots
   /usr/bin/python3 tools/collect_results.py r1_zero results/r1_zero.json $E/r1_zero_s1 $E/r1_zero_s2 $E/r1_zero_s3
+fi
+
+# 1b. The same in bf16 (issue 16): recipes/r1_zero_demo_bf16.yaml, every stage in bf16 from a bf16 base, three RL
+#     seeds on one base; results/r1_zero_bf16.json (README "R1-Zero in bf16"). Not in the default set.
+if has bf16; then
+  for s in 1 2 3; do
+    extra=()
+    [ "$s" != 1 ] && extra=(base.reuse=$E/r1_zero_bf16_s1/base/model)
+    $R1 pipeline --config recipes/r1_zero_demo_bf16.yaml out=$E/r1_zero_bf16_s$s rl.seed=$s "${extra[@]}"
+  done
+  /usr/bin/python3 tools/collect_results.py r1_zero results/r1_zero_bf16.json $E/r1_zero_bf16_s1 $E/r1_zero_bf16_s2 \
+    $E/r1_zero_bf16_s3
 fi
 
 # 2. Distillation, three seeds: the seed-s R1-Zero model teaches a 2-layer student (r1 distill = r1 sample + r1 sft,

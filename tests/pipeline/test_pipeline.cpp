@@ -439,6 +439,29 @@ TEST(Pipeline, ShippedRecipesPlan) {
   EXPECT_EQ(plan[2]["config"]["epochs"], 1);
   EXPECT_EQ(plan[2]["eval"]["model"], "runs/distill_tiny/sft/model");
   EXPECT_EQ(plan[2]["eval"]["k"], 2);
+
+  // The bf16 demo is the main job's demo with every stage and evaluation in bf16 and the fact-richer corpus mix,
+  // and nothing else: the two plans differ in exactly those fields (and the run folder).
+  json fp = plan_pipeline(load_pipeline("recipes/r1_zero_demo.yaml", {"out=/tmp/demo"}));
+  json bf = plan_pipeline(load_pipeline("recipes/r1_zero_demo_bf16.yaml", {"out=/tmp/demo"}));
+  ASSERT_EQ(fp.size(), 2u);
+  ASSERT_EQ(bf.size(), 2u);
+  for (int i : {0, 1}) {
+    EXPECT_EQ(fp[i]["config"]["precision"], "fp32") << i;
+    EXPECT_EQ(bf[i]["config"]["precision"], "bf16") << i;
+    EXPECT_EQ(bf[i]["eval"]["precision"], "bf16") << i;
+    EXPECT_EQ(fp[i]["eval"]["precision"], "fp32") << i;
+    for (json* p : {&fp, &bf}) {
+      (*p)[i]["config"].erase("precision");
+      (*p)[i]["eval"].erase("precision");
+    }
+  }
+  EXPECT_EQ(bf[0]["config"]["corpus_mix"],
+            (json{{"direct", 0.05}, {"dialogue", 0.35}, {"working", 0.40}, {"facts", 0.155}}));
+  EXPECT_EQ(fp[0]["config"]["corpus_mix"], (json{{"direct", 0.05}, {"dialogue", 0.35}, {"working", 0.40}, {"facts", 0.10}}));
+  bf[0]["config"].erase("corpus_mix");
+  fp[0]["config"].erase("corpus_mix");
+  EXPECT_EQ(bf, fp);
 }
 
 // r1 distill end to end: a teacher that knows one verified trace, a random student; the student learns the
