@@ -83,6 +83,7 @@ struct Bf16 final : Bf16Matmul::Impl {
   Layout fwd;               // B = W^T [K, N]
   std::vector<Layout> bwd;  // B = W   [N, K], in chunks of rows when N is long (kBwdChunk)
   bool written = false;  // set() or set_bf16() has run
+  bool amx_rows = false;  // forward products run amx_bf16_rows on fwd's layout (below; amx_rows.cpp says why)
 
   Bf16(int n, int k, bool wb) : N(n), K(k), with_backward(wb) {
     using namespace dnnl;
@@ -99,6 +100,8 @@ struct Bf16 final : Bf16Matmul::Impl {
       L.mem = memory(L.desc, cpu_engine());
     };
     make(fwd, 0, K, N, K);
+    fwd.impl = impl_of(fwd, kLayoutRows, K, N, K);
+    amx_rows = amx_layout(fwd);
     if (with_backward) {
       // backward_data's inner dimension is N (a vocabulary for the lm_head). oneDNN 2.6's AMX brgemm kernel runs
       // a long one slowly (M = 1024 = K, N = 32000: 700-950 GFLOP/s here), and takes only dense sources; for a
@@ -110,6 +113,20 @@ struct Bf16 final : Bf16Matmul::Impl {
       bwd.resize((N + rows - 1) / rows);
       for (size_t c = 0; c < bwd.size(); c++) make(bwd[c], (int)c * rows, std::min(rows, N - (int)c * rows), K, N);
     }
+  }
+  // Whether fwd is the layout amx_rows.cpp reads: oneDNN's AMX kernel for kLayoutRows rows, weights in tag
+  // BA16a64b2a ([K/32][N/64] blocks, each [16 pairs of k][64 columns][2]; N padded to a multiple of 64, K not
+  // padded), on a CPU with AMX.
+  bool amx_layout(Layout& L) {
+    const long Np = (N + 63) / 64 * 64;
+    if (K % 32 != 0 || !amx_rows_available()) return false;
+    const auto& d = L.desc.data;
+    const auto& b = d.format_desc.blocking;
+    return L.impl == "brg:avx512_core_amx_bf16" && d.format_kind == dnnl_blocked && d.ndims == 2 &&
+           d.padded_dims[0] == K && d.padded_dims[1] == Np && b.inner_nblks == 3 && b.inner_blks[0] == 16 &&
+           b.inner_idxs[0] == 0 && b.inner_blks[1] == 64 && b.inner_idxs[1] == 1 && b.inner_blks[2] == 2 &&
+           b.inner_idxs[2] == 0 && b.strides[0] == 2048 && b.strides[1] == (dnnl_dim_t)K * 64 &&
+           L.desc.get_size() == (size_t)K * Np * 2;
   }
   // Packs W (bf16 [N, K], row-major) into the layouts; no unpacked copy is kept.
   void pack(const uint16_t* src) {
@@ -132,6 +149,9 @@ struct Bf16 final : Bf16Matmul::Impl {
     pack(r);
   }
   void set_bf16(const uint16_t* w) override { pack(w); }
+  std::string kernel(int M) const override {
+    return amx_rows ? "amx_rows" : "oneDNN " + fwd.impl;
+  }
   size_t bytes() const override {
     size_t b = fwd.desc.get_size();
     for (const Layout& L : bwd) b += L.desc.get_size();
@@ -201,7 +221,10 @@ struct Bf16 final : Bf16Matmul::Impl {
     auto t0 = std::chrono::steady_clock::now();
     uint16_t* ab = scratch(0).get((size_t)M * K);
     round_to_bf16(ab, a, (size_t)M * K);
-    run(fwd, out, ab, bias, M, K, N, false, K);
+    if (amx_rows)
+      amx_bf16_rows(out, ab, static_cast<const uint16_t*>(fwd.mem.get_data_handle()), bias, M, K, N);
+    else
+      run(fwd, out, ab, bias, M, K, N, false, K);
     count(t0, 2.0 * M * N * K);
   }
   // da [M, K] (+)= db [M, N] · W, chunk by chunk

@@ -1,0 +1,185 @@
+// bf16 mode's forward products on AMX tiles, reading the weights in oneDNN's own packed layout (bf16_matmul.cpp).
+//
+// Why not oneDNN's kernel: (1) oneDNN 2.6's AMX matmul sums a row differently depending on the row count M and the
+// thread count once K >= 1024 (measured: K = 1024 from M = 256 or 512 on, K = 2816 from M = 65 with 2 threads), so
+// the trainer (hundreds of rows) and the rollout engine (a few) would disagree in the last bits at hidden >= 1024;
+// here every output is the sum of its k-blocks of 32, in order, in one fp32 tile, the bias added once after, for
+// any M and any thread count (threads split the blocks of 64 columns x 64 rows, never a sum). (2) At decode's 64 rows
+// a product is bound by reading its weights (64 FLOP per byte), and oneDNN waits on each weight tile as it arrives;
+// this kernel asks for the weights a few 4 KB blocks ahead (into L2) while the tiles compute, so the two overlap.
+// Where the shapes allow both, oneDNN's sums for <= 64 rows are the same bits as these (tests/kernels).
+#include "core/aligned.h"
+#include "kernels/cpu.h"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace r1::cpu {
+
+namespace {
+constexpr int kArchReqXcompPerm = 0x1023;  // arch_prctl: ask the kernel for the AMX tile state
+constexpr int kXfeatureXtiledata = 18;
+constexpr int kPrefetchBlocks = 8;  // k-blocks (4 KB each) of weights requested ahead of the tiles
+
+struct TileConfig {
+  uint8_t palette = 1, start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Tiles 0-3: a 32 x 32 block of fp32 sums (2 x 2 tiles of 16 x 16); 4-5: two 16-row slices of the source;
+// 6-7: two 16-column slices of the weights; every tile 16 rows of 64 bytes.
+__attribute__((target("amx-tile"))) void configure_tiles() {
+  TileConfig c;
+  for (int t = 0; t < 8; t++) {
+    c.colsb[t] = 64;
+    c.rows[t] = 16;
+  }
+  _tile_loadconfig(&c);
+}
+
+// W (oneDNN tag BA16a64b2a of [K, N]): block nb of 64 columns is K * 64 values in a row; in it, k-block kb (32 k)
+// is 2048 values [16 pairs of k][64 columns][2], so a 16-column slice is 16 rows of 64 bytes, 256 bytes apart.
+// Asks for the weights kPrefetchBlocks k-blocks ahead of k-block kb of block wb, then of `next` (nullptr: none).
+inline void prefetch_weights(const uint16_t* wb, const uint16_t* next, int kb, int KB) {
+  const int k2 = kb + kPrefetchBlocks;
+  const uint16_t* p = k2 < KB ? wb + (size_t)k2 * 2048 : next && k2 - KB < KB ? next + (size_t)(k2 - KB) * 2048 : nullptr;
+  if (p)
+    for (int l = 0; l < 4096; l += 64) _mm_prefetch((const char*)p + l, _MM_HINT_T1);
+}
+
+// out[16 rows, 64 columns] = a[16 rows, K] · block wb: one pass, each k-block's 4 KB of weights read in order.
+__attribute__((target("amx-tile,amx-bf16"))) void block16(float* out, int ldo, const uint16_t* a,
+                                                          const uint16_t* wb, const uint16_t* next, bool prefetch,
+                                                          int K) {
+  const int KB = K / 32;
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int kb = 0; kb < KB; kb++) {
+    if (prefetch) prefetch_weights(wb, next, kb, KB);
+    const uint16_t* b = wb + (size_t)kb * 2048;
+    _tile_loadd(4, a + kb * 32, K * 2);
+    _tile_loadd(5, b, 256);
+    _tile_loadd(6, b + 32, 256);
+    _tile_loadd(7, b + 64, 256);
+    _tile_dpbf16ps(0, 4, 5);
+    _tile_dpbf16ps(1, 4, 6);
+    _tile_dpbf16ps(2, 4, 7);
+    _tile_loadd(5, b + 96, 256);
+    _tile_dpbf16ps(3, 4, 5);
+  }
+  _tile_stored(0, out, ldo * 4);
+  _tile_stored(1, out + 16, ldo * 4);
+  _tile_stored(2, out + 32, ldo * 4);
+  _tile_stored(3, out + 48, ldo * 4);
+}
+
+// out[32 * pairs rows, 64 columns] = a[32 * pairs rows, K] · block wb (pairs 1 or 2): 2 x 2 tiles of sums at a
+// time, so each pass over K reads half of each k-block's weights.
+__attribute__((target("amx-tile,amx-bf16"))) void block64(float* out, int ldo, const uint16_t* a,
+                                                          const uint16_t* wb, const uint16_t* next, bool prefetch,
+                                                          int pairs, int K) {
+  const int KB = K / 32;
+  for (int cp = 0; cp < 2; cp++) {
+    for (int rp = 0; rp < pairs; rp++) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      const uint16_t* a0 = a + (size_t)(rp * 32) * K;
+      const uint16_t* a1 = a0 + (size_t)16 * K;
+      const uint16_t* b = wb + cp * 64;
+      for (int kb = 0; kb < KB; kb++) {
+        if (prefetch && cp == 0 && rp == 0) prefetch_weights(wb, next, kb, KB);  // the pass that reads memory
+        _tile_loadd(4, a0 + kb * 32, K * 2);
+        _tile_loadd(5, a1 + kb * 32, K * 2);
+        _tile_loadd(6, b + (size_t)kb * 2048, 256);
+        _tile_loadd(7, b + (size_t)kb * 2048 + 32, 256);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      float* o = out + (size_t)(rp * 32) * ldo + cp * 32;
+      _tile_stored(0, o, ldo * 4);
+      _tile_stored(1, o + 16, ldo * 4);
+      _tile_stored(2, o + (size_t)16 * ldo, ldo * 4);
+      _tile_stored(3, o + (size_t)16 * ldo + 16, ldo * 4);
+    }
+  }
+}
+
+__attribute__((target("amx-tile"))) void release_tiles() { _tile_release(); }
+}  // namespace
+
+bool amx_rows_available() {
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) return false;
+    unsigned a, b, c, d;
+    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    const bool tile = (d >> 24) & 1, bf16 = (d >> 22) & 1;  // CPUID.(7,0).EDX: AMX-TILE, AMX-BF16
+    return tile && bf16 && syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return ok;
+}
+
+void amx_bf16_rows(float* out, const uint16_t* a, const uint16_t* w, const float* bias, int M, int K, int N) {
+  const int NB = (N + 63) / 64, MB = (M + 63) / 64;  // W's columns are padded with zeros to NB * 64
+  // the last block of rows with zero rows up to the 16, 32 or 64 its tiles read (shared by the team, written
+  // before it starts)
+  const int tail = M % 64, tail_rows = tail <= 16 ? 16 : tail <= 32 ? 32 : 64;
+  const uint16_t* last = nullptr;
+  if (tail) {
+    thread_local AlignedArray<uint16_t> padded;
+    uint16_t* p = padded.get((size_t)tail_rows * K);
+    std::memcpy(p, a + (size_t)(MB - 1) * 64 * K, sizeof(uint16_t) * tail * K);
+    std::memset(p + (size_t)tail * K, 0, sizeof(uint16_t) * (tail_rows - tail) * K);
+    last = p;
+  }
+  // work items (block of 64 columns, block of 64 rows), column-block major: a thread's consecutive items share a
+  // block of weights, which stays in its L2 while the rows stream past
+  const long items = (long)NB * MB;
+#pragma omp parallel
+  {
+    configure_tiles();
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const long i0 = items * t / nt, i1 = items * (t + 1) / nt;
+    alignas(64) float tmp[64 * 64];
+    for (long i = i0; i < i1; i++) {
+      const int nb = (int)(i / MB), mb = (int)(i % MB);
+      const uint16_t* wb = w + (size_t)nb * K * 64;
+      // one block of rows (decoding): each item reads its weights from memory once, so ask for the next item's
+      const uint16_t* next = MB == 1 && i + 1 < i1 ? wb + (size_t)K * 64 : nullptr;
+      const uint16_t* src = tail && mb == MB - 1 ? last : a + (size_t)mb * 64 * K;
+      const int rows = tail && mb == MB - 1 ? tail : 64;
+      const int cols = std::min(64, N - nb * 64);
+      const bool direct = rows == 64 && cols == 64 && !bias;
+      float* o = direct ? out + (size_t)mb * 64 * N + nb * 64 : tmp;
+      if (rows <= 16)
+        block16(o, direct ? N : 64, src, wb, next, MB == 1, K);
+      else
+        block64(o, direct ? N : 64, src, wb, next, MB == 1, rows <= 32 ? 1 : 2, K);
+      if (!direct)
+        for (int r = 0; r < rows; r++) {
+          float* dst = out + (size_t)(mb * 64 + r) * N + nb * 64;
+          const float* s = tmp + r * 64;
+          if (bias)
+            for (int j = 0; j < cols; j++) dst[j] = s[j] + bias[nb * 64 + j];
+          else
+            std::memcpy(dst, s, sizeof(float) * cols);
+        }
+    }
+    release_tiles();
+  }
+}
+
+}  // namespace r1::cpu
