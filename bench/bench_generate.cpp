@@ -14,7 +14,7 @@
 //     1/8/64/256. Weight GB/s (weight bytes read per decode step x steps/s: every step reads every matrix once; 4 bytes
 //     a weight in fp32, 2 in bf16) against a STREAM-style bandwidth measured in the same run (copy and sum, all
 //     threads), and GFLOP/s (2 x matmul params per token x tok/s) against the measured matmul ceiling of the row's
-//     precision (oneDNN sgemm / oneDNN bf16 matmul on a square 2048 product).
+//     precision (oneDNN sgemm / the faster of r1::Bf16Matmul and oneDNN's bf16 matmul on a square 2048 product).
 //  2. Models of hidden 256/512/1024: Llama layout, L = 4, head_dim 64, NH = C/64, NKV = NH/2, FF = 64*ceil(8C/3/64),
 //     V = 32000, untied, random weights (uniform, std 0.02); decode at batch 1/8/64/256, and prefill.
 //  3. fp32 batch-1 decode of the same models with bf16-valued weights (a bf16 checkpoint in fp32 mode).
@@ -269,8 +269,8 @@ static std::string llc_note() {
   return "; last-level cache " + std::to_string(l3 >> 20) + " MiB (as reported)";
 }
 
-// The matmul ceilings: oneDNN sgemm, and oneDNN's bf16 matmul through r1::Bf16Matmul (activation rounding included,
-// weights packed once), on a square n^3 product; best of 5 after a warm-up, GFLOP/s.
+// The matmul ceilings: oneDNN sgemm, and the faster of r1::Bf16Matmul and oneDNN's own bf16 matmul
+// (bench_precision.h), on a square n^3 product; best of 5 after a warm-up, GFLOP/s.
 static double sgemm_ceiling(int n) {
   std::vector<float> a((size_t)n * n, 1.f), b((size_t)n * n, 1.f), c((size_t)n * n);
   gemm(false, true, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
@@ -342,8 +342,6 @@ int main(int argc, char** argv) {
   Bandwidth bw;
   if (want_bw) bw = measure_bandwidth();
   std::printf("oneDNN sgemm 2048x2048x2048: %.1f GFLOP/s (the fp32 ceiling)\n", ceil32);
-  if (has16)
-    std::printf("oneDNN bf16 matmul 2048x2048x2048 (r1::Bf16Matmul, fp32 sums): %.1f GFLOP/s (the bf16 ceiling)\n", ceil16);
   if (want_bw)
     std::printf("STREAM-style bandwidth, %d threads, 1 GiB arrays, best of 5: copy %.1f GB/s (read + write), sum %.1f "
                 "GB/s (read only)%s\n",

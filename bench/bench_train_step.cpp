@@ -3,7 +3,7 @@
 // Llama-style models of hidden size 256, 512 and 1024, in fp32 and in bf16 mixed precision (core/precision.h: bf16
 // matrix products with fp32 sums, fp32 master weights and everything else), next to PyTorch eager fp32 and PyTorch
 // bf16 autocast (bench/torch_train_step.py [--autocast]) run on the same machine in the same run. Also: the matrix
-// products' own GFLOP/s (gemm_stats: the weight products, fp32 sgemm or bf16 oneDNN matmul) against ceilings measured
+// products' own GFLOP/s (gemm_stats: the weight products, fp32 sgemm or r1::Bf16Matmul) against ceilings measured
 // in the same run (a square 2048 product in each precision), where the step's time goes (products, the rest of
 // forward+backward, gradient clipping, AdamW, refreshing the bf16 weight copies), and peak memory of forward+backward
 // for a Qwen2.5-0.5B-sized model at sequence length 512.
@@ -59,8 +59,8 @@ static nlohmann::json run_torch(const Shape& s, int steps, bool autocast) {
   }
 }
 
-// The ceilings: oneDNN sgemm, and oneDNN's bf16 matmul through r1::Bf16Matmul (activation rounding included, weights
-// packed once), on a square n^3 product; the best of 5 after a warm-up, in GFLOP/s.
+// The ceilings: oneDNN sgemm, and the faster of r1::Bf16Matmul and oneDNN's own bf16 matmul (bench_precision.h), on
+// a square n^3 product; the best of 5 after a warm-up, in GFLOP/s.
 static double sgemm_ceiling(int n) {
   std::vector<float> a((size_t)n * n, 1.f), b((size_t)n * n, 1.f), c((size_t)n * n);
   gemm(false, true, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
@@ -126,9 +126,6 @@ int main(int argc, char** argv) {
   double ceil16 = 0;
   if (std::find(precs.begin(), precs.end(), Precision::BF16) != precs.end()) {
     ceil16 = bench::bf16_ceiling(n);
-    std::printf("oneDNN bf16 matmul %dx%dx%d (r1::Bf16Matmul: bf16 operands, fp32 sums, activation rounding included): "
-                "%.1f GFLOP/s with %d threads (the bf16 ceiling)\n",
-                n, n, n, ceil16, threads);
   }
   std::printf("\n");
   std::vector<Shape> shapes;
