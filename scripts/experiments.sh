@@ -17,14 +17,19 @@ EVAL_ARGS=(--task arithmetic --task_config '{n: 2000, min_operands: 2, max_opera
            --split test --data_seed 1 --prompt_template r1_zero_short -k 8 --pass_k 1 --pass_k 8 --temperature 0.6
            --top_p 0.95 --max_new_tokens 160 --limit 200)  # the main job's evaluation (recipes/r1_zero_demo.yaml)
 has() { for w in "${what[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+# demo_seeds RECIPE NAME: three RL seeds of an R1-Zero demo recipe on one base (pretrained once, by seed 1's
+# pipeline), in $E/NAME_s1..3
+demo_seeds() {
+  for s in 1 2 3; do
+    extra=()
+    [ "$s" != 1 ] && extra=(base.reuse=$E/${2}_s1/base/model)
+    $R1 pipeline --config "$1" out=$E/${2}_s$s rl.seed=$s "${extra[@]}"
+  done
+}
 
 # 1. R1-Zero, three seeds of the RL stage on one base (the base is pretrained once, by seed 1's pipeline)
 if has r1_zero; then
-  for s in 1 2 3; do
-    extra=()
-    [ "$s" != 1 ] && extra=(base.reuse=$E/r1_zero_s1/base/model)
-    $R1 pipeline --config recipes/r1_zero_demo.yaml out=$E/r1_zero_s$s rl.seed=$s "${extra[@]}"
-  done
+  demo_seeds recipes/r1_zero_demo.yaml r1_zero
   $R1 plot $E/r1_zero_s1/rl $E/r1_zero_s2/rl $E/r1_zero_s3/rl --output $E/r1_zero_plots
   /usr/bin/python3 tools/collect_results.py r1_zero results/r1_zero.json $E/r1_zero_s1 $E/r1_zero_s2 $E/r1_zero_s3
 fi
@@ -32,11 +37,7 @@ fi
 # 1b. The same in bf16 (issue 16): recipes/r1_zero_demo_bf16.yaml, every stage in bf16 from a bf16 base, three RL
 #     seeds on one base; results/r1_zero_bf16.json (README "R1-Zero in bf16"). Not in the default set.
 if has bf16; then
-  for s in 1 2 3; do
-    extra=()
-    [ "$s" != 1 ] && extra=(base.reuse=$E/r1_zero_bf16_s1/base/model)
-    $R1 pipeline --config recipes/r1_zero_demo_bf16.yaml out=$E/r1_zero_bf16_s$s rl.seed=$s "${extra[@]}"
-  done
+  demo_seeds recipes/r1_zero_demo_bf16.yaml r1_zero_bf16
   /usr/bin/python3 tools/collect_results.py r1_zero results/r1_zero_bf16.json $E/r1_zero_bf16_s1 $E/r1_zero_bf16_s2 \
     $E/r1_zero_bf16_s3
 fi
