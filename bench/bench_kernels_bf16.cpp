@@ -32,50 +32,8 @@ using namespace dnnl;
 using dt = memory::data_type;
 using tag = memory::format_tag;
 
-static double best_seconds(int reps, const std::function<void()>& f) {
-  f();  // warm-up
-  double best = 1e30;
-  for (int r = 0; r < reps; r++) {
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
-
-static void fill_bf16(uint16_t* p, size_t n, unsigned seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
-  for (size_t i = 0; i < n; i++) {
-    float f = u(g);
-    uint32_t b;
-    std::memcpy(&b, &f, 4);
-    p[i] = (uint16_t)(b >> 16);
-  }
-}
-
-// GFLOP/s of dst[M, N] (f32) = src[M, K] (bf16, at `offset` bytes past a 4 KiB boundary) · W (bf16, packed).
-static double matmul_gflops(engine& e, stream& s, int M, int K, int N, size_t offset) {
-  auto wpd = matmul::primitive_desc(matmul::desc(memory::desc({64, K}, dt::bf16, tag::ab),
-                                                 memory::desc({K, N}, dt::bf16, tag::any),
-                                                 memory::desc({64, N}, dt::f32, tag::ab)),
-                                    e);
-  auto pd = matmul::primitive_desc(matmul::desc(memory::desc({M, K}, dt::bf16, tag::ab), wpd.weights_desc(),
-                                                memory::desc({M, N}, dt::f32, tag::ab)),
-                                   e);
-  std::vector<char> src((size_t)M * K * 2 + 8192), dst((size_t)M * N * 4 + 8192);
-  char* sp = src.data() + (4096 - (uintptr_t)src.data() % 4096) + offset;
-  char* dp = dst.data() + (4096 - (uintptr_t)dst.data() % 4096);
-  fill_bf16((uint16_t*)sp, (size_t)M * K, 1);
-  memory a(pd.src_desc(), e, sp), w(wpd.weights_desc(), e), d(pd.dst_desc(), e, dp);
-  fill_bf16((uint16_t*)w.get_data_handle(), wpd.weights_desc().get_size() / 2, 2);
-  matmul mm(pd);
-  double t = best_seconds(8, [&] {
-    mm.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, d}});
-    s.wait();
-  });
-  return 2.0 * M * N * K / t / 1e9;
-}
+using r1::bench::best_seconds;
+using r1::bench::fill_bf16;
 
 // GFLOP/s of dW[N, K] += dout^T[N, M] · a[M, K] with dout^T read as dout [M, N] (tag ba) or as a row-major copy.
 static double weight_grad_gflops(engine& e, stream& s, int N, int M, int K, bool transposed_source) {
@@ -112,7 +70,7 @@ static void decode_products(engine& e, stream& s) {
     memory packed;
   };
   std::vector<Mat> mats;
-  double bytes = 0, params = 0;
+  double params = 0;
   for (int l = 0; l < 8; l++)
     for (auto& sh : shapes) {
       const int N = sh[0], K = sh[1];
@@ -120,10 +78,10 @@ static void decode_products(engine& e, stream& s) {
       std::mt19937 g(100 + l);
       std::normal_distribution<float> nd(0.f, 0.02f);
       for (auto& x : w) x = nd(g);
-      Mat m{N, K, std::make_unique<r1::Bf16Matmul>(N, K, false), memory()};
-      m.r1->set(w.data());
       std::vector<uint16_t> wb((size_t)N * K);
       r1::round_to_bf16(wb.data(), w.data(), wb.size());
+      Mat m{N, K, std::make_unique<r1::Bf16Matmul>(N, K, false), memory()};
+      m.r1->set_bf16(wb.data());
       auto pd = matmul::primitive_desc(matmul::desc(memory::desc({64, K}, dt::bf16, tag::ab),
                                                     memory::desc({K, N}, dt::bf16, tag::any),
                                                     memory::desc({64, N}, dt::f32, tag::ab)),
@@ -132,11 +90,10 @@ static void decode_products(engine& e, stream& s) {
       memory src({{K, N}, dt::bf16, tag::ba}, e, wb.data());
       reorder(src, m.packed).execute(s, src, m.packed);
       s.wait();
-      bytes += 2.0 * N * K;
       params += (double)N * K;
       mats.push_back(std::move(m));
     }
-  const double ceiling = r1::bench::bf16_ceiling(2048);
+  const double bytes = 2 * params, ceiling = r1::bench::bf16_ceiling(2048);
   std::printf("\n## a decode step's weight products (32 matrices, %.0f MB in bf16), median of 7 passes\n\n", bytes / 1e6);
   std::printf("| rows | kernel | ms per pass | weight GB/s | GFLOP/s | of the bf16 ceiling |\n|---|---|---|---|---|---|\n");
   for (int M : {1, 8, 64}) {
@@ -175,7 +132,7 @@ static void decode_products(engine& e, stream& s) {
       std::sort(t[which].begin(), t[which].end());
       const double med = t[which][3];
       std::printf("| %d | %s | %.2f | %.1f | %.0f | %.0f%% |\n", M,
-                  which == 0 ? ("r1::Bf16Matmul (" + mats[0].r1->kernel(M) + ")").c_str() : "oneDNN's own matmul",
+                  which == 0 ? ("r1::Bf16Matmul (" + mats[0].r1->kernel() + ")").c_str() : "oneDNN's own matmul",
                   med * 1e3, bytes / med / 1e9, 2.0 * M * params / med / 1e9, 100 * 2.0 * M * params / med / 1e9 / ceiling);
     }
   }
@@ -193,9 +150,9 @@ int main() {
   for (int th : threads) {
     omp_set_num_threads(th);
     std::printf("| bf16 matmul 2048^3, source 64-byte aligned | %d | %.0f |\n", th,
-                matmul_gflops(e, s, 2048, 2048, 2048, 0));
+                r1::bench::onednn_bf16_gflops(2048, 2048, 2048, 0));
     std::printf("| bf16 matmul 2048^3, source at +16 bytes | %d | %.0f |\n", th,
-                matmul_gflops(e, s, 2048, 2048, 2048, 16));
+                r1::bench::onednn_bf16_gflops(2048, 2048, 2048, 16));
     std::printf("| weight gradient 5504x1024x1024, dout read transposed (tag ba) | %d | %.0f |\n", th,
                 weight_grad_gflops(e, s, 5504, 1024, 1024, true));
     std::printf("| weight gradient 5504x1024x1024, dout^T row-major | %d | %.0f |\n", th,

@@ -149,9 +149,7 @@ struct Bf16 final : Bf16Matmul::Impl {
     pack(r);
   }
   void set_bf16(const uint16_t* w) override { pack(w); }
-  std::string kernel(int M) const override {
-    return amx_rows ? "amx_rows" : "oneDNN " + fwd.impl;
-  }
+  std::string kernel() const override { return amx_rows ? "amx_rows" : "oneDNN " + fwd.impl; }
   size_t bytes() const override {
     size_t b = fwd.desc.get_size();
     for (const Layout& L : bwd) b += L.desc.get_size();

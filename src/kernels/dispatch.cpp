@@ -86,7 +86,7 @@ void Bf16Matmul::backward(float* da, float* dw, float* dbias, const float* dout,
   impl_->backward(da, dw, dbias, dout, a, M);
 }
 size_t Bf16Matmul::bytes() const { return impl_->bytes(); }
-std::string Bf16Matmul::kernel(int M) const { return impl_->kernel(M); }
+std::string Bf16Matmul::kernel() const { return impl_->kernel(); }
 void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K) {
   active_backend().matmul_backward_weight_bf16(dw, dbias, dout, a, M, N, K);
 }
