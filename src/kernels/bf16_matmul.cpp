@@ -217,12 +217,13 @@ struct Bf16 final : Bf16Matmul::Impl {
     if (M <= 0) return;
     R1_CHECK(written, "Bf16Matmul::forward before set(): the bf16 weight [", N, ", ", K, "] was never written");
     auto t0 = std::chrono::steady_clock::now();
-    uint16_t* ab = scratch(0).get((size_t)M * K);
-    round_to_bf16(ab, a, (size_t)M * K);
-    if (amx_rows)
-      amx_bf16_rows(out, ab, static_cast<const uint16_t*>(fwd.mem.get_data_handle()), bias, M, K, N);
-    else
+    if (amx_rows) {
+      amx_bf16_rows(out, a, static_cast<const uint16_t*>(fwd.mem.get_data_handle()), bias, M, K, N);
+    } else {
+      uint16_t* ab = scratch(0).get((size_t)M * K);
+      round_to_bf16(ab, a, (size_t)M * K);
       run(fwd, out, ab, bias, M, K, N, false, K);
+    }
     count(t0, 2.0 * M * N * K);
   }
   // da [M, K] (+)= db [M, N] · W, chunk by chunk

@@ -19,10 +19,10 @@ void logprob_backward_vexp(float* g, const float* dlp, const float* dent, const 
                            const int* targets, int N, int V, float temp);  // cpu.cpp
 void round_to_bf16(uint16_t* out, const float* in, size_t n);                    // bf16_matmul.cpp
 bool amx_rows_available();                                                       // amx_rows.cpp
-// out [M, N] = a [M, K] (bf16) · W (+ bias); W in oneDNN's AMX layout (tag BA16a64b2a, N padded with zeros to a
-// multiple of 64), K % 32 == 0;
-// every output the sum of its k-blocks of 32 in order in one fp32 tile, whatever M and the thread count
-void amx_bf16_rows(float* out, const uint16_t* a, const uint16_t* w, const float* bias, int M, int K, int N);
+// out [M, N] = bf16(a) [M, K] · W (+ bias); W in oneDNN's AMX layout (tag BA16a64b2a, N padded with zeros to a
+// multiple of 64), K % 32 == 0; every output the sum of its k-blocks of 32 in order in one fp32 tile, whatever M
+// and the thread count
+void amx_bf16_rows(float* out, const float* a, const uint16_t* w, const float* bias, int M, int K, int N);
 std::unique_ptr<Bf16Matmul::Impl> make_bf16_matmul(int N, int K, bool with_backward);
 void matmul_backward_weight_bf16(float* dw, float* dbias, const float* dout, const float* a, int M, int N, int K);
 void embedding_forward_bf16(float* out, const int* ids, const uint16_t* wte, int N, int C);  // cpu.cpp

@@ -234,3 +234,32 @@ TEST(Bf16, ForwardRowsDoNotDependOnBatchOrThreadsOnModelShapes) {
   if (amx == 0) GTEST_SKIP() << "this CPU has no AMX tiles (or the OS did not grant them): oneDNN ran every product";
   EXPECT_EQ(amx, (int)shapes.size()) << "every shape here is one the AMX kernel takes (K % 32 == 0)";
 }
+
+// The backward products at the hidden-1024 model's shapes and a shard's rows: with any thread count, the same bits.
+// A GRPO shard is the same rows on any rank count (train/shards.h), but the rank that runs it may have another
+// thread count (OMP_NUM_THREADS, cores shared between ranks), so the shards' gradients, summed in a fixed tree,
+// keep their bits across rank counts only if each shard's backward does not depend on the threads. (oneDNN's
+// forward matmul did depend on them at K >= 1024: amx_rows.cpp.)
+TEST(Bf16, BackwardDoesNotDependOnThreadsOnModelShapes) {
+  const std::vector<std::pair<int, int>> shapes = {{2048, 1024}, {1024, 1024}, {5632, 1024}, {1024, 2816}, {261, 1024}};
+  const int threads = omp_get_max_threads();
+  if (threads < 2) GTEST_SKIP() << "one thread only: nothing to compare";
+  for (auto [N, K] : shapes)
+    for (int M : {64, 300, 512}) {
+      auto a = frandn((size_t)M * K, 81), w = frandn((size_t)N * K, 82, 0.05f), dout = frandn((size_t)M * N, 83);
+      Bf16Matmul mm(N, K, true);
+      mm.set(w.data());
+      std::vector<float> da[2], dw[2], db[2];
+      for (int t : {0, 1}) {
+        omp_set_num_threads(t == 0 ? 1 : threads);
+        da[t].resize((size_t)M * K);
+        dw[t].assign((size_t)N * K, 0.f);
+        db[t].assign(N, 0.f);
+        mm.backward(da[t].data(), dw[t].data(), db[t].data(), dout.data(), a.data(), M);
+      }
+      omp_set_num_threads(threads);
+      EXPECT_TRUE(same_bits(da[0].data(), da[1].data(), da[0].size())) << "da " << N << "x" << K << " M " << M;
+      EXPECT_TRUE(same_bits(dw[0].data(), dw[1].data(), dw[0].size())) << "dw " << N << "x" << K << " M " << M;
+      EXPECT_TRUE(same_bits(db[0].data(), db[1].data(), db[0].size())) << "dbias " << N << "x" << K << " M " << M;
+    }
+}
