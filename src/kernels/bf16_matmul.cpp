@@ -72,6 +72,7 @@ struct Layout {
   int k0 = 0, kin = 0;  // the rows of B it holds
   dnnl::memory::desc desc;
   dnnl::memory mem;
+  AlignedArray<uint8_t> store;  // mem's bytes (core/aligned.h: huge pages when large)
   // (M, flag) -> primitive; flag: bias (forward) or accumulate (backward_data)
   std::map<std::pair<int, bool>, Prim> prims;
   std::string impl;  // oneDNN's kernel for kLayoutRows rows
@@ -97,7 +98,7 @@ struct Bf16 final : Bf16Matmul::Impl {
                                                     memory::desc({kLayoutRows, nout}, dt::f32, tag::ab)),
                                        cpu_engine());
       L.desc = pd.weights_desc();
-      L.mem = memory(L.desc, cpu_engine());
+      L.mem = memory(L.desc, cpu_engine(), L.store.get(L.desc.get_size()));
     };
     make(fwd, 0, K, N, K);
     fwd.impl = impl_of(fwd, kLayoutRows, K, N, K);

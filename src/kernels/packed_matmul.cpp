@@ -2,6 +2,7 @@
 // into the blocked layout it prefers, with one primitive per distinct row count M.
 #include "core/bits.h"
 #include "core/check.h"
+#include "core/aligned.h"
 #include "kernels/cpu.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -33,6 +34,7 @@ struct Packed final : PackedMatmul::Impl {
   dnnl::stream stream;
   dnnl::memory::desc wdesc;
   dnnl::memory wpacked;
+  AlignedArray<uint8_t> wstore;  // wpacked's bytes (core/aligned.h: huge pages when large)
   bool is_packed = false;
   std::vector<uint16_t> wbf16;  // [N, K] the weight as bf16 when every entry is a bf16 value (else empty)
   std::map<std::pair<int, bool>, std::unique_ptr<dnnl::matmul>> prims;  // (M, bias) -> primitive, or null: fallback
@@ -72,7 +74,7 @@ std::unique_ptr<PackedMatmul::Impl> pack_matmul(const float* w, int N, int K) {
     m.wdesc = pd.weights_desc();
     // w [N, K] row-major is the [K, N] matrix in column-major order (format tag ba)
     memory user({{K, N}, dt::f32, tag::ba}, eng, const_cast<float*>(w));
-    m.wpacked = memory(m.wdesc, eng);
+    m.wpacked = memory(m.wdesc, eng, m.wstore.get(m.wdesc.get_size()));
     reorder(user, m.wpacked).execute(m.stream, user, m.wpacked);
     m.stream.wait();
     m.is_packed = true;

@@ -127,7 +127,7 @@ class Model {
   size_t n_params = 0;
   // [n_params] each; grads allocated on first backward. A model loaded inference_only holds only the tensors it
   // keeps in fp32 in params_mem (w's matrices are nullptr there) and never has gradients.
-  std::vector<float> params_mem, grads_mem;
+  BlockVector<float> params_mem, grads_mem;  // core/aligned.h: huge pages for large blocks
   Weights w, g;
   std::vector<float> rope;  // [2, max_pos, HS/2] cos then sin
 

@@ -42,15 +42,15 @@ class Optimizer {
   void step(float* params, const float* grads, float lr, float grad_scale = 1.f);
   long steps() const { return t_; }
   // State for checkpoints: m and v (empty for sgd without momentum) and the step counter.
-  std::vector<float>& m() { return m_; }
-  std::vector<float>& v() { return v_; }
+  BlockVector<float>& m() { return m_; }
+  BlockVector<float>& v() { return v_; }
   void save(const std::string& path, const std::vector<TensorSpec>& specs) const;   // safetensors, atomic
   void load(const std::string& path, const std::vector<TensorSpec>& specs);
   const OptimConfig& config() const { return c_; }
 
  private:
   OptimConfig c_;
-  std::vector<float> m_, v_;
+  BlockVector<float> m_, v_;  // core/aligned.h: huge pages for large blocks
   std::vector<std::pair<size_t, size_t>> decay_ranges_;  // [offset, offset+numel) that get weight decay
   long t_ = 0;
   size_t n_;

@@ -60,7 +60,8 @@ std::vector<float> logits(Model& m) {
   return std::vector<float>(m.act().logits, m.act().logits + (size_t)B * T * m.cfg.V);
 }
 
-void expect_same_bits(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {
+template <class A, class B>
+void expect_same_bits(const A& a, const B& b, const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   size_t bad = 0;
   for (size_t i = 0; i < a.size(); ++i)
@@ -151,7 +152,7 @@ TEST_P(Fixture, HalfPrecisionRoundTripMatchesRoundedModel) {
     std::string p = tmp(std::string(GetParam()) + "_half.gguf");
     export_gguf(m, nullptr, p, dt);
     Model g = load_gguf_model(p);
-    std::vector<float> before = m.params_mem;
+    BlockVector<float> before = m.params_mem;
     round_matrices(m, dt);
     EXPECT_NE(before, m.params_mem) << "rounding changed nothing: the test would not see a dtype mix-up";
     expect_same_bits(g.params_mem, m.params_mem, std::string("parameters ") + dtype_name(dt));

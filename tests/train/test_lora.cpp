@@ -107,7 +107,7 @@ TEST_P(LoraVsTorch, AdapterOffIsTheBaseAndMergeEqualsAdapterForward) {
 
 TEST_P(LoraVsTorch, ThreeAdamWStepsOnTheAdaptersOnly) {
   LoraFixture f(GetParam());
-  const std::vector<float> base_before = f.m.params_mem;
+  const BlockVector<float> base_before = f.m.params_mem;
   OptimConfig oc;
   oc.lr = 1e-2f;
   oc.beta1 = 0.9f;

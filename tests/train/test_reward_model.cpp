@@ -186,7 +186,7 @@ TEST(RewardModel, SharedPrefixEqualsUnsharedSequences) {
   m.forward_score(shared.data(), (int)shared.size(), s_seqs, s_rows);
   std::vector<float> s_scores = m.act().scores;
   m.backward_score(dscores.data());
-  std::vector<float> s_grads = m.grads_mem;
+  BlockVector<float> s_grads = m.grads_mem;
   m.zero_grad();
   m.forward_score(flat.data(), (int)flat.size(), f_seqs, f_rows);
   expect_allclose(s_scores.data(), m.act().scores, 1e-5f, 1e-5f, "scores");
