@@ -3,11 +3,13 @@
 // 1527 GFLOP/s aligned, 1127 at an offset of 16 bytes; same kernel, same sums), and std::vector's blocks start 16
 // bytes past a page.
 //
-// Large blocks (>= 4 MiB: weights, gradients, optimizer state, activations, packed copies) start on a 2 MiB
-// boundary and are marked for transparent huge pages (madvise MADV_HUGEPAGE) before they are first touched. Linux
-// here gives huge pages only to regions that ask ("madvise" mode), and with 4 KB pages the passes over hundreds of
-// MB (AdamW, the bf16 copies' refresh, the lm_head's products) miss the TLB: the bf16 training step at hidden 1024
-// ran 8% faster with huge pages (bench_train_step). A hint only: where the kernel declines, nothing changes.
+// Large blocks (>= 16 MiB: parameters, gradients, optimizer state, activations, the lm_head's buffers and copies)
+// start on a 2 MiB boundary and are marked for transparent huge pages (madvise MADV_HUGEPAGE) before they are
+// first touched. Linux here gives huge pages only to regions that ask ("madvise" mode), and with 4 KB pages the
+// passes over hundreds of MB (AdamW, the bf16 copies' refresh, the lm_head's products) miss the TLB: the bf16
+// training step at hidden 1024 ran ~10% faster with huge pages (bench_train_step). A block's last huge page may
+// be only partly used, so smaller blocks (a layer's packed weights) keep 4 KB pages: from 4 MiB on, the bf16
+// load of a 0.5B model (bench_load_rss) grew by 190 MB. A hint only: where the kernel declines, nothing changes.
 #pragma once
 #include "core/check.h"
 
@@ -25,7 +27,7 @@ namespace r1 {
 // bytes (> 0) aligned to 64 bytes, or for a large block to 2 MiB and marked for huge pages; nullptr when out of
 // memory; released with std::free.
 inline void* allocate_block(size_t bytes) {
-  constexpr size_t kHugeMin = size_t(4) << 20, kHuge = size_t(2) << 20, kLine = 64;
+  constexpr size_t kHugeMin = size_t(16) << 20, kHuge = size_t(2) << 20, kLine = 64;
   if (bytes < kHugeMin) return std::aligned_alloc(kLine, (bytes + kLine - 1) / kLine * kLine);
   bytes = (bytes + kHuge - 1) / kHuge * kHuge;
   void* p = std::aligned_alloc(kHuge, bytes);

@@ -40,8 +40,8 @@ std::string thp_mode() {
 TEST(Aligned, SmallBlocksStartOnALineLargeOnes2MiB) {
   AlignedArray<float> small, large;
   EXPECT_EQ((uintptr_t)small.get(1000) % 64, 0u);
-  EXPECT_EQ((uintptr_t)large.get(size_t(3) << 20) % (size_t(2) << 20), 0u);  // 12 MB
-  BlockVector<float> v(size_t(2) << 20, 1.f);                                    // 8 MB
+  EXPECT_EQ((uintptr_t)large.get(size_t(5) << 20) % (size_t(2) << 20), 0u);  // 20 MB
+  BlockVector<float> v(size_t(5) << 20, 1.f);                                    // 20 MB
   EXPECT_EQ((uintptr_t)v.data() % (size_t(2) << 20), 0u);
   EXPECT_EQ(v[12345], 1.f);
   BlockVector<float> w = v;  // copies keep working through the allocator
