@@ -161,10 +161,10 @@ void amx_bf16_rows(float* out, const float* a, const uint16_t* w, const float* b
   uint16_t* ap = packed.get((size_t)rows_packed * K);
   // work items (block of 64 columns, block of 64 rows), column-block major: a thread's consecutive items share a
   // block of weights, which stays in its L2 while the rows pass, and each block of weights is read once. When the
-  // packed source is over 1 MB, in groups of G blocks of rows (at most 1 MB, at most a thread's share), each group
-  // column-block major, so that the group's rows stay in L2 while every block of weights passes (over all rows, a
-  // large source was reread for every 64 columns: the 2048^3 product ran at ~85% of oneDNN's speed; groups for a
-  // small source made each thread read all the weights: decoding 256 rows lost 10%; bench_kernels_bf16,
+  // packed source is over 2 MB (L2), in groups of G blocks of rows (at most 1 MB, at most a thread's share), each
+  // group column-block major, so that the group's rows stay in L2 while every block of weights passes (over all
+  // rows, a large source was reread for every 64 columns: the 2048^3 product ran at ~85% of oneDNN's speed; groups
+  // for a small source made each thread read all the weights: decoding 256 rows lost 10%; bench_kernels_bf16,
   // bench_generate). The order of the items changes no sum.
   const int threads = omp_get_max_threads();
   const bool small = (size_t)rows_packed * K * 2 <= (2u << 20);
