@@ -59,7 +59,6 @@ using BlockVector = std::vector<T, BlockAllocator<T>>;
 template <class T>
 class AlignedArray {
  public:
-  static constexpr size_t kAlign = 64;
   // Room for n elements; the contents are not kept when it grows (scratch use).
   T* get(size_t n) {
     if (n > cap_) allocate(n);
